@@ -1,0 +1,14 @@
+//! tlscost: measures what TLS costs a SIP server, one cost component at a time, and
+//! rebuilds the per-call cost model of "The Impact of TLS on SIP Server Performance"
+//! from those measured components.
+//!
+//! A component is defined once here and used by the criterion benches, the gungraun
+//! gate, the tests and the CLI alike. See `DESIGN.md` for the layout.
+
+pub mod error;
+pub mod fsutil;
+pub mod machine;
+pub mod names;
+pub mod results;
+
+pub use error::{Error, Result};

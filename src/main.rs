@@ -1,0 +1,51 @@
+//! The `tlscost` command line. Each subcommand's arguments and work live in the library
+//! module it belongs to; this file only dispatches and turns errors into a message and an
+//! exit status (never a panic trace).
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "tlscost",
+    version,
+    about = "What TLS costs a SIP server, component by component"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the machine signature results are recorded with.
+    Machine,
+}
+
+fn run(cli: Cli) -> tlscost::Result<()> {
+    match cli.command {
+        Command::Machine => {
+            let m = tlscost::machine::Machine::current();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&m).expect("machine serialises")
+            );
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
