@@ -6,6 +6,7 @@
 //! gate, the tests and the CLI alike. See `DESIGN.md` for the layout.
 
 pub mod error;
+pub mod fixtures;
 pub mod fsutil;
 pub mod machine;
 pub mod names;

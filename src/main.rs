@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Print the machine signature results are recorded with.
     Machine,
+    /// Generate the fixtures (PKI and SIP corpus); refuses to overwrite without --force.
+    Fixtures(tlscost::fixtures::Args),
 }
 
 fn run(cli: Cli) -> tlscost::Result<()> {
@@ -32,6 +34,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
             );
             Ok(())
         }
+        Command::Fixtures(args) => tlscost::fixtures::run(args),
     }
 }
 
