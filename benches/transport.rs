@@ -1,0 +1,78 @@
+//! Criterion benches of the transport components and the base (logic in `tlscost::transport`).
+//! Each bench runs its self-check first; a failed check stops the run naming the bench.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::hint::black_box;
+use std::time::Duration;
+use tlscost::fixtures::Fixtures;
+use tlscost::names::Dimension;
+use tlscost::transport::{self, BaseFlow, ConnectAccept, TcpPair, UdpPair};
+
+fn or_die<T>(r: tlscost::Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn send_recv(c: &mut Criterion) {
+    let corpus = or_die(Fixtures::locate().and_then(|f| f.sip()));
+    let messages = corpus.unique_messages();
+    let mut udp = or_die(UdpPair::new());
+    let mut tcp = or_die(TcpPair::new());
+    for (proto, id_of) in [
+        ("udp", transport::udp_send_recv_id as fn(&str) -> _),
+        ("tcp", transport::tcp_send_recv_id),
+    ] {
+        let probe = id_of("x");
+        let mut g = c.benchmark_group(probe.group);
+        g.measurement_time(Duration::from_secs(2));
+        for m in &messages {
+            let id = id_of(&m.name);
+            let param = id.parameter.clone().unwrap_or_default();
+            g.throughput(Throughput::Bytes(m.bytes.len() as u64));
+            if proto == "udp" {
+                or_die(udp.check(&id.full(), &m.bytes));
+                g.bench_function(BenchmarkId::new(id.function.clone(), param), |b| {
+                    b.iter(|| black_box(or_die(udp.send_recv(black_box(&m.bytes))).len()))
+                });
+            } else {
+                or_die(tcp.check(&id.full(), &m.bytes));
+                g.bench_function(BenchmarkId::new(id.function.clone(), param), |b| {
+                    b.iter(|| black_box(or_die(tcp.send_recv(black_box(&m.bytes))).len()))
+                });
+            }
+        }
+        g.finish();
+    }
+}
+
+fn connect_accept(c: &mut Criterion) {
+    let ca = or_die(ConnectAccept::new());
+    let (connect, accept) = (transport::tcp_connect_id(), transport::tcp_accept_id());
+    or_die(ca.check(&connect.full()));
+    let mut g = c.benchmark_group(connect.group);
+    g.measurement_time(Duration::from_secs(2));
+    g.bench_function(connect.function.clone(), |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| or_die(ca.connect_timed())).sum())
+    });
+    g.bench_function(accept.function.clone(), |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| or_die(ca.accept_timed())).sum())
+    });
+    g.finish();
+}
+
+fn base(c: &mut Criterion) {
+    let corpus = or_die(Fixtures::locate().and_then(|f| f.sip()));
+    let mut g = c.benchmark_group("base");
+    g.measurement_time(Duration::from_secs(2));
+    for flow in BaseFlow::ALL {
+        let id = flow.bench_id();
+        let mut call = or_die(flow.setup(&corpus));
+        or_die(call.check(&id.full()));
+        g.bench_function(id.function.clone(), |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| or_die(call.run_call())).sum())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, send_recv, connect_accept, base);
+criterion_main!(benches);
