@@ -25,6 +25,46 @@ bench:
 fixtures:
 	$(CARGO) run --release -- fixtures --out fixtures
 
+# --- Instruction-count regression gate (gungraun + valgrind) -----------------------------
+# gungraun-runner must be exactly the gungraun library's version: take it from Cargo.lock.
+GUNGRAUN_VERSION := $(shell awk '/^name = "gungraun"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
+CARGO_BIN        := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+SUDO             := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Fail when a bench's instructions grow by more than this many percent.
+GATE_THRESHOLD   ?= 2
+# Set GATE_BMF=file.json to also write the counts as Bencher Metric Format.
+GATE_BMF         ?=
+GATE_DIR         := target/gungraun/tlscost/gate
+# The runner is looked up on PATH (GUNGRAUN_RUNNER would be baked into the bench at compile time).
+GATE_RUN = rm -rf $(GATE_DIR) && PATH="$(CARGO_BIN):$$PATH" $(CARGO) bench --bench gate -- --save-summary=json
+
+# Installs what the gate needs when it is missing: valgrind (apt-get) and gungraun-runner
+# at the version of the gungraun library in Cargo.lock.
+setup:
+	@command -v valgrind >/dev/null 2>&1 || { \
+	  echo "setup: installing valgrind"; \
+	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y valgrind; }
+	@test -n "$(GUNGRAUN_VERSION)" || { echo "setup: no gungraun in Cargo.lock" >&2; exit 1; }
+	@have=$$(PATH="$(CARGO_BIN):$$PATH" gungraun-runner --version 2>/dev/null | awk '{ print $$2 }'); \
+	if [ "$$have" != "$(GUNGRAUN_VERSION)" ]; then \
+	  echo "setup: installing gungraun-runner $(GUNGRAUN_VERSION) (found: $${have:-none})"; \
+	  $(CARGO) install gungraun-runner --version $(GUNGRAUN_VERSION) --locked --force; \
+	fi
+
+# Counts instructions of the gate benches and compares them with results/baseline/gate.json;
+# fails when one grew by more than GATE_THRESHOLD percent (only on the baseline's CPU).
+gate: setup
+	@start=$$(date +%s); \
+	$(GATE_RUN) && \
+	$(CARGO) run --release --quiet -- gate check --threshold $(GATE_THRESHOLD) \
+	  --previous target/gungraun/gate-previous.json $(if $(GATE_BMF),--bmf $(GATE_BMF)); \
+	rc=$$?; echo "gate finished in $$(( $$(date +%s) - start )) s"; exit $$rc
+
+# Re-records results/baseline/gate.json from a fresh gate run (written atomically).
+baseline: setup
+	$(GATE_RUN)
+	$(CARGO) run --release --quiet -- gate record
+
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings

@@ -8,6 +8,7 @@
 pub mod error;
 pub mod fixtures;
 pub mod fsutil;
+pub mod gate;
 pub mod machine;
 pub mod names;
 pub mod results;

@@ -22,6 +22,8 @@ enum Command {
     Machine,
     /// Generate the fixtures (PKI and SIP corpus); refuses to overwrite without --force.
     Fixtures(tlscost::fixtures::Args),
+    /// The instruction-count regression gate: compare a gungraun run with the baseline.
+    Gate(tlscost::gate::Args),
 }
 
 fn run(cli: Cli) -> tlscost::Result<()> {
@@ -35,6 +37,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
             Ok(())
         }
         Command::Fixtures(args) => tlscost::fixtures::run(args),
+        Command::Gate(args) => tlscost::gate::run(args),
     }
 }
 

@@ -1,0 +1,237 @@
+//! The instruction-count regression gate.
+//!
+//! `benches/gate.rs` (gungraun) counts the instructions of a fast subset of the components
+//! under callgrind; this module reads those counts, compares them with the committed
+//! baseline (`results/baseline/gate.json`) and fails when a bench grew by more than the
+//! threshold. `make gate` runs the bench and then `tlscost gate check`; `make baseline`
+//! runs it and then `tlscost gate record`.
+//!
+//! Instruction counts only compare on the same code paths, so the baseline carries the CPU
+//! signature it was taken on; on another CPU the gate reports and does not fail.
+
+pub mod baseline;
+pub mod bench;
+pub mod compare;
+pub mod counts;
+
+use crate::{Error, Result};
+use baseline::Baseline;
+use compare::Comparison;
+use counts::Counts;
+use std::path::{Path, PathBuf};
+
+/// Where `cargo bench --bench gate -- --save-summary=json` leaves its summaries.
+pub const DEFAULT_SUMMARIES: &str = "target/gungraun/tlscost/gate";
+
+/// `tlscost gate ...`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Compare the last gate run with the baseline; fail when a bench grew above the threshold.
+    Check(CheckArgs),
+    /// Write the last gate run as the new baseline.
+    Record(RecordArgs),
+}
+
+/// Options shared by `check` and `record`.
+#[derive(Debug, clap::Args)]
+struct Common {
+    /// Directory holding the gungraun summary.json files of the run.
+    #[arg(long, default_value = DEFAULT_SUMMARIES)]
+    summaries: PathBuf,
+    /// The baseline file.
+    #[arg(long, default_value = baseline::DEFAULT_PATH)]
+    baseline: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Fail when a bench's instructions grow by more than this many percent.
+    #[arg(long, default_value_t = compare::DEFAULT_THRESHOLD_PCT, value_parser = parse_threshold)]
+    threshold: f64,
+    /// Also write the counts as Bencher Metric Format JSON (an `instructions` measure).
+    #[arg(long, value_name = "FILE")]
+    bmf: Option<PathBuf>,
+    /// Counts of the previous run: print the largest difference to it, then replace it.
+    #[arg(long, value_name = "FILE")]
+    previous: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct RecordArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Runs `tlscost gate ...`.
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        Command::Check(a) => check(a),
+        Command::Record(a) => record(a),
+    }
+}
+
+fn check(a: CheckArgs) -> Result<()> {
+    // Read the baseline first: a missing baseline is the first thing to fix.
+    let base = Baseline::load(&a.common.baseline)?;
+    let run = counts::read_run(&a.common.summaries)?;
+    let cpu = crate::machine::Machine::current().cpu_signature();
+    let cmp = Comparison::new(&base, &run.counts, &cpu, a.threshold);
+    println!(
+        "gate: {} benches vs {} (taken {}), threshold +{}%",
+        run.counts.len(),
+        a.common.baseline.display(),
+        base.date,
+        a.threshold
+    );
+    print!("{}", cmp.report());
+    let versions = tool_versions();
+    if versions.0 != base.gungraun || versions.1 != base.valgrind {
+        println!(
+            "note: baseline taken with {} / {}, this run with {} / {}",
+            base.gungraun, base.valgrind, versions.0, versions.1
+        );
+    }
+    if let Some(path) = &a.previous {
+        previous_run(path, &run.counts)?;
+    }
+    if let Some(path) = &a.bmf {
+        crate::fsutil::write_atomic(path, bmf(&run.counts).as_bytes())?;
+        println!("wrote {}", path.display());
+    }
+    cmp.verdict()?;
+    println!("gate passed");
+    Ok(())
+}
+
+fn record(a: RecordArgs) -> Result<()> {
+    let run = counts::read_run(&a.common.summaries)?;
+    let missing: Vec<String> = bench::all()
+        .iter()
+        .map(|id| id.full())
+        .filter(|name| !run.counts.contains_key(name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Results {
+            path: a.common.summaries.clone(),
+            what: format!(
+                "the run lacks {} gate bench(es), not recording a partial baseline: {}",
+                missing.len(),
+                missing.join(", ")
+            ),
+        });
+    }
+    let (gungraun, valgrind) = tool_versions();
+    let base = Baseline {
+        kind: baseline::KIND.into(),
+        schema: baseline::SCHEMA,
+        date: run.started_at.unwrap_or_else(|| "unknown".into()),
+        cpu_signature: crate::machine::Machine::current().cpu_signature(),
+        gungraun,
+        valgrind,
+        benches: run.counts,
+    };
+    base.save(&a.common.baseline)?;
+    println!(
+        "recorded {} benches in {} (CPU {})",
+        base.benches.len(),
+        a.common.baseline.display(),
+        base.cpu_signature
+    );
+    Ok(())
+}
+
+/// Prints the largest difference to the counts saved by the previous run, then saves these.
+fn previous_run(path: &Path, now: &Counts) -> Result<()> {
+    if path.exists() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let prev: Counts = serde_json::from_str(&text).map_err(|e| Error::Results {
+            path: path.to_path_buf(),
+            what: format!("corrupt previous-run counts: {e}"),
+        })?;
+        match compare::largest_difference(&prev, now) {
+            Some((name, d, pct)) => println!(
+                "largest difference to the previous run: {d:+} instructions ({pct:+.4}%) in {name}"
+            ),
+            None => println!("no bench in common with the previous run"),
+        }
+    }
+    let text = serde_json::to_string_pretty(now).map_err(|e| Error::Results {
+        path: path.to_path_buf(),
+        what: format!("cannot serialise counts: {e}"),
+    })?;
+    crate::fsutil::write_atomic(path, text.as_bytes())
+}
+
+/// Bencher Metric Format: `{"bench": {"instructions": {"value": N}}}`.
+pub fn bmf(counts: &Counts) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = counts
+        .iter()
+        .map(|(name, &ir)| {
+            (
+                name.clone(),
+                serde_json::json!({ "instructions": { "value": ir } }),
+            )
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::Value::Object(map)).unwrap_or_default() + "\n"
+}
+
+/// Accepts `2`, `2.5`, `2%`; a threshold must be a positive number.
+fn parse_threshold(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("threshold '{s}' is not a number of percent (e.g. 2 or 2.5%)"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "threshold '{s}' must be a positive number of percent"
+        ))
+    }
+}
+
+/// (`gungraun-runner --version`, `valgrind --version`), "unknown" when not found.
+fn tool_versions() -> (String, String) {
+    let runner = std::env::var("GUNGRAUN_RUNNER").unwrap_or_else(|_| "gungraun-runner".into());
+    (
+        command_version(&runner, "--version"),
+        command_version("valgrind", "--version"),
+    )
+}
+
+fn command_version(cmd: &str, flag: &str) -> String {
+    std::process::Command::new(cmd)
+        .arg(flag)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds() {
+        assert_eq!(parse_threshold("2"), Ok(2.0));
+        assert_eq!(parse_threshold("2.5%"), Ok(2.5));
+        assert!(parse_threshold("-1").is_err());
+        assert!(parse_threshold("abc").is_err());
+        assert!(parse_threshold("0").is_err());
+    }
+}
