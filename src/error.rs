@@ -47,6 +47,10 @@ pub enum Error {
     #[error("instruction-count gate failed: {what}")]
     Regression { what: String },
 
+    /// A SIP message is malformed, or not what the proxy can handle (outside bytes: never a panic).
+    #[error("SIP message: {what}")]
+    Sip { what: String },
+
     /// The user asked for something that does not exist (backend, scenario, value).
     #[error("{0}")]
     Usage(String),

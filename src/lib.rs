@@ -12,5 +12,7 @@ pub mod gate;
 pub mod machine;
 pub mod names;
 pub mod results;
+pub mod sip;
+pub mod transport;
 
 pub use error::{Error, Result};
