@@ -1,0 +1,465 @@
+//! The OpenSSL backend: the system libcrypto through the `openssl` crate.
+//!
+//! Contexts are set up once and reused per call, as libssl and `openssl speed` use them:
+//! one `EVP_PKEY_CTX` per RSA operation kind (initialised with its padding and digest),
+//! one `EVP_CIPHER_CTX` per CBC direction (key schedule kept; each call only sets a new
+//! IV), one keyed `HMAC_CTX` (each call restarts from the precomputed inner/outer pads).
+//! The safe crate offers neither in-place CBC nor a reusable HMAC, so those two use
+//! `openssl-sys` directly, inside small owning wrappers.
+
+use super::cipher::{Aes128Gcm, CbcCipher, CipherAlg, GCM_NONCE_LEN, GCM_TAG_LEN};
+use super::mac::{HmacSha1, Sha1, SHA1_LEN};
+use super::rsa::{RsaKey, PRE_MASTER_LEN};
+use super::{crypto_err, Backend};
+use crate::names::Dimension;
+use crate::{Error, Result};
+use openssl::cipher::Cipher;
+use openssl::cipher_ctx::CipherCtx;
+use openssl::hash::{Hasher, MessageDigest};
+use openssl::md::Md;
+use openssl::pkey::{PKey, Private};
+use openssl::pkey_ctx::PkeyCtx;
+use openssl::rsa::Padding;
+use std::os::raw::{c_int, c_uint};
+
+const B: Backend = Backend::OpenSsl;
+
+/// An OpenSSL RSA key with one ready context per operation.
+pub struct OpensslRsa {
+    bits: u32,
+    decrypt: PkeyCtx<Private>,
+    encrypt: PkeyCtx<Private>,
+    sign: PkeyCtx<Private>,
+    verify: PkeyCtx<Private>,
+}
+
+impl OpensslRsa {
+    /// Parses a PEM private key (PKCS#8 or PKCS#1), checks that it is RSA, sets up the
+    /// operation contexts and warms the key with one decrypt and one sign.
+    pub fn from_pkcs8_pem(pem: &[u8]) -> Result<Self> {
+        let pkey = PKey::private_key_from_pem(pem).map_err(|e| crypto_err(B, "load key", e))?;
+        Self::from_pkey(&pkey)
+    }
+
+    /// The same from an already parsed key (the contexts hold their own reference).
+    pub fn from_pkey(pkey: &PKey<Private>) -> Result<Self> {
+        if pkey.id() != openssl::pkey::Id::RSA {
+            return Err(crypto_err(
+                B,
+                "load key",
+                format!("expected an RSA key, got key type {:?}", pkey.id()),
+            ));
+        }
+        let ctx = |init: fn(
+            &mut PkeyCtx<Private>,
+        ) -> std::result::Result<(), openssl::error::ErrorStack>,
+                   md: bool| {
+            let mut c = PkeyCtx::new(pkey)?;
+            init(&mut c)?;
+            c.set_rsa_padding(Padding::PKCS1)?;
+            if md {
+                c.set_signature_md(Md::sha256())?;
+            }
+            Ok::<_, openssl::error::ErrorStack>(c)
+        };
+        let build = || -> std::result::Result<Self, openssl::error::ErrorStack> {
+            Ok(OpensslRsa {
+                bits: pkey.bits(),
+                decrypt: ctx(|c| c.decrypt_init(), false)?,
+                encrypt: ctx(|c| c.encrypt_init(), false)?,
+                sign: ctx(|c| c.sign_init(), true)?,
+                verify: ctx(|c| c.verify_init(), true)?,
+            })
+        };
+        let mut key = build().map_err(|e| crypto_err(B, "set up RSA contexts", e))?;
+        key.warm()?;
+        Ok(key)
+    }
+
+    /// One private decrypt and one sign, so that the key's Montgomery contexts and
+    /// blinding values exist before anything is timed.
+    fn warm(&mut self) -> Result<()> {
+        let pm = [0x03u8; PRE_MASTER_LEN];
+        let ct = self.encrypt(&pm)?;
+        if self.decrypt(&ct)? != pm {
+            return Err(crypto_err(
+                B,
+                "warm-up",
+                "decrypt did not return the message",
+            ));
+        }
+        self.sign(b"warm-up")?;
+        Ok(())
+    }
+}
+
+impl RsaKey for OpensslRsa {
+    fn backend(&self) -> Backend {
+        B
+    }
+
+    fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    fn decrypt(&mut self, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; self.modulus_len()];
+        let n = self
+            .decrypt
+            .decrypt(ciphertext, Some(&mut out))
+            .map_err(|e| crypto_err(B, "rsa decrypt", e))?;
+        out.truncate(n);
+        Ok(out)
+    }
+
+    fn encrypt(&mut self, message: &[u8]) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; self.modulus_len()];
+        let n = self
+            .encrypt
+            .encrypt(message, Some(&mut out))
+            .map_err(|e| crypto_err(B, "rsa encrypt", e))?;
+        out.truncate(n);
+        Ok(out)
+    }
+
+    fn sign(&mut self, message: &[u8]) -> Result<Vec<u8>> {
+        let hash = openssl::sha::sha256(message);
+        let mut out = vec![0u8; self.modulus_len()];
+        let n = self
+            .sign
+            .sign(&hash, Some(&mut out))
+            .map_err(|e| crypto_err(B, "rsa sign", e))?;
+        out.truncate(n);
+        Ok(out)
+    }
+
+    fn verify(&mut self, message: &[u8], signature: &[u8]) -> Result<bool> {
+        let hash = openssl::sha::sha256(message);
+        // OpenSSL reports a bad signature both as 0 and as an error on its stack;
+        // either way the signature is not valid.
+        Ok(self.verify.verify(&hash, signature).unwrap_or(false))
+    }
+}
+
+/// An owned `EVP_CIPHER_CTX`, keyed once for one direction, padding off.
+struct EvpCbc {
+    ctx: *mut openssl_sys::EVP_CIPHER_CTX,
+}
+
+impl EvpCbc {
+    fn new(alg: CipherAlg, key: &[u8], encrypt: bool) -> Result<Self> {
+        openssl_sys::init();
+        // SAFETY: a fresh context is owned by the returned value and freed in Drop; the
+        // cipher is a static table of libcrypto; `key` has the checked key length.
+        unsafe {
+            let cipher = match alg {
+                CipherAlg::Aes128Cbc => openssl_sys::EVP_aes_128_cbc(),
+                CipherAlg::TdesCbc => openssl_sys::EVP_des_ede3_cbc(),
+            };
+            let ctx = openssl_sys::EVP_CIPHER_CTX_new();
+            if ctx.is_null() {
+                return Err(crypto_err(
+                    B,
+                    "cbc setup",
+                    openssl::error::ErrorStack::get(),
+                ));
+            }
+            let me = EvpCbc { ctx };
+            let ok = openssl_sys::EVP_CipherInit_ex(
+                ctx,
+                cipher,
+                std::ptr::null_mut(),
+                key.as_ptr(),
+                std::ptr::null(),
+                c_int::from(encrypt),
+            ) == 1
+                && openssl_sys::EVP_CIPHER_CTX_set_padding(ctx, 0) == 1;
+            if !ok {
+                return Err(crypto_err(
+                    B,
+                    "cbc setup",
+                    openssl::error::ErrorStack::get(),
+                ));
+            }
+            Ok(me)
+        }
+    }
+
+    /// Sets `iv` and runs the cipher over `buf` in place.
+    fn run(&mut self, iv: &[u8], buf: &mut [u8]) -> Result<()> {
+        let len = c_int::try_from(buf.len())
+            .map_err(|_| crypto_err(B, "cbc", format!("{} bytes is too long", buf.len())))?;
+        let mut outl: c_int = 0;
+        // SAFETY: the context is valid and keyed; a NULL cipher and key keep the key
+        // schedule and only set the IV, whose length the caller checked. EVP allows the
+        // input and output to be the same buffer; with padding off and whole blocks it
+        // writes exactly `len` bytes.
+        let ok = unsafe {
+            openssl_sys::EVP_CipherInit_ex(
+                self.ctx,
+                std::ptr::null(),
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                iv.as_ptr(),
+                -1,
+            ) == 1
+                && openssl_sys::EVP_CipherUpdate(
+                    self.ctx,
+                    buf.as_mut_ptr(),
+                    &mut outl,
+                    buf.as_ptr(),
+                    len,
+                ) == 1
+        };
+        if !ok || outl != len {
+            return Err(crypto_err(
+                B,
+                "cbc",
+                format!(
+                    "EVP_CipherUpdate wrote {outl} of {len} bytes ({})",
+                    openssl::error::ErrorStack::get()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for EvpCbc {
+    fn drop(&mut self) {
+        // SAFETY: created by EVP_CIPHER_CTX_new and freed only here.
+        unsafe { openssl_sys::EVP_CIPHER_CTX_free(self.ctx) }
+    }
+}
+
+/// Raw CBC on OpenSSL's EVP, one keyed context per direction.
+pub struct OpensslCbc {
+    alg: CipherAlg,
+    enc: EvpCbc,
+    dec: EvpCbc,
+}
+
+impl OpensslCbc {
+    /// Keys both directions once.
+    pub fn new(alg: CipherAlg, key: &[u8]) -> Result<Self> {
+        alg.check_key(B, key)?;
+        Ok(OpensslCbc {
+            alg,
+            enc: EvpCbc::new(alg, key, true)?,
+            dec: EvpCbc::new(alg, key, false)?,
+        })
+    }
+}
+
+impl CbcCipher for OpensslCbc {
+    fn backend(&self) -> Backend {
+        B
+    }
+
+    fn alg(&self) -> CipherAlg {
+        self.alg
+    }
+
+    fn encrypt(&mut self, iv: &[u8], buf: &mut [u8]) -> Result<()> {
+        self.alg.check_iv_buf(B, iv, buf)?;
+        self.enc.run(iv, buf)
+    }
+
+    fn decrypt(&mut self, iv: &[u8], buf: &mut [u8]) -> Result<()> {
+        self.alg.check_iv_buf(B, iv, buf)?;
+        self.dec.run(iv, buf)
+    }
+}
+
+/// HMAC-SHA1 on a keyed `HMAC_CTX` that is restarted, not re-keyed, for every tag.
+pub struct OpensslHmac {
+    ctx: *mut openssl_sys::HMAC_CTX,
+}
+
+impl OpensslHmac {
+    /// Keys the context (computes the inner and outer pads once).
+    pub fn new(key: &[u8]) -> Result<Self> {
+        let len =
+            c_int::try_from(key.len()).map_err(|_| crypto_err(B, "hmac setup", "key too long"))?;
+        openssl_sys::init();
+        // SAFETY: the context is owned by the returned value and freed in Drop.
+        unsafe {
+            let ctx = openssl_sys::HMAC_CTX_new();
+            if ctx.is_null() {
+                return Err(crypto_err(
+                    B,
+                    "hmac setup",
+                    openssl::error::ErrorStack::get(),
+                ));
+            }
+            let me = OpensslHmac { ctx };
+            // An empty key must still be a non-NULL pointer: NULL means "reuse the key".
+            let kp = if key.is_empty() {
+                [0u8; 1].as_ptr()
+            } else {
+                key.as_ptr()
+            };
+            if openssl_sys::HMAC_Init_ex(
+                ctx,
+                kp.cast(),
+                len,
+                openssl_sys::EVP_sha1(),
+                std::ptr::null_mut(),
+            ) != 1
+            {
+                return Err(crypto_err(
+                    B,
+                    "hmac setup",
+                    openssl::error::ErrorStack::get(),
+                ));
+            }
+            Ok(me)
+        }
+    }
+}
+
+impl HmacSha1 for OpensslHmac {
+    fn backend(&self) -> Backend {
+        B
+    }
+
+    fn mac(&mut self, parts: &[&[u8]]) -> Result<[u8; SHA1_LEN]> {
+        let mut tag = [0u8; SHA1_LEN];
+        let mut len: c_uint = 0;
+        // SAFETY: the context is valid and keyed; NULL key and digest restart it with the
+        // same key; `tag` has room for a SHA-1 output.
+        let ok = unsafe {
+            let mut ok = openssl_sys::HMAC_Init_ex(
+                self.ctx,
+                std::ptr::null(),
+                0,
+                std::ptr::null(),
+                std::ptr::null_mut(),
+            ) == 1;
+            for p in parts {
+                ok = ok && openssl_sys::HMAC_Update(self.ctx, p.as_ptr(), p.len()) == 1;
+            }
+            ok && openssl_sys::HMAC_Final(self.ctx, tag.as_mut_ptr(), &mut len) == 1
+        };
+        if !ok || len as usize != SHA1_LEN {
+            return Err(crypto_err(
+                B,
+                "hmac-sha1",
+                openssl::error::ErrorStack::get(),
+            ));
+        }
+        Ok(tag)
+    }
+}
+
+impl Drop for OpensslHmac {
+    fn drop(&mut self) {
+        // SAFETY: created by HMAC_CTX_new and freed only here.
+        unsafe { openssl_sys::HMAC_CTX_free(self.ctx) }
+    }
+}
+
+/// SHA-1 on one reused EVP digest context.
+pub struct OpensslSha1 {
+    hasher: Hasher,
+}
+
+impl OpensslSha1 {
+    /// Fetches the digest and sets up the context.
+    pub fn new() -> Result<Self> {
+        Ok(OpensslSha1 {
+            hasher: Hasher::new(MessageDigest::sha1()).map_err(|e| crypto_err(B, "sha1", e))?,
+        })
+    }
+}
+
+impl Sha1 for OpensslSha1 {
+    fn backend(&self) -> Backend {
+        B
+    }
+
+    fn digest(&mut self, data: &[u8]) -> Result<[u8; SHA1_LEN]> {
+        self.hasher
+            .update(data)
+            .map_err(|e| crypto_err(B, "sha1", e))?;
+        let d = self.hasher.finish().map_err(|e| crypto_err(B, "sha1", e))?;
+        <[u8; SHA1_LEN]>::try_from(&d[..]).map_err(|_| crypto_err(B, "sha1", "wrong digest length"))
+    }
+}
+
+/// AES-128-GCM on one reused EVP context per direction (each call sets a new nonce).
+pub struct OpensslGcm {
+    enc: CipherCtx,
+    dec: CipherCtx,
+}
+
+impl OpensslGcm {
+    /// Keys both directions once.
+    pub fn new(key: &[u8]) -> Result<Self> {
+        if key.len() != 16 {
+            return Err(crypto_err(
+                B,
+                "gcm setup",
+                format!("AES-128-GCM needs a 16-byte key, got {}", key.len()),
+            ));
+        }
+        let build = || -> std::result::Result<Self, openssl::error::ErrorStack> {
+            let mut enc = CipherCtx::new()?;
+            enc.encrypt_init(Some(Cipher::aes_128_gcm()), Some(key), None)?;
+            let mut dec = CipherCtx::new()?;
+            dec.decrypt_init(Some(Cipher::aes_128_gcm()), Some(key), None)?;
+            Ok(OpensslGcm { enc, dec })
+        };
+        build().map_err(|e| crypto_err(B, "gcm setup", e))
+    }
+}
+
+impl Aes128Gcm for OpensslGcm {
+    fn backend(&self) -> Backend {
+        B
+    }
+
+    fn seal(
+        &mut self,
+        nonce: &[u8; GCM_NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; GCM_TAG_LEN]> {
+        let c = &mut self.enc;
+        let mut tag = [0u8; GCM_TAG_LEN];
+        let mut run = || -> std::result::Result<(), openssl::error::ErrorStack> {
+            c.encrypt_init(None, None, Some(nonce))?;
+            c.cipher_update(aad, None)?;
+            let n = buf.len();
+            c.cipher_update_inplace(buf, n)?;
+            c.cipher_final(&mut [])?;
+            c.tag(&mut tag)
+        };
+        run().map_err(|e| crypto_err(B, "gcm seal", e))?;
+        Ok(tag)
+    }
+
+    fn open(
+        &mut self,
+        nonce: &[u8; GCM_NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; GCM_TAG_LEN],
+    ) -> Result<()> {
+        let c = &mut self.dec;
+        let mut run = || -> std::result::Result<(), openssl::error::ErrorStack> {
+            c.decrypt_init(None, None, Some(nonce))?;
+            c.cipher_update(aad, None)?;
+            let n = buf.len();
+            c.cipher_update_inplace(buf, n)?;
+            c.set_tag(tag)?;
+            c.cipher_final(&mut [])?;
+            Ok(())
+        };
+        run().map_err(|_| Error::Crypto {
+            backend: B.label(),
+            op: "gcm open",
+            detail: "authentication tag does not match".into(),
+        })
+    }
+}
