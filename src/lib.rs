@@ -5,12 +5,14 @@
 //! A component is defined once here and used by the criterion benches, the gungraun
 //! gate, the tests and the CLI alike. See `DESIGN.md` for the layout.
 
+pub mod crypto;
 pub mod error;
 pub mod fixtures;
 pub mod fsutil;
 pub mod gate;
 pub mod machine;
 pub mod names;
+pub mod record;
 pub mod results;
 pub mod sip;
 pub mod transport;
