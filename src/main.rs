@@ -24,6 +24,10 @@ enum Command {
     Fixtures(tlscost::fixtures::Args),
     /// The instruction-count regression gate: compare a gungraun run with the baseline.
     Gate(tlscost::gate::Args),
+    /// The per-call cost model of every paper configuration from the measured components.
+    Model(tlscost::model::ModelArgs),
+    /// Every component across crypto backends and TLS stacks, or two results files.
+    Compare(tlscost::model::compare::CompareArgs),
 }
 
 fn run(cli: Cli) -> tlscost::Result<()> {
@@ -38,6 +42,8 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         }
         Command::Fixtures(args) => tlscost::fixtures::run(args),
         Command::Gate(args) => tlscost::gate::run(args),
+        Command::Model(args) => tlscost::model::run(args),
+        Command::Compare(args) => tlscost::model::compare::run(args),
     }
 }
 

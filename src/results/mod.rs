@@ -4,3 +4,212 @@
 //! machine, per-component estimates, atomic writes) lives here too.
 
 pub mod criterion;
+
+use crate::fsutil::write_atomic;
+use crate::machine::Machine;
+use crate::{Error, Result};
+use criterion::Estimate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Version of the measurement-file format; a file of another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The `kind` tag of a measurement file.
+pub const KIND: &str = "tlscost-results";
+
+/// One benchmark's measurement, with its unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measurement {
+    /// Median per iteration.
+    pub median: f64,
+    /// Lower bound of the median's confidence interval.
+    pub lower: f64,
+    /// Upper bound of the median's confidence interval.
+    pub upper: f64,
+    /// Samples taken.
+    pub samples: usize,
+    /// Unit of median, lower and upper (always `ns` in files this version writes).
+    pub unit: String,
+    /// Bytes per iteration, when the bench declared a byte throughput.
+    pub bytes: Option<u64>,
+}
+
+/// How busy the machine was when the file was written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Busy {
+    /// 1-minute load average.
+    pub load_average: Option<f64>,
+    /// Share of CPU time stolen by the hypervisor since boot.
+    pub steal_share: Option<f64>,
+}
+
+/// A measurement file: `results/<host>-<date>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultsFile {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// [`KIND`].
+    pub kind: String,
+    /// When it was written (UTC, RFC 3339).
+    pub date: String,
+    /// Machine and software.
+    pub machine: Machine,
+    /// Load and steal at writing time.
+    pub busy: Busy,
+    /// Every measurement, by full benchmark name.
+    pub estimates: BTreeMap<String, Measurement>,
+    /// The model computed from them (`tlscost model --json`), when written by `tlscost model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<serde_json::Value>,
+}
+
+impl ResultsFile {
+    /// A file of `estimates` taken on `machine`, dated now.
+    pub fn new(machine: Machine, estimates: &BTreeMap<String, Estimate>) -> ResultsFile {
+        let (load_average, steal_share) = crate::machine::busy_signals();
+        ResultsFile {
+            schema_version: SCHEMA_VERSION,
+            kind: KIND.to_string(),
+            date: utc_now(),
+            machine,
+            busy: Busy {
+                load_average,
+                steal_share,
+            },
+            estimates: estimates
+                .iter()
+                .map(|(id, e)| {
+                    let m = Measurement {
+                        median: e.median_ns,
+                        lower: e.lower_ns,
+                        upper: e.upper_ns,
+                        samples: e.samples,
+                        unit: "ns".to_string(),
+                        bytes: e.bytes,
+                    };
+                    (id.clone(), m)
+                })
+                .collect(),
+            model: None,
+        }
+    }
+
+    /// The measurements as estimates (ns), as criterion's reader gives them.
+    pub fn estimates(&self) -> BTreeMap<String, Estimate> {
+        self.estimates
+            .iter()
+            .map(|(id, m)| {
+                let e = Estimate {
+                    id: id.clone(),
+                    median_ns: m.median,
+                    lower_ns: m.lower,
+                    upper_ns: m.upper,
+                    samples: m.samples,
+                    bytes: m.bytes,
+                };
+                (id.clone(), e)
+            })
+            .collect()
+    }
+
+    /// `<dir>/<host>-<YYYY-MM-DD>.json`.
+    pub fn default_path(&self, dir: &Path) -> PathBuf {
+        let host: String = self
+            .machine
+            .host
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let day = self.date.get(..10).unwrap_or("undated");
+        dir.join(format!("{host}-{day}.json"))
+    }
+
+    /// Writes the file atomically (never half-written).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(self).map_err(|e| Error::Results {
+            path: path.to_path_buf(),
+            what: format!("cannot serialise: {e}"),
+        })?;
+        text.push('\n');
+        write_atomic(path, text.as_bytes())
+    }
+
+    /// Reads and checks a file: JSON, the right kind, this schema version, units in ns.
+    pub fn read(path: &Path) -> Result<ResultsFile> {
+        let bad = |what: String| Error::Results {
+            path: path.to_path_buf(),
+            what,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading results file {}", path.display()), e))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            bad(format!(
+                "not valid JSON, truncated or corrupt ({e}); expected a file written by `tlscost model`"
+            ))
+        })?;
+        match value.get("kind").and_then(|k| k.as_str()) {
+            Some(KIND) => {}
+            other => {
+                return Err(bad(format!(
+                    "kind is {other:?}, expected \"{KIND}\": not a tlscost results file"
+                )))
+            }
+        }
+        match value.get("schema_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => {
+                return Err(bad(format!(
+                    "schema version {v}; this tlscost reads version {SCHEMA_VERSION} only (re-run `make model` to write a current file)"
+                )))
+            }
+            None => return Err(bad("no schema_version field".into())),
+        }
+        let file: ResultsFile = serde_json::from_value(value)
+            .map_err(|e| bad(format!("malformed results file: {e}")))?;
+        for (id, m) in &file.estimates {
+            if m.unit != "ns" {
+                return Err(bad(format!("{id}: unit '{}', expected 'ns'", m.unit)));
+            }
+            if !(m.median.is_finite() && m.lower.is_finite() && m.upper.is_finite()) {
+                return Err(bad(format!(
+                    "{id}: median and bounds must be finite numbers"
+                )));
+            }
+        }
+        Ok(file)
+    }
+}
+
+/// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}

@@ -1,0 +1,170 @@
+//! `tlscost model`: arguments and the run (estimates -> model -> table, JSON, results file,
+//! plots, Bencher Metric Format).
+
+use super::components::Estimates;
+use super::paper::Paper;
+use super::{
+    build, default_criterion_dir, default_results_dir, load_estimates, Flows, ModelOptions,
+    ModelOutput,
+};
+use crate::crypto::Backend;
+use crate::fixtures::Fixtures;
+use crate::handshake::{Kind, Stack};
+use crate::machine::Machine;
+use crate::names::Dimension;
+use crate::report::{self, Exporter};
+use crate::results::ResultsFile;
+use crate::{Error, Result};
+use std::path::PathBuf;
+
+/// Arguments of `tlscost model`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// Crypto backend of the TLS records: openssl, rustcrypto, awslc.
+    #[arg(long, default_value = "openssl")]
+    pub backend: String,
+    /// TLS stack of the handshakes: openssl, rustls (rustls: ECDHE, it has no RSA key transport).
+    #[arg(long, default_value = "openssl")]
+    pub stack: String,
+    /// Resumption of the "resumed" configurations: resumed-id or resumed-ticket.
+    #[arg(long, default_value = "resumed-id")]
+    pub resumed: String,
+    /// Your proxy's measured UDP cost per call (µs), in place of the measured base.
+    #[arg(long, value_name = "US")]
+    pub base_udp_us: Option<f64>,
+    /// Your SIP auth credential lookup per call (µs); cannot be measured here (default 0).
+    #[arg(long, value_name = "US", default_value_t = 0.0)]
+    pub auth_us: f64,
+    /// Read the estimates from this results file instead of criterion's output.
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+    /// Criterion's output directory (default: target/criterion).
+    #[arg(long, value_name = "DIR")]
+    pub criterion_dir: Option<PathBuf>,
+    /// The paper's figures (default: results/paper.json).
+    #[arg(long, value_name = "FILE")]
+    pub paper: Option<PathBuf>,
+    /// Print the model as JSON on stdout instead of tables.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the tables as markdown.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Also write Bencher Metric Format JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub bmf: Option<PathBuf>,
+    /// Directory for the SVG plots (default: results/).
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
+    /// Directory for the results file <host>-<date>.json (default: results/).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Write neither the results file nor the plots.
+    #[arg(long)]
+    pub no_save: bool,
+}
+
+impl ModelArgs {
+    /// The model options these arguments ask for, checked.
+    pub fn options(&self) -> Result<ModelOptions> {
+        let opts = ModelOptions {
+            backend: Backend::from_label("backend", &self.backend)?,
+            stack: Stack::from_label("stack", &self.stack)?,
+            resumed: Kind::from_label("resumption", &self.resumed)?,
+            base_udp_us: self.base_udp_us,
+            auth_us: self.auth_us,
+        };
+        opts.validate()?;
+        Ok(opts)
+    }
+}
+
+/// Computes the model for `args` without writing anything.
+pub fn compute(args: &ModelArgs) -> Result<ModelOutput> {
+    let opts = args.options()?;
+    let paper = match &args.paper {
+        Some(p) => Paper::load(p)?,
+        None => Paper::locate()?,
+    };
+    let criterion_dir = args
+        .criterion_dir
+        .clone()
+        .unwrap_or_else(default_criterion_dir);
+    let est: Estimates = load_estimates(args.results.as_deref(), &criterion_dir)?;
+    let flows = Flows::from_fixtures(&Fixtures::locate()?)?;
+    build(&opts, &flows, &est, &paper)
+}
+
+/// `tlscost model`.
+pub fn run(args: ModelArgs) -> Result<()> {
+    let model = compute(&args)?;
+    let mut warnings = model.warnings.clone();
+    if args.results.is_none() {
+        warnings.extend(busy_warnings());
+    }
+    for w in &warnings {
+        eprintln!("Warning: {w}");
+    }
+    let exporter: Box<dyn Exporter> = if args.json {
+        Box::new(report::json::Json)
+    } else if args.markdown {
+        Box::new(report::table::Table::markdown())
+    } else {
+        Box::new(report::table::Table::terminal())
+    };
+    for a in exporter.model(&model)? {
+        print!("{}", String::from_utf8_lossy(&a.bytes));
+    }
+    if let Some(path) = &args.bmf {
+        report::write_artifacts_to(&report::bmf::Bmf.model(&model)?, path)?;
+    }
+    if args.no_save {
+        return Ok(());
+    }
+    let plots_dir = args.plots.clone().unwrap_or_else(default_results_dir);
+    for a in report::svg::Svg.model(&model)? {
+        let path = plots_dir.join(&a.name);
+        crate::fsutil::write_atomic(&path, &a.bytes)?;
+        eprintln!("plot: {}", path.display());
+    }
+    if args.results.is_none() {
+        let out_dir = args.out_dir.clone().unwrap_or_else(default_results_dir);
+        let criterion_dir = args
+            .criterion_dir
+            .clone()
+            .unwrap_or_else(default_criterion_dir);
+        let all = crate::results::criterion::load(&criterion_dir)?;
+        let mut file = ResultsFile::new(Machine::current(), &all);
+        file.model = Some(serde_json::to_value(&model).map_err(|e| Error::Results {
+            path: out_dir.clone(),
+            what: format!("cannot serialise the model: {e}"),
+        })?);
+        let path = file.default_path(&out_dir);
+        file.write(&path)?;
+        eprintln!("results: {}", path.display());
+    }
+    Ok(())
+}
+
+/// Hyperfine-style warnings when the machine is busy now.
+pub fn busy_warnings() -> Vec<String> {
+    let (load, steal) = crate::machine::busy_signals();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let mut w = Vec::new();
+    if let Some(l) = load {
+        if l > 0.5 * cores {
+            w.push(format!(
+                "the 1-minute load average is {l:.2} on {cores} cores: other work may have slowed the benchmarks"
+            ));
+        }
+    }
+    if let Some(s) = steal {
+        if s > 0.02 {
+            w.push(format!(
+                "{:.1}% of CPU time was stolen by the hypervisor since boot: timings on this VM are noisy",
+                s * 100.0
+            ));
+        }
+    }
+    w
+}

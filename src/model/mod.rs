@@ -1,0 +1,631 @@
+//! The per-call cost model (the paper's Sec. V) rebuilt from measured components:
+//! cost(config) = base + TCP extra + TLS bulk + handshakes per call, for every
+//! configuration the paper reports, with the paper's figures beside ours.
+//!
+//! The call flow is data (`fixtures/sip`), the proxy mode decides which sides open new
+//! connections per call (Table I), and every component is a weighted sum of benchmark
+//! medians (see [`components`]).
+
+pub mod calibrate;
+pub mod compare;
+pub mod components;
+pub mod configs;
+pub mod paper;
+
+use crate::crypto::Backend;
+use crate::fixtures::{Fixtures, SipFlow};
+use crate::handshake::{Kind, Protocol, Stack};
+use crate::names::{BenchId, Dimension};
+use crate::results::criterion::Estimate;
+use crate::{Error, Result};
+use components::{difference, tcp_extra, tls_bulk, ComponentId, Estimates, Measured, Side, Sum};
+use configs::{BulkSuite, Config, ProxyMode, TlsKind, Transport};
+use paper::Paper;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Version of the `tlscost model --json` document (see `results/model.schema.json`).
+pub const MODEL_SCHEMA_VERSION: u32 = 1;
+
+/// A confidence interval wider than this share of the median (either side) earns a warning.
+pub const WIDE_CI: f64 = 0.10;
+
+/// The largest `--base-udp-us` / `--auth-us` accepted: one second per call is not a SIP proxy.
+pub const MAX_PER_CALL_US: f64 = 1_000_000.0;
+
+/// What the model is computed with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelOptions {
+    /// Crypto backend of the TLS records (`openssl`, `rustcrypto`, `awslc`).
+    pub backend: Backend,
+    /// TLS stack of the handshakes.
+    pub stack: Stack,
+    /// Which resumption the "resumed" configurations use (`resumed-id` or `resumed-ticket`).
+    pub resumed: Kind,
+    /// An operator's own UDP per-call cost (µs) in place of the measured base.
+    pub base_udp_us: Option<f64>,
+    /// The operator's cost of the SIP auth credential lookup (µs per call); not measurable here.
+    pub auth_us: f64,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            backend: Backend::OpenSsl,
+            stack: Stack::Openssl,
+            resumed: Kind::ResumedId,
+            base_udp_us: None,
+            auth_us: 0.0,
+        }
+    }
+}
+
+impl ModelOptions {
+    /// Refuses values that cannot be a per-call cost, and backends with no TLS records.
+    pub fn validate(&self) -> Result<()> {
+        let check = |flag: &str, v: f64, zero_ok: bool| {
+            let ok = v.is_finite() && (v > 0.0 || (zero_ok && v == 0.0)) && v <= MAX_PER_CALL_US;
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::Usage(format!(
+                    "{flag} {v}: expected a {} number of microseconds per call, at most {MAX_PER_CALL_US}",
+                    if zero_ok { "finite, non-negative" } else { "finite, positive" }
+                )))
+            }
+        };
+        if let Some(b) = self.base_udp_us {
+            check("--base-udp-us", b, false)?;
+        }
+        check("--auth-us", self.auth_us, true)?;
+        if !Backend::SYMMETRIC.contains(&self.backend) {
+            let valid: Vec<&str> = Backend::SYMMETRIC.iter().map(|b| b.label()).collect();
+            return Err(Error::Usage(format!(
+                "--backend {}: TLS records exist only for {}",
+                self.backend.label(),
+                valid.join(", ")
+            )));
+        }
+        if !self.resumed.resumes() {
+            return Err(Error::Usage(format!(
+                "--resumed {}: expected resumed-id or resumed-ticket",
+                self.resumed.label()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The handshake protocol the stack can do closest to the paper's RSA key transport.
+    pub fn protocol(&self) -> Protocol {
+        match self.stack {
+            Stack::Openssl => Protocol::Tls12RsaAes128Sha,
+            // rustls has no RSA key transport.
+            _ => Protocol::Tls12EcdheRsaAes128Gcm,
+        }
+    }
+
+    /// The record backend for a suite (aws-lc-rs has no 3DES: OpenSSL's stands in).
+    pub fn record_backend(&self, suite: BulkSuite) -> Backend {
+        if suite == BulkSuite::TripleDes && self.backend == Backend::AwsLc {
+            Backend::OpenSsl
+        } else {
+            self.backend
+        }
+    }
+}
+
+/// The two call flows the model needs.
+#[derive(Debug, Clone)]
+pub struct Flows {
+    /// INVITE .. 200 OK (BYE) without SIP auth.
+    pub basic: SipFlow,
+    /// The same call with the 407 challenge first.
+    pub auth: SipFlow,
+}
+
+impl Flows {
+    /// The flows of the fixtures (`fixtures/sip`).
+    pub fn from_fixtures(fx: &Fixtures) -> Result<Flows> {
+        let corpus = fx.sip()?;
+        Ok(Flows {
+            basic: corpus.flow("basic")?.clone(),
+            auth: corpus.flow("auth")?.clone(),
+        })
+    }
+}
+
+/// How one component is computed from benchmarks.
+pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Sum {
+    let bulk = |flow: &SipFlow, s: BulkSuite| tls_bulk(flow, opts.record_backend(s).label(), s);
+    match id {
+        ComponentId::UdpBase => match opts.base_udp_us {
+            Some(us) => Sum {
+                terms: vec![],
+                constant_us: us,
+            },
+            None => {
+                let mut s = Sum::default();
+                s.add("base/udp-proxy/call-basic", 1.0);
+                s
+            }
+        },
+        ComponentId::TcpExtra => tcp_extra(&flows.basic),
+        ComponentId::TlsBulk(s) => bulk(&flows.basic, *s),
+        ComponentId::Auth(t, suite) => {
+            let mut s = Sum::default();
+            s.add("base/udp-proxy/call-auth", 1.0);
+            s.add("base/udp-proxy/call-basic", -1.0);
+            s.constant_us = opts.auth_us;
+            if *t != Transport::Udp {
+                s = add(
+                    &s,
+                    &difference(&tcp_extra(&flows.auth), &tcp_extra(&flows.basic)),
+                );
+            }
+            if *t == Transport::Tls {
+                s = add(
+                    &s,
+                    &difference(&bulk(&flows.auth, *suite), &bulk(&flows.basic, *suite)),
+                );
+            }
+            s
+        }
+        ComponentId::TcpHandshake(side) => {
+            let mut s = Sum::default();
+            s.add(
+                match side {
+                    Side::Client => "transport/tcp/connect/client",
+                    Side::Server => "transport/tcp/accept/server",
+                },
+                1.0,
+            );
+            s
+        }
+        ComponentId::TlsHandshake(side, kind) => {
+            let mut s = Sum::default();
+            s.add(handshake_bench(opts, *side, *kind), 1.0);
+            s
+        }
+        ComponentId::TlsClientLoop { fixed, kind } => {
+            let mut s = Sum::default();
+            s.add(eventloop_bench(*fixed, *kind), 1.0);
+            s
+        }
+    }
+}
+
+fn add(a: &Sum, b: &Sum) -> Sum {
+    let neg_b = Sum {
+        terms: b.terms.iter().map(|(n, w)| (n.clone(), -w)).collect(),
+        constant_us: -b.constant_us,
+    };
+    difference(a, &neg_b)
+}
+
+fn handshake_kind(opts: &ModelOptions, kind: TlsKind) -> Kind {
+    match kind {
+        TlsKind::Full => Kind::Full,
+        TlsKind::Mutual => Kind::Mutual,
+        TlsKind::Resumed => opts.resumed,
+    }
+}
+
+/// `handshake/<stack>/<protocol>/<kind>/<side>` for a per-call handshake.
+pub fn handshake_bench(opts: &ModelOptions, side: Side, kind: TlsKind) -> String {
+    BenchId::new(
+        "handshake",
+        &[
+            opts.stack.label(),
+            opts.protocol().label(),
+            handshake_kind(opts, kind).label(),
+            side.label(),
+        ],
+    )
+    .full()
+}
+
+/// The server's pause before each flight in the event-loop benches the model reads.
+pub const EVENTLOOP_DELAY: &str = "1ms";
+
+/// `eventloop/<fixed|faulty>/tls12-rsa-aes128-sha/<kind>/<delay>`: the client's CPU time
+/// for one handshake over loopback sockets driven by an event loop (App. D).
+pub fn eventloop_bench(fixed: bool, kind: TlsKind) -> String {
+    BenchId::new(
+        "eventloop",
+        &[
+            if fixed { "fixed" } else { "faulty" },
+            "tls12-rsa-aes128-sha",
+            kind.label(),
+        ],
+    )
+    .with_parameter(EVENTLOOP_DELAY)
+    .full()
+}
+
+/// One row of the component table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentRow {
+    /// Identifier (as in `results/paper.json`).
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Our value, when measured.
+    pub measured: Option<Measured>,
+    /// Our value normalized to our base = 1.0.
+    pub units: Option<f64>,
+    /// The paper's Fig. 13 value.
+    pub paper_units: Option<f64>,
+    /// The paper's note on its value.
+    pub paper_note: Option<String>,
+    /// Why ours is missing, when it is.
+    pub missing: Option<String>,
+}
+
+/// A component's share of one configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Part {
+    /// Component identifier.
+    pub id: String,
+    /// Its µs per call.
+    pub us: f64,
+}
+
+/// The ratio the paper quotes for a configuration, ours beside it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RatioRow {
+    /// The configuration it is relative to.
+    pub to: String,
+    /// Our projected peak throughput of this configuration over that of `to`.
+    pub ours: f64,
+    /// The paper's measured peak-throughput ratio.
+    pub paper: Option<f64>,
+}
+
+/// One configuration's per-call cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigRow {
+    /// Name, e.g. `outbound-auth/tls-mutual`.
+    pub name: String,
+    /// The configuration itself.
+    pub config: Config,
+    /// µs per call (median).
+    pub us: f64,
+    /// Lower bound, µs.
+    pub lower_us: f64,
+    /// Upper bound, µs.
+    pub upper_us: f64,
+    /// Normalized to our base = 1.0.
+    pub units: f64,
+    /// Projected peak calls per second on one core (1e6 / µs per call).
+    pub calls_per_s: f64,
+    /// The components it is made of.
+    pub parts: Vec<Part>,
+    /// The paper's CPU events at 50 calls/s normalized to its proxy-chain/udp.
+    pub paper_events_units: Option<f64>,
+    /// True when that figure is derived from a ratio the paper quotes, not printed.
+    pub paper_events_derived: bool,
+    /// The paper's Fig. 13 components composed like ours.
+    pub paper_model_units: Option<f64>,
+    /// Throughput ratio to the configuration the paper compares it with.
+    pub ratio: Option<RatioRow>,
+}
+
+/// Fig. 16: a local-proxy configuration computed directly and predicted from inbound +
+/// outbound (minus the proxy-chain transfer both of them carry).
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalRow {
+    /// The local configuration.
+    pub name: String,
+    /// Ours, from its own components (units).
+    pub ours_direct: f64,
+    /// Ours, outbound + inbound − proxy chain (units).
+    pub ours_predicted: f64,
+    /// The paper's measured events (units), when printed.
+    pub paper_measured: Option<f64>,
+    /// The paper's events of outbound + inbound − proxy chain (units), derived here.
+    pub paper_predicted: Option<f64>,
+}
+
+/// The whole model: what `tlscost model --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelOutput {
+    /// [`MODEL_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Options it was computed with.
+    pub options: OptionsOut,
+    /// The handshake protocol used.
+    pub protocol: String,
+    /// Where the estimates came from.
+    pub source: String,
+    /// The base, µs per call (normalization unit).
+    pub base_us: f64,
+    /// The component table.
+    pub components: Vec<ComponentRow>,
+    /// Every configuration.
+    pub configurations: Vec<ConfigRow>,
+    /// The paper's stated count and the note on its mismatch.
+    pub paper_count: PaperCount,
+    /// Fig. 16.
+    pub local_prediction: Vec<LocalRow>,
+    /// What the model assumes or substitutes.
+    pub notes: Vec<String>,
+    /// Measurements that look unreliable.
+    pub warnings: Vec<String>,
+    /// Every benchmark estimate the model used, by name.
+    pub estimates: BTreeMap<String, Estimate>,
+}
+
+/// The options, as labels.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionsOut {
+    /// Record backend.
+    pub backend: String,
+    /// Record backend of the 3DES records (OpenSSL's when the backend has no 3DES).
+    pub backend_3des: String,
+    /// Handshake stack.
+    pub stack: String,
+    /// Resumption kind.
+    pub resumed: String,
+    /// The operator's UDP base, if given.
+    pub base_udp_us: Option<f64>,
+    /// The operator's auth lookup cost (µs per call).
+    pub auth_us: f64,
+}
+
+/// The paper's configuration count.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaperCount {
+    /// Stated (18).
+    pub stated: usize,
+    /// Listed (every configuration the text reports).
+    pub listed: usize,
+    /// Why they differ.
+    pub note: String,
+}
+
+/// Builds the model from estimates, flows and the paper's figures.
+pub fn build(
+    opts: &ModelOptions,
+    flows: &Flows,
+    est: &Estimates,
+    paper: &Paper,
+) -> Result<ModelOutput> {
+    opts.validate()?;
+    // Every component a configuration needs must be measured; the fixed client is optional.
+    let mut measured: BTreeMap<ComponentId, Measured> = BTreeMap::new();
+    let mut rows = Vec::new();
+    let mut used: BTreeMap<String, Estimate> = BTreeMap::new();
+    for id in ComponentId::table() {
+        let sum = component_sum(&id, opts, flows);
+        let (m, missing) = match (sum.eval(est), id) {
+            (Ok(m), _) => (Some(m), None),
+            (Err(e), id) if id.optional() => (None, Some(e.to_string())),
+            (Err(e), _) => return Err(e),
+        };
+        if let Some(m) = &m {
+            for (bench, _) in &m.benches {
+                used.insert(bench.clone(), est.get(bench)?.clone());
+            }
+            measured.insert(id, m.clone());
+        }
+        let pc = paper.component(&id);
+        rows.push(ComponentRow {
+            id: id.id(),
+            label: id.label(),
+            measured: m,
+            units: None,
+            paper_units: pc.and_then(|c| c.units.value),
+            paper_note: pc.and_then(|c| c.units.note.clone()),
+            missing,
+        });
+    }
+    let base_us = measured[&ComponentId::UdpBase].us;
+    if base_us <= 0.0 || !base_us.is_finite() {
+        return Err(Error::Results {
+            path: est.source.clone(),
+            what: format!("the UDP base is {base_us} µs per call: it must be positive"),
+        });
+    }
+    for r in &mut rows {
+        r.units = r.measured.as_ref().map(|m| m.us / base_us);
+    }
+
+    // Every composed component is in the table, so measured (checked by the tests).
+    let zero = Measured {
+        us: 0.0,
+        lower_us: 0.0,
+        upper_us: 0.0,
+        benches: vec![],
+    };
+    let cost = |c: &Config| -> (f64, f64, f64, Vec<Part>) {
+        let mut t = (0.0, 0.0, 0.0, Vec::new());
+        for id in ComponentId::compose(c) {
+            let m = measured.get(&id).unwrap_or(&zero);
+            t.0 += m.us;
+            t.1 += m.lower_us;
+            t.2 += m.upper_us;
+            t.3.push(Part {
+                id: id.id(),
+                us: m.us,
+            });
+        }
+        t
+    };
+    let configurations: Vec<ConfigRow> = Config::all()
+        .iter()
+        .map(|c| {
+            let (us, lower_us, upper_us, parts) = cost(c);
+            let name = c.name();
+            let events = paper.events_units(&name);
+            let ratio = c.reference().map(|r| RatioRow {
+                to: r.name(),
+                ours: cost(&r).0 / us,
+                paper: paper
+                    .config(&name)
+                    .and_then(|p| p.throughput_ratio.as_ref())
+                    .filter(|t| t.to == r.name())
+                    .map(|t| t.value),
+            });
+            ConfigRow {
+                name,
+                config: *c,
+                us,
+                lower_us,
+                upper_us,
+                units: us / base_us,
+                calls_per_s: 1e6 / us,
+                parts,
+                paper_events_units: events.map(|e| e.0),
+                paper_events_derived: events.is_some_and(|e| e.1),
+                paper_model_units: paper.model_units(c),
+                ratio,
+            }
+        })
+        .collect();
+
+    let local_prediction = Config::all()
+        .iter()
+        .filter(|c| c.mode == ProxyMode::Local)
+        .map(|c| {
+            let out = c.in_mode(ProxyMode::Outbound, c.auth);
+            let inb = c.in_mode(ProxyMode::Inbound, false);
+            let chain = c.in_mode(ProxyMode::ProxyChain, false);
+            let paper_ev = |x: &Config| paper.events_units(&x.name()).map(|e| e.0);
+            LocalRow {
+                name: c.name(),
+                ours_direct: cost(c).0 / base_us,
+                ours_predicted: (cost(&out).0 + cost(&inb).0 - cost(&chain).0) / base_us,
+                paper_measured: paper_ev(c),
+                paper_predicted: match (paper_ev(&out), paper_ev(&inb), paper_ev(&chain)) {
+                    (Some(o), Some(i), Some(p)) => Some(o + i - p),
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+
+    let mut warnings = Vec::new();
+    for (bench, e) in &used {
+        if e.relative_ci() > WIDE_CI {
+            warnings.push(format!(
+                "{bench}: the confidence interval is ±{:.0}% of the median; rerun it on a quiet machine with more samples",
+                e.relative_ci() * 100.0
+            ));
+        }
+    }
+    if let Some(m) = measured.get(&ComponentId::TcpExtra) {
+        if m.us < 0.0 {
+            warnings.push(format!(
+                "TCP data transfer measured cheaper than UDP ({:.2} µs per call): the transport benches disagree with the paper's premise; check them",
+                m.us
+            ));
+        }
+    }
+
+    Ok(ModelOutput {
+        schema_version: MODEL_SCHEMA_VERSION,
+        options: OptionsOut {
+            backend: opts.backend.label().into(),
+            backend_3des: opts.record_backend(BulkSuite::TripleDes).label().into(),
+            stack: opts.stack.label().into(),
+            resumed: opts.resumed.label().into(),
+            base_udp_us: opts.base_udp_us,
+            auth_us: opts.auth_us,
+        },
+        protocol: opts.protocol().label().to_string(),
+        source: est.source.display().to_string(),
+        base_us,
+        components: rows,
+        configurations,
+        paper_count: PaperCount {
+            stated: paper.configurations.count_stated,
+            listed: paper.configurations.count_listed,
+            note: paper.configurations.note.clone(),
+        },
+        local_prediction,
+        notes: notes(opts),
+        warnings,
+        estimates: used,
+    })
+}
+
+/// What the model assumes or substitutes, said in its output.
+pub fn notes(opts: &ModelOptions) -> Vec<String> {
+    let mut n = vec![
+        format!(
+            "SIP proxy authentication: the paper's cost is a digest check plus a MySQL credential lookup, which cannot be measured here. The auth components hold the extra messages (challenged INVITE, 407, its ACK) as the proxy handles them, plus --auth-us = {} µs per call for the lookup (default 0: the paper's 3.0-3.6 units are mostly that lookup).",
+            opts.auth_us
+        ),
+        format!(
+            "3DES: the system OpenSSL has no 3DES TLS suite, so the 3DES configurations use the 3des-sha record measured at record level (record/{}/3des-sha/...); the handshake is the same as for AES.",
+            opts.record_backend(BulkSuite::TripleDes).label()
+        ),
+        "Handshakes are measured in memory, each side timed apart: no kernel send/receive of the handshake messages and no event loop, so our TLS client side corresponds to the paper's client after its App. D fix.".to_string(),
+        format!(
+            "Resumed configurations use {} resumption.",
+            opts.resumed.label()
+        ),
+        "Per message, the proxy receives once and sends once (both legs) or only one of them (left leg only: challenged INVITE, 407, ACK): TLS bulk = one record open + one record seal per relayed message at its real size; TCP extra = (TCP - UDP) send+receive per relayed message, half of it for a left-leg-only one.".to_string(),
+        "Paper columns: 'paper events' = its CPU events at 50 calls/s over proxy-chain/udp's 144K (derived from a quoted ratio where marked ~); 'paper model' = its Fig. 13 components composed as ours are.".to_string(),
+        "Peak calls/s = 1e6 / µs per call: one core doing nothing else, the paper's linear-scaling assumption (Sec. V-B).".to_string(),
+    ];
+    if opts.stack == Stack::Rustls {
+        n.push(format!(
+            "rustls has no RSA key transport: handshakes are {} (ECDHE), not the paper's TLS_RSA_WITH_AES_128_CBC_SHA.",
+            opts.protocol().label()
+        ));
+    }
+    if opts.record_backend(BulkSuite::TripleDes) != opts.backend {
+        n.push(format!(
+            "{} has no 3DES: the 3DES records are OpenSSL's.",
+            opts.backend.label()
+        ));
+    }
+    if let Some(b) = opts.base_udp_us {
+        n.push(format!(
+            "Base: the operator's {b} µs per UDP call (--base-udp-us) instead of the measured base/udp-proxy/call-basic; the auth messages' extra stays measured."
+        ));
+    }
+    n
+}
+
+/// The default criterion output directory: `$CARGO_TARGET_DIR/criterion`, else
+/// `target/criterion` under the crate.
+pub fn default_criterion_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("criterion")
+}
+
+/// The `results/` directory of the crate.
+pub fn default_results_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("results")
+}
+
+/// Reads the estimates from a results file, or from criterion's output directory.
+pub fn load_estimates(results: Option<&Path>, criterion_dir: &Path) -> Result<Estimates> {
+    if let Some(path) = results {
+        let file = crate::results::ResultsFile::read(path)?;
+        return Ok(Estimates {
+            map: file.estimates(),
+            source: path.to_path_buf(),
+        });
+    }
+    let map = crate::results::criterion::load(criterion_dir)?;
+    if map.is_empty() {
+        return Err(Error::Results {
+            path: criterion_dir.to_path_buf(),
+            what: "no benchmark results here: run `make model` (quick benches, then the model)"
+                .into(),
+        });
+    }
+    Ok(Estimates {
+        map,
+        source: criterion_dir.to_path_buf(),
+    })
+}
+
+pub use cli::{run, ModelArgs};
+mod cli;

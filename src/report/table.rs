@@ -1,0 +1,266 @@
+//! Tables for the terminal (UTF-8 borders) and for markdown, from the same rows.
+
+use super::{fmt_opt, fmt_us, Artifact, Exporter};
+use crate::model::compare::Comparison;
+use crate::model::ModelOutput;
+use crate::Result;
+use comfy_table::presets::{ASCII_MARKDOWN, UTF8_FULL_CONDENSED};
+use comfy_table::{CellAlignment, ContentArrangement, TableStyle};
+use std::fmt::Write;
+
+/// A table exporter: terminal or markdown style.
+pub struct Table {
+    style: TableStyle,
+    markdown: bool,
+}
+
+impl Table {
+    /// UTF-8 tables for a terminal.
+    pub fn terminal() -> Table {
+        Table {
+            style: UTF8_FULL_CONDENSED,
+            markdown: false,
+        }
+    }
+    /// Markdown tables.
+    pub fn markdown() -> Table {
+        Table {
+            style: ASCII_MARKDOWN,
+            markdown: true,
+        }
+    }
+
+    fn heading(&self, out: &mut String, text: &str) {
+        if self.markdown {
+            let _ = writeln!(out, "\n### {text}\n");
+        } else {
+            let _ = writeln!(out, "\n{text}");
+        }
+    }
+
+    fn table(&self, header: &[&str], rows: Vec<Vec<String>>) -> String {
+        let mut t = comfy_table::Table::new();
+        t.load_style(self.style.clone())
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(header.to_vec());
+        for r in rows {
+            t.add_row(r);
+        }
+        // Numbers right-aligned: every column but the first.
+        for i in 1..header.len() {
+            if let Some(c) = t.column_mut(i) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        format!("{t}\n")
+    }
+}
+
+fn ratio_of(ours: Option<f64>, paper: Option<f64>) -> String {
+    match (ours, paper) {
+        (Some(o), Some(p)) if p != 0.0 => format!("{:.2}", o / p),
+        _ => "-".into(),
+    }
+}
+
+impl Exporter for Table {
+    fn format(&self) -> &'static str {
+        if self.markdown {
+            "markdown"
+        } else {
+            "table"
+        }
+    }
+
+    fn model(&self, m: &ModelOutput) -> Result<Vec<Artifact>> {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "tlscost model: records {}, handshakes {} {}, base {} µs per call (= 1.0 unit); estimates from {}",
+            m.options.backend,
+            m.options.stack,
+            m.protocol,
+            fmt_us(m.base_us),
+            m.source
+        );
+
+        self.heading(
+            &mut out,
+            "Components per call (Fig. 13), ours beside the paper's",
+        );
+        let rows = m
+            .components
+            .iter()
+            .map(|c| {
+                let (us, ci) = match &c.measured {
+                    Some(x) => (
+                        fmt_us(x.us),
+                        format!("{}..{}", fmt_us(x.lower_us), fmt_us(x.upper_us)),
+                    ),
+                    None => ("not measured".into(), "-".into()),
+                };
+                vec![
+                    c.label.clone(),
+                    us,
+                    ci,
+                    fmt_opt(c.units, 2),
+                    fmt_opt(c.paper_units, 2),
+                    ratio_of(c.units, c.paper_units),
+                ]
+            })
+            .collect();
+        out += &self.table(
+            &[
+                "component",
+                "µs",
+                "µs interval",
+                "units",
+                "paper units",
+                "ours/paper",
+            ],
+            rows,
+        );
+
+        self.heading(
+            &mut out,
+            &format!(
+                "Configurations per call ({} listed; the paper states {})",
+                m.paper_count.listed, m.paper_count.stated
+            ),
+        );
+        let rows = m
+            .configurations
+            .iter()
+            .map(|c| {
+                let paper_events = c
+                    .paper_events_units
+                    .map(|v| format!("{}{v:.2}", if c.paper_events_derived { "~" } else { "" }));
+                let (to, ours_r, paper_r) = match &c.ratio {
+                    Some(r) => (r.to.clone(), format!("{:.2}", r.ours), fmt_opt(r.paper, 2)),
+                    None => ("-".into(), "-".into(), "-".into()),
+                };
+                vec![
+                    c.name.clone(),
+                    fmt_us(c.us),
+                    format!("{:.2}", c.units),
+                    format!("{:.0}", c.calls_per_s),
+                    paper_events.unwrap_or_else(|| "-".into()),
+                    fmt_opt(c.paper_model_units, 2),
+                    to,
+                    ours_r,
+                    paper_r,
+                ]
+            })
+            .collect();
+        out += &self.table(
+            &[
+                "configuration",
+                "µs/call",
+                "units",
+                "calls/s (1 core)",
+                "paper events",
+                "paper model",
+                "throughput vs",
+                "ours",
+                "paper",
+            ],
+            rows,
+        );
+
+        self.heading(
+            &mut out,
+            "Local proxy (Fig. 16): direct vs inbound + outbound - proxy chain, units",
+        );
+        let rows = m
+            .local_prediction
+            .iter()
+            .map(|l| {
+                vec![
+                    l.name.clone(),
+                    format!("{:.2}", l.ours_direct),
+                    format!("{:.2}", l.ours_predicted),
+                    fmt_opt(l.paper_measured, 2),
+                    fmt_opt(l.paper_predicted, 2),
+                ]
+            })
+            .collect();
+        out += &self.table(
+            &[
+                "configuration",
+                "ours direct",
+                "ours predicted",
+                "paper measured",
+                "paper predicted",
+            ],
+            rows,
+        );
+
+        self.heading(&mut out, "Notes");
+        for n in m.notes.iter().chain(std::iter::once(&m.paper_count.note)) {
+            let _ = writeln!(out, "- {n}");
+        }
+        if !m.warnings.is_empty() {
+            self.heading(&mut out, "Warnings");
+            for w in &m.warnings {
+                let _ = writeln!(out, "- {w}");
+            }
+        }
+        Ok(vec![Artifact {
+            name: if self.markdown {
+                "model.md"
+            } else {
+                "model.txt"
+            }
+            .into(),
+            bytes: out.into_bytes(),
+        }])
+    }
+
+    fn comparison(&self, cmp: &[Comparison]) -> Result<Vec<Artifact>> {
+        let mut out = String::new();
+        for c in cmp {
+            self.heading(
+                &mut out,
+                &format!("{} (µs; ratio to {})", c.title, c.baseline),
+            );
+            let mut header: Vec<String> = vec!["benchmark".into()];
+            for col in &c.columns {
+                header.push(col.clone());
+            }
+            for col in &c.columns {
+                if *col != c.baseline {
+                    header.push(format!("{col}/{}", c.baseline));
+                }
+            }
+            let rows = c
+                .rows
+                .iter()
+                .map(|r| {
+                    let mut row = vec![r.key.clone()];
+                    row.extend(
+                        r.values
+                            .iter()
+                            .map(|v| v.map_or("-".into(), |ns| fmt_us(ns / 1e3))),
+                    );
+                    for (col, ratio) in c.columns.iter().zip(&r.ratios) {
+                        if *col != c.baseline {
+                            row.push(fmt_opt(*ratio, 2));
+                        }
+                    }
+                    row
+                })
+                .collect();
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            out += &self.table(&header, rows);
+        }
+        Ok(vec![Artifact {
+            name: if self.markdown {
+                "compare.md"
+            } else {
+                "compare.txt"
+            }
+            .into(),
+            bytes: out.into_bytes(),
+        }])
+    }
+}

@@ -1,0 +1,719 @@
+//! The per-call model's arithmetic on synthetic criterion outputs (known inputs, known
+//! per-call outputs), its error paths, the results file, and `tlscost model --json`
+//! against its schema. No timing is asserted: every number here is made up.
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use tlscost::crypto::Backend;
+use tlscost::fixtures::{Direction, Fixtures, Legs, SipFlow, SipMessage};
+use tlscost::handshake::{Kind, Stack};
+use tlscost::machine::Machine;
+use tlscost::model::components::Estimates;
+use tlscost::model::configs::{Config, ProxyMode};
+use tlscost::model::paper::Paper;
+use tlscost::model::{build, Flows, ModelOptions, ModelOutput};
+use tlscost::results::{criterion, ResultsFile, SCHEMA_VERSION};
+use tlscost::Error;
+
+/// Writes one estimate in criterion's layout (`<dir>/<id with _>/new/*.json`).
+fn write_estimate(dir: &Path, id: &str, median_ns: f64, half_ci: f64) {
+    let new = dir.join(id.replace('/', "_")).join("new");
+    std::fs::create_dir_all(&new).unwrap();
+    let bench = json!({"group_id": id.split('/').next().unwrap(), "function_id": null,
+        "value_str": null, "throughput": null, "full_id": id, "directory_name": id});
+    let pe = |v: f64| {
+        json!({"point_estimate": v, "standard_error": 1.0,
+        "confidence_interval": {"confidence_level": 0.95,
+            "lower_bound": v * (1.0 - half_ci), "upper_bound": v * (1.0 + half_ci)}})
+    };
+    let est = json!({"mean": pe(median_ns), "median": pe(median_ns),
+        "median_abs_dev": pe(1.0), "slope": null, "std_dev": pe(1.0)});
+    let sample =
+        json!({"sampling_mode": "Linear", "iters": vec![1.0; 10], "times": vec![median_ns; 10]});
+    std::fs::write(new.join("benchmark.json"), bench.to_string()).unwrap();
+    std::fs::write(new.join("estimates.json"), est.to_string()).unwrap();
+    std::fs::write(new.join("sample.json"), sample.to_string()).unwrap();
+}
+
+fn msg(name: &str, direction: Direction, legs: Legs) -> SipMessage {
+    SipMessage {
+        name: name.into(),
+        path: PathBuf::from(format!("{name}.sip")),
+        bytes: vec![b'x'; 500],
+        direction,
+        legs,
+    }
+}
+
+/// Basic flow: `a` (caller to callee), `b` (back), both legs. Auth flow: `c` from the
+/// caller and `d` back to it on the left leg only, then `a`, `b`.
+fn toy_flows() -> Flows {
+    use Direction::*;
+    Flows {
+        basic: SipFlow {
+            name: "basic".into(),
+            messages: vec![
+                msg("a", UacToUas, Legs::Both),
+                msg("b", UasToUac, Legs::Both),
+            ],
+        },
+        auth: SipFlow {
+            name: "auth".into(),
+            messages: vec![
+                msg("c", UacToUas, Legs::Left),
+                msg("d", UasToUac, Legs::Left),
+                msg("a", UacToUas, Legs::Both),
+                msg("b", UasToUac, Legs::Both),
+            ],
+        },
+    }
+}
+
+/// The synthetic estimates (ns) for a set of message names.
+fn toy_estimates(messages: &[&str]) -> BTreeMap<String, f64> {
+    let mut e = BTreeMap::new();
+    e.insert("base/udp-proxy/call-basic".to_string(), 10_000.0);
+    e.insert("base/udp-proxy/call-auth".to_string(), 14_000.0);
+    for m in messages {
+        e.insert(format!("transport/udp/send-recv/sip-{m}"), 2_000.0);
+        e.insert(format!("transport/tcp/send-recv/sip-{m}"), 5_000.0);
+        for backend in ["openssl", "rustcrypto", "awslc"] {
+            for op in ["open", "seal"] {
+                e.insert(format!("record/{backend}/aes128-sha/{op}/sip-{m}"), 1_000.0);
+                if backend != "awslc" {
+                    e.insert(format!("record/{backend}/3des-sha/{op}/sip-{m}"), 3_000.0);
+                }
+            }
+        }
+    }
+    e.insert("transport/tcp/connect/client".to_string(), 20_000.0);
+    e.insert("transport/tcp/accept/server".to_string(), 30_000.0);
+    for (stack, proto) in [
+        ("openssl", "tls12-rsa-aes128-sha"),
+        ("rustls", "tls12-ecdhe-rsa-aes128-gcm"),
+    ] {
+        let scale = if stack == "rustls" { 2.0 } else { 1.0 };
+        for (kind, c, s) in [
+            ("full", 100_000.0, 200_000.0),
+            ("mutual", 150_000.0, 300_000.0),
+            ("resumed-id", 40_000.0, 50_000.0),
+            ("resumed-ticket", 45_000.0, 55_000.0),
+        ] {
+            e.insert(
+                format!("handshake/{stack}/{proto}/{kind}/client"),
+                c * scale,
+            );
+            e.insert(
+                format!("handshake/{stack}/{proto}/{kind}/server"),
+                s * scale,
+            );
+        }
+    }
+    e
+}
+
+fn write_all(dir: &Path, est: &BTreeMap<String, f64>, half_ci: f64) {
+    for (id, v) in est {
+        write_estimate(dir, id, *v, half_ci);
+    }
+}
+
+fn load(dir: &Path) -> Estimates {
+    Estimates {
+        map: criterion::load(dir).unwrap(),
+        source: dir.to_path_buf(),
+    }
+}
+
+fn paper() -> Paper {
+    Paper::locate().expect("results/paper.json loads")
+}
+
+fn toy_model(opts: &ModelOptions) -> ModelOutput {
+    let tmp = TempDir::new().unwrap();
+    write_all(tmp.path(), &toy_estimates(&["a", "b", "c", "d"]), 0.01);
+    build(opts, &toy_flows(), &load(tmp.path()), &paper()).unwrap()
+}
+
+fn us(m: &ModelOutput, name: &str) -> f64 {
+    m.configurations
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no configuration {name}"))
+        .us
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9 * b.abs().max(1.0)
+}
+
+#[test]
+fn known_inputs_give_known_per_call_costs() {
+    let m = toy_model(&ModelOptions::default());
+    // base 10; TCP extra 2 x (5 - 2) = 6; AES bulk 2 x (open + seal) x 1 = 4; 3DES 12.
+    let expect = [
+        ("proxy-chain/udp", 10.0),
+        ("proxy-chain/tcp", 16.0),
+        ("proxy-chain/tls-aes", 20.0),
+        ("proxy-chain/tls-3des", 28.0),
+        // auth over UDP: call-auth - call-basic = 4.
+        ("proxy-chain-auth/udp", 14.0),
+        // auth over TCP adds the two left-leg messages at half a send+receive: 4 + 3.
+        ("proxy-chain-auth/tcp", 23.0),
+        // auth over TLS adds their one open (c) and one seal (d): 4 + 3 + 2.
+        ("proxy-chain-auth/tls-aes", 29.0),
+        // 3DES: 4 + 3 + 2 x 3.
+        ("proxy-chain-auth/tls-3des", 10.0 + 13.0 + 6.0 + 12.0),
+        // outbound: TCP accept 30 + TLS server full 200.
+        ("outbound-auth/tls", 10.0 + 9.0 + 6.0 + 4.0 + 30.0 + 200.0),
+        ("outbound-auth/tcp", 10.0 + 7.0 + 6.0 + 30.0),
+        // inbound: TCP connect 20 + TLS client mutual 150.
+        ("inbound/tls-mutual", 10.0 + 6.0 + 4.0 + 20.0 + 150.0),
+        // local: both sides, resumed by session id (40 client + 50 server).
+        (
+            "local-auth/tls-resumed",
+            10.0 + 9.0 + 6.0 + 4.0 + 20.0 + 30.0 + 40.0 + 50.0,
+        ),
+    ];
+    for (name, want) in expect {
+        assert!(
+            close(us(&m, name), want),
+            "{name}: {} != {want}",
+            us(&m, name)
+        );
+    }
+    assert_eq!(m.configurations.len(), 20);
+    assert!(close(m.base_us, 10.0));
+}
+
+#[test]
+fn normalization_and_throughput() {
+    let m = toy_model(&ModelOptions::default());
+    for c in &m.configurations {
+        assert!(close(c.units, c.us / 10.0), "{}", c.name);
+        assert!(close(c.calls_per_s, 1e6 / c.us), "{}", c.name);
+        let parts: f64 = c.parts.iter().map(|p| p.us).sum();
+        assert!(close(parts, c.us), "{}: parts {parts} != {}", c.name, c.us);
+        assert!(c.lower_us <= c.us && c.us <= c.upper_us, "{}", c.name);
+    }
+    let base = m.components.iter().find(|c| c.id == "udp-base").unwrap();
+    assert_eq!(base.units, Some(1.0));
+    // Ratio to the configuration the paper compares with: TCP vs UDP = 10 / 16.
+    let tcp = m
+        .configurations
+        .iter()
+        .find(|c| c.name == "proxy-chain/tcp")
+        .unwrap();
+    let r = tcp.ratio.as_ref().unwrap();
+    assert_eq!(r.to, "proxy-chain/udp");
+    assert!(close(r.ours, 10.0 / 16.0));
+    assert_eq!(r.paper, Some(0.47));
+}
+
+#[test]
+fn local_equals_inbound_plus_outbound_components() {
+    let m = toy_model(&ModelOptions::default());
+    assert_eq!(m.local_prediction.len(), 4);
+    for l in &m.local_prediction {
+        assert!(close(l.ours_direct, l.ours_predicted), "{}", l.name);
+        let c = Config::from_name(&l.name).unwrap();
+        assert_eq!(c.mode, ProxyMode::Local);
+        let out = us(&m, &c.in_mode(ProxyMode::Outbound, true).name());
+        let inb = us(&m, &c.in_mode(ProxyMode::Inbound, false).name());
+        let chain = us(&m, &c.in_mode(ProxyMode::ProxyChain, false).name());
+        assert!(
+            close(l.ours_direct * m.base_us, out + inb - chain),
+            "{}",
+            l.name
+        );
+    }
+    // The paper's derived prediction: 1470 + 1315 - 450 (TLS) over 144.
+    let tls = m
+        .local_prediction
+        .iter()
+        .find(|l| l.name == "local-auth/tls")
+        .unwrap();
+    assert!(close(
+        tls.paper_predicted.unwrap(),
+        (1470.0 + 1315.0 - 450.0) / 144.0
+    ));
+    assert!(close(tls.paper_measured.unwrap(), 2400.0 / 144.0));
+}
+
+#[test]
+fn auth_lookup_and_base_override_are_inputs() {
+    let m = toy_model(&ModelOptions {
+        auth_us: 5.0,
+        ..ModelOptions::default()
+    });
+    assert!(close(us(&m, "proxy-chain-auth/udp"), 19.0));
+    assert!(close(us(&m, "proxy-chain/udp"), 10.0));
+    assert!(m.notes.iter().any(|n| n.contains("--auth-us = 5")));
+
+    let m = toy_model(&ModelOptions {
+        base_udp_us: Some(20.0),
+        ..ModelOptions::default()
+    });
+    assert!(close(m.base_us, 20.0));
+    let tcp = m
+        .configurations
+        .iter()
+        .find(|c| c.name == "proxy-chain/tcp")
+        .unwrap();
+    assert!(close(tcp.us, 26.0));
+    assert!(close(tcp.units, 26.0 / 20.0));
+    assert!(m.notes.iter().any(|n| n.contains("--base-udp-us")));
+}
+
+#[test]
+fn bad_base_udp_us_is_refused() {
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e9] {
+        let opts = ModelOptions {
+            base_udp_us: Some(bad),
+            ..ModelOptions::default()
+        };
+        match opts.validate() {
+            Err(Error::Usage(msg)) => assert!(msg.contains("--base-udp-us"), "{msg}"),
+            other => panic!("{bad}: expected a usage error, got {other:?}"),
+        }
+    }
+    for bad in [-1.0, f64::NAN] {
+        let opts = ModelOptions {
+            auth_us: bad,
+            ..ModelOptions::default()
+        };
+        assert!(matches!(opts.validate(), Err(Error::Usage(m)) if m.contains("--auth-us")));
+    }
+    let textbook = ModelOptions {
+        backend: Backend::TextbookCrt,
+        ..ModelOptions::default()
+    };
+    assert!(matches!(textbook.validate(), Err(Error::Usage(m)) if m.contains("textbook-crt")));
+}
+
+#[test]
+fn a_missing_estimate_names_the_bench_to_run() {
+    let tmp = TempDir::new().unwrap();
+    let mut est = toy_estimates(&["a", "b", "c", "d"]);
+    est.remove("handshake/openssl/tls12-rsa-aes128-sha/full/client");
+    write_all(tmp.path(), &est, 0.01);
+    let err = build(
+        &ModelOptions::default(),
+        &toy_flows(),
+        &load(tmp.path()),
+        &paper(),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Results { .. }), "{err:?}");
+    assert!(
+        text.contains("no estimate for handshake/openssl/tls12-rsa-aes128-sha/full/client"),
+        "{text}"
+    );
+    assert!(text.contains("cargo bench --bench handshakes"), "{text}");
+
+    let tmp = TempDir::new().unwrap();
+    let mut est = toy_estimates(&["a", "b", "c", "d"]);
+    est.remove("record/openssl/3des-sha/seal/sip-b");
+    write_all(tmp.path(), &est, 0.01);
+    let err = build(
+        &ModelOptions::default(),
+        &toy_flows(),
+        &load(tmp.path()),
+        &paper(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("record/openssl/3des-sha/seal/sip-b"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--bench primitives"), "{err}");
+}
+
+#[test]
+fn stack_backend_and_resumption_pick_their_benches() {
+    let m = toy_model(&ModelOptions {
+        stack: Stack::Rustls,
+        ..ModelOptions::default()
+    });
+    assert_eq!(m.protocol, "tls12-ecdhe-rsa-aes128-gcm");
+    // rustls toy handshakes cost twice openssl's: inbound/tls = 10 + 6 + 4 + 20 + 200.
+    assert!(close(us(&m, "inbound/tls"), 240.0));
+    assert!(m.notes.iter().any(|n| n.contains("no RSA key transport")));
+
+    // aws-lc-rs has no 3DES: its 3DES records are OpenSSL's, and it says so.
+    let m = toy_model(&ModelOptions {
+        backend: Backend::AwsLc,
+        ..ModelOptions::default()
+    });
+    assert_eq!(m.options.backend_3des, "openssl");
+    assert!(close(us(&m, "proxy-chain/tls-3des"), 28.0));
+    assert!(m
+        .estimates
+        .contains_key("record/openssl/3des-sha/open/sip-a"));
+    assert!(m
+        .estimates
+        .contains_key("record/awslc/aes128-sha/open/sip-a"));
+
+    let m = toy_model(&ModelOptions {
+        resumed: Kind::ResumedTicket,
+        ..ModelOptions::default()
+    });
+    assert!(close(
+        us(&m, "inbound/tls-resumed"),
+        10.0 + 6.0 + 4.0 + 20.0 + 45.0
+    ));
+}
+
+#[test]
+fn event_loop_components_are_optional_and_read_when_present() {
+    let m = toy_model(&ModelOptions::default());
+    let fixed = m
+        .components
+        .iter()
+        .find(|c| c.id == "tls-handshake-client-fixed-loop-full")
+        .unwrap();
+    assert!(fixed.measured.is_none());
+    assert!(fixed
+        .missing
+        .as_ref()
+        .unwrap()
+        .contains("--bench eventloop"));
+    assert!(close(fixed.paper_units.unwrap(), 2.65));
+
+    let tmp = TempDir::new().unwrap();
+    let mut est = toy_estimates(&["a", "b", "c", "d"]);
+    est.insert(
+        tlscost::model::eventloop_bench(true, tlscost::model::configs::TlsKind::Full),
+        80_000.0,
+    );
+    write_all(tmp.path(), &est, 0.01);
+    let m = build(
+        &ModelOptions::default(),
+        &toy_flows(),
+        &load(tmp.path()),
+        &paper(),
+    )
+    .unwrap();
+    let fixed = m
+        .components
+        .iter()
+        .find(|c| c.id == "tls-handshake-client-fixed-loop-full")
+        .unwrap();
+    assert!(close(fixed.measured.as_ref().unwrap().us, 80.0));
+    assert!(close(fixed.units.unwrap(), 8.0));
+}
+
+#[test]
+fn a_wide_interval_is_warned_about() {
+    let tmp = TempDir::new().unwrap();
+    write_all(tmp.path(), &toy_estimates(&["a", "b", "c", "d"]), 0.30);
+    let m = build(
+        &ModelOptions::default(),
+        &toy_flows(),
+        &load(tmp.path()),
+        &paper(),
+    )
+    .unwrap();
+    assert!(m
+        .warnings
+        .iter()
+        .any(|w| w.contains("base/udp-proxy/call-basic") && w.contains("±30%")));
+    let m = toy_model(&ModelOptions::default());
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+}
+
+#[test]
+fn results_file_round_trips_and_refuses_other_versions_and_truncation() {
+    let tmp = TempDir::new().unwrap();
+    let crit = tmp.path().join("criterion");
+    write_all(&crit, &toy_estimates(&["a"]), 0.02);
+    let est = criterion::load(&crit).unwrap();
+    let file = ResultsFile::new(Machine::current(), &est);
+    let path = file.default_path(tmp.path());
+    assert!(path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .ends_with(".json"));
+    file.write(&path).unwrap();
+    let back = ResultsFile::read(&path).unwrap();
+    assert_eq!(back.machine, file.machine);
+    assert_eq!(back.date, file.date);
+    assert_eq!(back.estimates, file.estimates);
+    assert_eq!(back.estimates(), est);
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["schema_version"] = json!(SCHEMA_VERSION + 1);
+    let other = tmp.path().join("other.json");
+    std::fs::write(&other, v.to_string()).unwrap();
+    let err = ResultsFile::read(&other).unwrap_err();
+    assert!(
+        matches!(err, Error::Results { .. }) && err.to_string().contains("schema version"),
+        "{err}"
+    );
+
+    let cut = tmp.path().join("cut.json");
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    let err = ResultsFile::read(&cut).unwrap_err();
+    assert!(
+        matches!(err, Error::Results { .. }) && err.to_string().contains("truncated"),
+        "{err}"
+    );
+
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["kind"] = json!("something-else");
+    std::fs::write(&other, v.to_string()).unwrap();
+    assert!(ResultsFile::read(&other)
+        .unwrap_err()
+        .to_string()
+        .contains("not a tlscost results file"));
+
+    // The model reads its estimates from a results file as well as from criterion's output.
+    let loaded = tlscost::model::load_estimates(Some(&path), Path::new("/nonexistent")).unwrap();
+    assert_eq!(loaded.map, est);
+}
+
+#[test]
+fn bmf_export_is_in_nanoseconds() {
+    use tlscost::report::Exporter;
+    let m = toy_model(&ModelOptions::default());
+    let out = tlscost::report::bmf::Bmf.model(&m).unwrap();
+    let v: Value = serde_json::from_slice(&out[0].bytes).unwrap();
+    let base = &v["base/udp-proxy/call-basic"]["latency"];
+    assert_eq!(base["value"], json!(10_000.0));
+    assert!(base["lower_value"].as_f64().unwrap() < 10_000.0);
+    assert!(base["upper_value"].as_f64().unwrap() > 10_000.0);
+    assert!(close(
+        v["model/config/proxy-chain/tcp"]["latency"]["value"]
+            .as_f64()
+            .unwrap(),
+        16_000.0
+    ));
+    assert!(v["model/component/tcp-extra"]["latency"]["value"].is_number());
+}
+
+#[test]
+fn table_and_svg_render_every_configuration() {
+    use tlscost::report::Exporter;
+    let m = toy_model(&ModelOptions::default());
+    let text = String::from_utf8(
+        tlscost::report::table::Table::terminal().model(&m).unwrap()[0]
+            .bytes
+            .clone(),
+    )
+    .unwrap();
+    for c in Config::all() {
+        assert!(text.contains(&c.name()), "table lacks {}", c.name());
+    }
+    let svgs = tlscost::report::svg::Svg.model(&m).unwrap();
+    assert_eq!(svgs.len(), 2);
+    for s in &svgs {
+        let t = String::from_utf8(s.bytes.clone()).unwrap();
+        assert!(
+            t.starts_with("<svg") && t.trim_end().ends_with("</svg>"),
+            "{}",
+            s.name
+        );
+        assert!(t.contains("<rect"), "{} has no bars", s.name);
+    }
+}
+
+// ---- `tlscost model --json` against results/model.schema.json ----
+
+/// A small JSON-schema checker for the keywords the schema uses: type, required,
+/// properties, additionalProperties (bool or schema), items, enum, minimum.
+fn check(schema: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
+            _ => vec![],
+        };
+        let ok = types.iter().any(|t| match *t {
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "string" => v.is_string(),
+            "number" => v.is_number(),
+            "integer" => v.is_u64() || v.is_i64(),
+            "boolean" => v.is_boolean(),
+            "null" => v.is_null(),
+            _ => false,
+        });
+        if !ok {
+            errors.push(format!("{at}: expected {types:?}, found {v}"));
+            return;
+        }
+    }
+    if let Some(e) = schema.get("enum").and_then(|e| e.as_array()) {
+        if !e.contains(v) {
+            errors.push(format!("{at}: {v} not in {e:?}"));
+        }
+    }
+    if let (Some(min), Some(x)) = (schema.get("minimum").and_then(|m| m.as_f64()), v.as_f64()) {
+        if x < min {
+            errors.push(format!("{at}: {x} < minimum {min}"));
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        for r in schema
+            .get("required")
+            .and_then(|r| r.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let r = r.as_str().unwrap();
+            if !obj.contains_key(r) {
+                errors.push(format!("{at}: missing required '{r}'"));
+            }
+        }
+        let props = schema.get("properties").and_then(|p| p.as_object());
+        for (k, val) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => check(s, val, &format!("{at}.{k}"), errors),
+                None => match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) => errors.push(format!("{at}: unexpected '{k}'")),
+                    Some(s @ Value::Object(_)) => check(s, val, &format!("{at}.{k}"), errors),
+                    _ => {}
+                },
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+        for (i, x) in arr.iter().enumerate() {
+            check(items, x, &format!("{at}[{i}]"), errors);
+        }
+    }
+}
+
+fn schema() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/model.schema.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_schema_checker_catches_a_broken_document() {
+    let m = toy_model(&ModelOptions::default());
+    let mut v = serde_json::to_value(&m).unwrap();
+    let mut errors = Vec::new();
+    check(&schema(), &v, "$", &mut errors);
+    assert!(errors.is_empty(), "{errors:#?}");
+    v["configurations"][0]["us"] = json!("fast");
+    v.as_object_mut().unwrap().remove("base_us");
+    let mut errors = Vec::new();
+    check(&schema(), &v, "$", &mut errors);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+}
+
+#[test]
+fn model_json_from_the_binary_validates_against_the_schema() {
+    let fx = Fixtures::locate().unwrap();
+    let corpus = fx.sip().unwrap();
+    let names: Vec<&str> = corpus
+        .unique_messages()
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    let tmp = TempDir::new().unwrap();
+    write_all(tmp.path(), &toy_estimates(&names), 0.02);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlscost"))
+        .args(["model", "--json", "--no-save", "--criterion-dir"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut errors = Vec::new();
+    check(&schema(), &v, "$", &mut errors);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(v["configurations"].as_array().unwrap().len(), 20);
+
+    // Bad input from the command line: a clear message, a failure status, no panic.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlscost"))
+        .args(["model", "--no-save", "--base-udp-us=-3", "--criterion-dir"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--base-udp-us") && !err.contains("panicked"),
+        "{err}"
+    );
+
+    let empty = TempDir::new().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlscost"))
+        .args(["model", "--no-save", "--criterion-dir"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("make model"));
+}
+
+#[test]
+fn compare_lines_up_backends_and_files() {
+    let tmp = TempDir::new().unwrap();
+    write_all(tmp.path(), &toy_estimates(&["a"]), 0.01);
+    let est = criterion::load(tmp.path()).unwrap();
+    let cmp = tlscost::model::compare::across_backends(&est);
+    let rec = cmp.iter().find(|c| c.title == "TLS records").unwrap();
+    assert_eq!(rec.columns, ["openssl", "rustcrypto", "awslc"]);
+    let row = rec
+        .rows
+        .iter()
+        .find(|r| r.key == "record/3des-sha/open/sip-a")
+        .unwrap();
+    assert_eq!(row.values, [Some(3000.0), Some(3000.0), None]);
+    assert_eq!(row.ratios, [Some(1.0), Some(1.0), None]);
+    let hs = cmp
+        .iter()
+        .find(|c| c.title.starts_with("TLS handshakes"))
+        .unwrap();
+    assert_eq!(hs.columns, ["openssl", "rustls"]);
+    let row = hs
+        .rows
+        .iter()
+        .find(|r| r.key == "handshake/tls12-ecdhe-rsa-aes128-gcm/full/client")
+        .unwrap();
+    assert_eq!(row.values, [None, Some(200_000.0)]);
+
+    let a = ResultsFile::new(Machine::current(), &est);
+    let mut b = a.clone();
+    b.estimates
+        .get_mut("transport/tcp/connect/client")
+        .unwrap()
+        .median = 40_000.0;
+    let c = tlscost::model::compare::files(&a, "a.json", &b, "b.json");
+    let row = c
+        .rows
+        .iter()
+        .find(|r| r.key == "transport/tcp/connect/client")
+        .unwrap();
+    assert_eq!(row.ratios[1], Some(2.0));
+}
+
+#[test]
+fn every_composed_component_is_in_the_table() {
+    use tlscost::model::components::ComponentId;
+    let table = ComponentId::table();
+    for c in Config::all() {
+        for id in ComponentId::compose(&c) {
+            assert!(
+                table.contains(&id),
+                "{}: {} not in the table",
+                c.name(),
+                id.id()
+            );
+            assert!(!id.optional(), "{} needs optional {}", c.name(), id.id());
+        }
+    }
+}
