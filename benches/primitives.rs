@@ -1,1 +1,72 @@
-fn main(){}
+//! Criterion benches of the crypto primitives: groups `rsa`, `cipher`, `mac`, `record`.
+//!
+//! Thin: the cases, their names and their self-checks live in `tlscost::crypto::cases`.
+//! Each case is set up and checked once, on its first call, before anything is timed; a
+//! failed check prints an error naming the bench and exits non-zero.
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tlscost::crypto::cases::{self, Case, Group};
+use tlscost::fixtures::Fixtures;
+use tlscost::names::Dimension;
+
+/// Stops the run with a message (no panic trace).
+fn fail(what: impl std::fmt::Display) -> ! {
+    eprintln!("error: {what}");
+    std::process::exit(1);
+}
+
+fn main() {
+    let fx = Fixtures::locate().unwrap_or_else(|e| fail(e));
+    // Small samples: the whole quick run (`-- --quick`) has to fit in a few minutes.
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .nresamples(10_000)
+        .without_plots()
+        .configure_from_args();
+    let mut noted = BTreeSet::new();
+    for &group in Group::ALL {
+        let plan = cases::plan(group, &fx).unwrap_or_else(|e| fail(e));
+        for s in &plan.skipped {
+            eprintln!("skipped {}: {}", s.what, s.why);
+        }
+        let mut g = c.benchmark_group(group.label());
+        for spec in plan.cases {
+            if let Some(n) = spec.bytes {
+                g.throughput(Throughput::Bytes(n));
+            }
+            let param = spec.id.parameter.clone().unwrap_or_default();
+            let mut case: Option<Box<dyn Case>> = None;
+            let mut failures = 0u64;
+            g.bench_function(BenchmarkId::new(spec.id.function.clone(), param), |b| {
+                if case.is_none() {
+                    if let Some(note) = spec.note {
+                        if noted.insert(note) {
+                            eprintln!("{note}");
+                        }
+                    }
+                    case = Some(spec.build().unwrap_or_else(|e| fail(e)));
+                }
+                let Some(run) = case.as_mut() else {
+                    return;
+                };
+                b.iter(|| {
+                    if run.run().is_err() {
+                        failures += 1;
+                    }
+                });
+                if failures > 0 {
+                    fail(format!(
+                        "{}: {failures} timed iterations failed after the self-check passed",
+                        spec.id
+                    ));
+                }
+            });
+        }
+        g.finish();
+    }
+    c.final_summary();
+}

@@ -341,7 +341,7 @@ impl RecordLayer {
                 let bs = cipher.alg().block_len();
                 // IV, then at least one block holding the MAC and the padding length byte.
                 let min = bs + (SHA1_LEN / bs + 1) * bs;
-                if len < min || len % bs != 0 {
+                if len < min || !len.is_multiple_of(bs) {
                     return Err(refused(format!(
                         "fragment of {len} bytes is not IV + whole blocks of at least MAC + 1 byte"
                     )));

@@ -62,7 +62,7 @@ impl CipherAlg {
     /// Refuses an IV or buffer that does not fit the block size.
     pub fn check_iv_buf(self, backend: Backend, iv: &[u8], buf: &[u8]) -> Result<()> {
         let b = self.block_len();
-        if iv.len() != b || buf.len() % b != 0 {
+        if iv.len() != b || !buf.len().is_multiple_of(b) {
             return Err(Error::Crypto {
                 backend: backend.label(),
                 op: "cbc",

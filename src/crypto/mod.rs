@@ -11,6 +11,7 @@
 //! operation, so nothing timed afterwards pays for building Montgomery contexts or
 //! blinding values (DESIGN.md: a cold OpenSSL key costs 2.4x a warm one).
 
+pub mod cases;
 pub mod cipher;
 pub mod mac;
 pub mod rsa;

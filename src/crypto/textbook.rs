@@ -115,7 +115,7 @@ impl TextbookRsa {
     }
 
     /// OS2IP of an input that must be k bytes and smaller than n.
-    fn from_octets(&self, x: &[u8], op: &'static str) -> Result<BigUint> {
+    fn octets_to_int(&self, x: &[u8], op: &'static str) -> Result<BigUint> {
         if x.len() != self.k {
             return Err(crypto_err(
                 self.b(),
@@ -164,7 +164,7 @@ impl RsaKey for TextbookRsa {
     }
 
     fn decrypt(&mut self, ciphertext: &[u8]) -> Result<Vec<u8>> {
-        let c = self.from_octets(ciphertext, "rsa decrypt")?;
+        let c = self.octets_to_int(ciphertext, "rsa decrypt")?;
         let em = self.to_octets(&self.private(&c), "rsa decrypt")?;
         // EM = 0x00 || 0x02 || PS (>= 8 non-zero bytes) || 0x00 || M
         let sep = em.iter().skip(2).position(|&x| x == 0).map(|i| i + 2);
@@ -212,7 +212,7 @@ impl RsaKey for TextbookRsa {
     }
 
     fn verify(&mut self, message: &[u8], signature: &[u8]) -> Result<bool> {
-        let Ok(s) = self.from_octets(signature, "rsa verify") else {
+        let Ok(s) = self.octets_to_int(signature, "rsa verify") else {
             return Ok(false);
         };
         let em = self.to_octets(&self.public(&s), "rsa verify")?;

@@ -1,0 +1,552 @@
+//! The cases of the primitive benchmarks (groups `rsa`, `cipher`, `mac`, `record`), defined
+//! once for the criterion bench, the gate, the tests and the CLI.
+//!
+//! A [`CaseSpec`] names one benchmark and knows how to build it; [`CaseSpec::build`] sets
+//! the case up (keys warm, inputs ready) and runs its self-check, so a case that exists
+//! has been shown to do what its name says: a decrypt gives back the pre-master, a
+//! signature verifies and a flipped bit does not, CBC decrypt(encrypt(x)) == x, a MAC
+//! matches OpenSSL's, a sealed record opens and a tampered one is refused. A failed check
+//! is an [`Error::SelfCheck`] naming the benchmark. Combinations a backend does not offer
+//! are not cases but [`Skip`]s, each with the reason.
+
+use super::cipher::CipherDir;
+use super::rsa::PRE_MASTER_LEN;
+use super::{Backend, CbcCipher, CipherAlg, HmacSha1, MacAlg, RsaKey, RsaOp, Sha1};
+use crate::fixtures::{Fixtures, RSA_BITS};
+use crate::names::{BenchId, Dimension};
+use crate::record::{RecordKeys, RecordLayer, RecordOp, Suite, APPLICATION_DATA};
+use crate::{Error, Result};
+use std::hint::black_box;
+use std::rc::Rc;
+
+/// The plaintext sizes of the sweep, in bytes.
+pub const SWEEP: [usize; 5] = [64, 256, 1024, 4096, 16384];
+
+/// The message an RSA signature covers in the benchmarks (about what a TLS 1.2
+/// ServerKeyExchange signs: two randoms and the key-exchange parameters).
+pub const SIGNED_MESSAGE: [u8; 128] = {
+    let mut m = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        m[i] = (i as u8).wrapping_mul(31).wrapping_add(7);
+        i += 1;
+    }
+    m
+};
+
+/// A benchmark group of the primitives bench.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    /// RSA operations per backend and key size.
+    Rsa,
+    /// Raw CBC encrypt / decrypt.
+    Cipher,
+    /// HMAC-SHA1 and SHA-1.
+    Mac,
+    /// TLS 1.2 record seal / open.
+    Record,
+}
+
+impl Dimension for Group {
+    const ALL: &'static [Self] = &[Group::Rsa, Group::Cipher, Group::Mac, Group::Record];
+
+    fn label(&self) -> &'static str {
+        match self {
+            Group::Rsa => "rsa",
+            Group::Cipher => "cipher",
+            Group::Mac => "mac",
+            Group::Record => "record",
+        }
+    }
+}
+
+/// One plaintext a size-swept case runs on: a sweep size or a SIP message.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    /// The benchmark parameter: the size in bytes, or `sip-<message name>`.
+    pub parameter: String,
+    /// The bytes.
+    pub data: Rc<Vec<u8>>,
+}
+
+/// The sweep sizes (deterministic filler bytes) and every distinct SIP message of the
+/// fixtures, in that order.
+pub fn payloads(fx: &Fixtures) -> Result<Vec<Payload>> {
+    let mut out: Vec<Payload> = SWEEP
+        .iter()
+        .map(|&n| Payload {
+            parameter: n.to_string(),
+            data: Rc::new((0..n).map(|i| (i * 7 % 251) as u8).collect()),
+        })
+        .collect();
+    let corpus = fx.sip()?;
+    for m in corpus.unique_messages() {
+        out.push(Payload {
+            parameter: format!("sip-{}", m.name),
+            data: Rc::new(m.bytes.clone()),
+        });
+    }
+    Ok(out)
+}
+
+/// A benchmark that is ready to be timed.
+pub trait Case {
+    /// One timed iteration. Errors are counted by the caller, never expected: the
+    /// self-check ran the same operation successfully before.
+    fn run(&mut self) -> Result<()>;
+}
+
+type Builder = Box<dyn Fn(&BenchId) -> Result<Box<dyn Case>>>;
+
+/// A named benchmark and how to set it up.
+pub struct CaseSpec {
+    /// Its name.
+    pub id: BenchId,
+    /// Bytes processed per iteration, for criterion's throughput.
+    pub bytes: Option<u64>,
+    /// A line to print when the case runs (an advisory about what is measured).
+    pub note: Option<&'static str>,
+    build: Builder,
+}
+
+impl CaseSpec {
+    /// Sets the case up and runs its self-check.
+    pub fn build(&self) -> Result<Box<dyn Case>> {
+        (self.build)(&self.id)
+    }
+}
+
+/// A combination that is not benchmarked, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    /// What is skipped, as a benchmark-name pattern (`cipher/awslc/3des-cbc/*`).
+    pub what: String,
+    /// Why.
+    pub why: String,
+}
+
+/// The cases of a group, and what it skips.
+pub struct Plan {
+    /// Runnable cases, in report order.
+    pub cases: Vec<CaseSpec>,
+    /// Skipped combinations.
+    pub skipped: Vec<Skip>,
+}
+
+/// The plan of `group` over the fixtures.
+pub fn plan(group: Group, fx: &Fixtures) -> Result<Plan> {
+    match group {
+        Group::Rsa => rsa_plan(fx),
+        Group::Cipher => cipher_plan(fx),
+        Group::Mac => mac_plan(fx),
+        Group::Record => record_plan(fx),
+    }
+}
+
+fn check(id: &BenchId, ok: bool, what: impl Into<String>) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::SelfCheck {
+            bench: id.full(),
+            what: what.into(),
+        })
+    }
+}
+
+/// Any error during set-up or the check becomes a self-check failure naming the bench.
+fn in_check<T>(id: &BenchId, r: Result<T>) -> Result<T> {
+    r.map_err(|e| match e {
+        Error::SelfCheck { .. } => e,
+        other => Error::SelfCheck {
+            bench: id.full(),
+            what: other.to_string(),
+        },
+    })
+}
+
+// ---------------------------------------------------------------- rsa
+
+struct RsaCase {
+    key: Box<dyn RsaKey>,
+    op: RsaOp,
+    pre_master: Vec<u8>,
+    ciphertext: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl Case for RsaCase {
+    fn run(&mut self) -> Result<()> {
+        match self.op {
+            RsaOp::Decrypt => {
+                black_box(self.key.decrypt(black_box(&self.ciphertext))?);
+            }
+            RsaOp::Encrypt => {
+                black_box(self.key.encrypt(black_box(&self.pre_master))?);
+            }
+            RsaOp::Sign => {
+                black_box(self.key.sign(black_box(&SIGNED_MESSAGE))?);
+            }
+            RsaOp::Verify => {
+                black_box(
+                    self.key
+                        .verify(black_box(&SIGNED_MESSAGE), black_box(&self.signature))?,
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn rsa_case(id: &BenchId, backend: Backend, op: RsaOp, pem: &[u8]) -> Result<Box<dyn Case>> {
+    let mut key = in_check(id, super::rsa_key(backend, pem))?;
+    let pre_master: Vec<u8> = (0..PRE_MASTER_LEN as u8).map(|i| i ^ 0xa5).collect();
+    let ciphertext = in_check(id, key.encrypt(&pre_master))?;
+    let decrypted = in_check(id, key.decrypt(&ciphertext))?;
+    check(
+        id,
+        decrypted == pre_master,
+        "decrypt did not give back the pre-master",
+    )?;
+    let signature = in_check(id, key.sign(&SIGNED_MESSAGE))?;
+    check(
+        id,
+        in_check(id, key.verify(&SIGNED_MESSAGE, &signature))?,
+        "the signature does not verify",
+    )?;
+    let mut flipped = signature.clone();
+    flipped[signature.len() / 2] ^= 0x10;
+    check(
+        id,
+        !in_check(id, key.verify(&SIGNED_MESSAGE, &flipped))?,
+        "a signature with a flipped bit verifies",
+    )?;
+    Ok(Box::new(RsaCase {
+        key,
+        op,
+        pre_master,
+        ciphertext,
+        signature,
+    }))
+}
+
+fn rsa_plan(fx: &Fixtures) -> Result<Plan> {
+    let mut cases = Vec::new();
+    let mut skipped = Vec::new();
+    for &backend in Backend::ALL {
+        for bits in RSA_BITS {
+            if let Err(why) = super::rsa_supports(backend, bits) {
+                skipped.push(Skip {
+                    what: format!("rsa/{}/*/{bits}", backend.label()),
+                    why,
+                });
+                continue;
+            }
+            let pem = Rc::new(fx.rsa_key(bits)?.pem);
+            for &op in RsaOp::ALL {
+                let pem = pem.clone();
+                cases.push(CaseSpec {
+                    id: BenchId::new("rsa", &[backend.label(), op.label()]).with_parameter(bits),
+                    bytes: None,
+                    note: (backend == Backend::RustCrypto && op == RsaOp::Decrypt)
+                        .then_some(super::rustcrypto::MARVIN_NOTE),
+                    build: Box::new(move |id| rsa_case(id, backend, op, &pem)),
+                });
+            }
+        }
+    }
+    Ok(Plan { cases, skipped })
+}
+
+// ---------------------------------------------------------------- cipher
+
+/// A fixed test key of `alg` (distinct, non-weak 3DES sub-keys).
+pub fn cipher_key(alg: CipherAlg) -> Vec<u8> {
+    (0..alg.key_len() as u8)
+        .map(|i| i.wrapping_mul(41).wrapping_add(19))
+        .collect()
+}
+
+struct CipherCase {
+    cipher: Box<dyn CbcCipher>,
+    dir: CipherDir,
+    iv: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl Case for CipherCase {
+    fn run(&mut self) -> Result<()> {
+        match self.dir {
+            CipherDir::Encrypt => self.cipher.encrypt(&self.iv, black_box(&mut self.buf))?,
+            CipherDir::Decrypt => self.cipher.decrypt(&self.iv, black_box(&mut self.buf))?,
+        }
+        black_box(&self.buf);
+        Ok(())
+    }
+}
+
+/// `data` zero-padded to whole blocks: raw CBC only takes whole blocks.
+pub fn whole_blocks(data: &[u8], block: usize) -> Vec<u8> {
+    let mut v = data.to_vec();
+    v.resize(data.len().div_ceil(block) * block, 0);
+    v
+}
+
+fn cipher_case(
+    id: &BenchId,
+    backend: Backend,
+    alg: CipherAlg,
+    dir: CipherDir,
+    data: &[u8],
+) -> Result<Box<dyn Case>> {
+    let mut cipher = in_check(id, super::cbc_cipher(backend, alg, &cipher_key(alg)))?;
+    let iv: Vec<u8> = (0..alg.block_len() as u8)
+        .map(|i| i.wrapping_mul(3))
+        .collect();
+    let plain = whole_blocks(data, alg.block_len());
+    let mut buf = plain.clone();
+    in_check(id, cipher.encrypt(&iv, &mut buf))?;
+    check(id, buf != plain, "encryption left the data unchanged")?;
+    in_check(id, cipher.decrypt(&iv, &mut buf))?;
+    check(id, buf == plain, "decrypt(encrypt(x)) != x")?;
+    Ok(Box::new(CipherCase {
+        cipher,
+        dir,
+        iv,
+        buf,
+    }))
+}
+
+fn cipher_plan(fx: &Fixtures) -> Result<Plan> {
+    let payloads = payloads(fx)?;
+    let mut cases = Vec::new();
+    let mut skipped = Vec::new();
+    for &backend in Backend::SYMMETRIC {
+        for &alg in CipherAlg::ALL {
+            if let Err(why) = super::cipher_supports(backend, alg) {
+                skipped.push(Skip {
+                    what: format!("cipher/{}/{}/*", backend.label(), alg.label()),
+                    why,
+                });
+                continue;
+            }
+            for &dir in CipherDir::ALL {
+                for p in &payloads {
+                    let data = p.data.clone();
+                    cases.push(CaseSpec {
+                        id: BenchId::new("cipher", &[backend.label(), alg.label(), dir.label()])
+                            .with_parameter(&p.parameter),
+                        bytes: Some(whole_blocks(&data, alg.block_len()).len() as u64),
+                        note: None,
+                        build: Box::new(move |id| cipher_case(id, backend, alg, dir, &data)),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Plan { cases, skipped })
+}
+
+// ---------------------------------------------------------------- mac
+
+/// The HMAC key of the mac benchmarks (20 bytes, as TLS's SHA-1 MAC keys).
+pub const MAC_KEY: [u8; 20] = *b"tlscost-hmac-sha1-k!";
+
+enum MacImpl {
+    Hmac(Box<dyn HmacSha1>),
+    Sha1(Box<dyn Sha1>),
+}
+
+struct MacCase {
+    imp: MacImpl,
+    data: Rc<Vec<u8>>,
+}
+
+impl Case for MacCase {
+    fn run(&mut self) -> Result<()> {
+        let d = black_box(&self.data[..]);
+        black_box(match &mut self.imp {
+            MacImpl::Hmac(m) => m.mac(&[d])?,
+            MacImpl::Sha1(h) => h.digest(d)?,
+        });
+        Ok(())
+    }
+}
+
+/// OpenSSL's one-shot HMAC-SHA1 / SHA-1, the reference every backend's result must match.
+fn reference_mac(alg: MacAlg, data: &[u8]) -> Result<Vec<u8>> {
+    let r = match alg {
+        MacAlg::Sha1 => Ok(openssl::sha::sha1(data).to_vec()),
+        MacAlg::HmacSha1 => openssl::pkey::PKey::hmac(&MAC_KEY).and_then(|k| {
+            let mut s = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &k)?;
+            s.sign_oneshot_to_vec(data)
+        }),
+    };
+    r.map_err(|e| super::crypto_err(Backend::OpenSsl, "reference mac", e))
+}
+
+fn mac_case(
+    id: &BenchId,
+    backend: Backend,
+    alg: MacAlg,
+    data: Rc<Vec<u8>>,
+) -> Result<Box<dyn Case>> {
+    let mut imp = match alg {
+        MacAlg::HmacSha1 => MacImpl::Hmac(in_check(id, super::hmac_sha1(backend, &MAC_KEY))?),
+        MacAlg::Sha1 => MacImpl::Sha1(in_check(id, super::sha1(backend))?),
+    };
+    let mut compute = |d: &[u8]| match &mut imp {
+        MacImpl::Hmac(m) => m.mac(&[d]),
+        MacImpl::Sha1(h) => h.digest(d),
+    };
+    let got = in_check(id, compute(&data))?;
+    let want = in_check(id, reference_mac(alg, &data))?;
+    check(
+        id,
+        got[..] == want[..],
+        "result differs from OpenSSL's one-shot reference",
+    )?;
+    let mut flipped = data.to_vec();
+    if let Some(b) = flipped.first_mut() {
+        *b ^= 1;
+        check(
+            id,
+            in_check(id, compute(&flipped))? != got,
+            "a flipped input bit gives the same result",
+        )?;
+    }
+    Ok(Box::new(MacCase { imp, data }))
+}
+
+fn mac_plan(fx: &Fixtures) -> Result<Plan> {
+    let payloads = payloads(fx)?;
+    let mut cases = Vec::new();
+    let mut skipped = Vec::new();
+    for &backend in Backend::SYMMETRIC {
+        if let Err(why) = super::mac_supports(backend) {
+            skipped.push(Skip {
+                what: format!("mac/{}/*", backend.label()),
+                why,
+            });
+            continue;
+        }
+        for &alg in MacAlg::ALL {
+            for p in &payloads {
+                let data = p.data.clone();
+                cases.push(CaseSpec {
+                    id: BenchId::new("mac", &[backend.label(), alg.label()])
+                        .with_parameter(&p.parameter),
+                    bytes: Some(data.len() as u64),
+                    note: None,
+                    build: Box::new(move |id| mac_case(id, backend, alg, data.clone())),
+                });
+            }
+        }
+    }
+    Ok(Plan { cases, skipped })
+}
+
+// ---------------------------------------------------------------- record
+
+struct RecordCase {
+    layer: RecordLayer,
+    op: RecordOp,
+    plaintext: Rc<Vec<u8>>,
+    record: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl Case for RecordCase {
+    fn run(&mut self) -> Result<()> {
+        match self.op {
+            RecordOp::Seal => {
+                self.layer
+                    .seal(APPLICATION_DATA, black_box(&self.plaintext), &mut self.out)?;
+            }
+            RecordOp::Open => {
+                // The same record at the same sequence number each time: the work of
+                // opening the next record of a connection, without a sealer in the loop.
+                self.layer
+                    .open_at(0, black_box(&self.record), &mut self.out)?;
+            }
+        }
+        black_box(&self.out);
+        Ok(())
+    }
+}
+
+fn record_case(
+    id: &BenchId,
+    backend: Backend,
+    suite: Suite,
+    op: RecordOp,
+    plaintext: Rc<Vec<u8>>,
+) -> Result<Box<dyn Case>> {
+    let keys = RecordKeys::fixed(suite);
+    let mut layer = in_check(id, RecordLayer::new(suite, backend, &keys))?;
+    let mut record = Vec::new();
+    in_check(
+        id,
+        layer.seal_at(0, APPLICATION_DATA, &plaintext, &mut record),
+    )?;
+    // Opened by a separate layer of the same backend: the record is a real record.
+    let mut reader = in_check(id, RecordLayer::new(suite, backend, &keys))?;
+    let mut out = Vec::new();
+    in_check(id, reader.open(&record, &mut out))?;
+    check(
+        id,
+        out[..] == plaintext[..],
+        "the record does not open to its plaintext",
+    )?;
+    let mut tampered = record.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0x01;
+    check(
+        id,
+        RecordLayer::new(suite, backend, &keys)
+            .and_then(|mut r| r.open(&tampered, &mut out))
+            .is_err(),
+        "a record with a flipped bit was accepted",
+    )?;
+    Ok(Box::new(RecordCase {
+        layer,
+        op,
+        plaintext,
+        record,
+        out: Vec::with_capacity(suite.record_len(MAX_PAYLOAD)),
+    }))
+}
+
+const MAX_PAYLOAD: usize = crate::record::MAX_FRAGMENT;
+
+fn record_plan(fx: &Fixtures) -> Result<Plan> {
+    let payloads = payloads(fx)?;
+    let mut cases = Vec::new();
+    let mut skipped = Vec::new();
+    for &backend in Backend::SYMMETRIC {
+        for &suite in Suite::ALL {
+            if let Err(why) = crate::record::supports(suite, backend) {
+                skipped.push(Skip {
+                    what: format!("record/{}/{}/*", backend.label(), suite.label()),
+                    why,
+                });
+                continue;
+            }
+            for &op in RecordOp::ALL {
+                for p in &payloads {
+                    let data = p.data.clone();
+                    cases.push(CaseSpec {
+                        id: BenchId::new("record", &[backend.label(), suite.label(), op.label()])
+                            .with_parameter(&p.parameter),
+                        bytes: Some(data.len() as u64),
+                        note: None,
+                        build: Box::new(move |id| {
+                            record_case(id, backend, suite, op, data.clone())
+                        }),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Plan { cases, skipped })
+}
