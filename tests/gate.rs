@@ -28,12 +28,15 @@ fn baseline(entries: &[(&str, u64)], cpu: &str) -> Baseline {
 
 /// A summary.json as gungraun 0.20 writes it (only the fields the gate reads, plus a few).
 fn write_summary(dir: &Path, name: &str, ir: u64) {
-    let id = ident(name);
+    write_summary_as(dir, &ident(name), &format!("(setup(\"{name}\"))"), ir)
+}
+
+fn write_summary_as(dir: &Path, id: &str, description: &str, ir: u64) {
     let out = dir.join("group").join(format!("f.{id}"));
     std::fs::create_dir_all(&out).unwrap();
     let json = serde_json::json!({
         "baselines": [null, null],
-        "description": format!("(\"{name}\")"),
+        "description": description,
         "function_name": "f",
         "group": "group",
         "id": id,
@@ -54,6 +57,10 @@ fn write_summary(dir: &Path, name: &str, ir: u64) {
 
 const A: &str = "rsa/openssl/decrypt/2048";
 const B: &str = "handshake/openssl/tls12-rsa-aes128-sha/full/server";
+
+fn names() -> Vec<String> {
+    vec![A.to_string(), B.to_string()]
+}
 
 #[test]
 fn three_percent_above_baseline_fails_and_names_the_bench() {
@@ -194,7 +201,7 @@ fn reads_counts_from_gungraun_summaries() {
     let dir = tempfile::tempdir().unwrap();
     write_summary(dir.path(), A, 6_300_000);
     write_summary(dir.path(), B, 9_000_000);
-    let run = read_run(dir.path()).unwrap();
+    let run = read_run(dir.path(), &names()).unwrap();
     assert_eq!(run.counts, counts(&[(A, 6_300_000), (B, 9_000_000)]));
     assert_eq!(run.started_at.as_deref(), Some("2026-11-25T04:00:00.0Z"));
 }
@@ -204,18 +211,18 @@ fn a_zero_count_is_an_error() {
     // A toggle on a function the compiler merged with another counts nothing.
     let dir = tempfile::tempdir().unwrap();
     write_summary(dir.path(), B, 0);
-    let err = read_run(dir.path()).unwrap_err().to_string();
+    let err = read_run(dir.path(), &names()).unwrap_err().to_string();
     assert!(err.contains(B) && err.contains("0 instructions"), "{err}");
 }
 
 #[test]
 fn bad_summaries_are_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(read_run(&dir.path().join("absent"))
+    assert!(read_run(&dir.path().join("absent"), &names())
         .unwrap_err()
         .to_string()
         .contains("absent"));
-    let err = read_run(dir.path()).unwrap_err().to_string();
+    let err = read_run(dir.path(), &names()).unwrap_err().to_string();
     assert!(err.contains("no summary.json"), "{err}");
 
     write_summary(dir.path(), A, 10);
@@ -226,14 +233,33 @@ fn bad_summaries_are_errors_naming_the_file() {
         .join("summary.json");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace(&ident(A), "some_other_id")).unwrap();
-    let err = read_run(dir.path()).unwrap_err().to_string();
+    let err = read_run(dir.path(), &names()).unwrap_err().to_string();
     assert!(
-        err.contains("summary.json") && err.contains("does not match"),
+        err.contains("summary.json") && err.contains("not one of the gate's benches"),
         "{err}"
     );
     std::fs::write(&file, "{").unwrap();
-    let err = read_run(dir.path()).unwrap_err().to_string();
+    let err = read_run(dir.path(), &names()).unwrap_err().to_string();
     assert!(err.contains("invalid JSON"), "{err}");
+}
+
+#[test]
+fn a_bench_id_whose_argument_names_another_bench_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // gungraun shortens long argument texts with "...": the visible prefix must still match.
+    write_summary_as(
+        dir.path(),
+        &ident(B),
+        "(setup(\"handshake/openssl/tls12-rsa-aes1...",
+        5,
+    );
+    assert_eq!(
+        read_run(dir.path(), &names()).unwrap().counts,
+        counts(&[(B, 5)])
+    );
+    write_summary_as(dir.path(), &ident(A), &format!("(setup(\"{B}\"))"), 5);
+    let err = read_run(dir.path(), &names()).unwrap_err().to_string();
+    assert!(err.contains("does not match its argument"), "{err}");
 }
 
 #[test]

@@ -2,21 +2,197 @@
 //!
 //! `benches/gate.rs` is thin: each gungraun bench passes its full name to a `prepare_*`
 //! function here (set-up and self-check, outside the counted region) and calls one method
-//! of what it gets back (the counted region).
+//! of what it gets back (the counted region). A name is parsed back with the same
+//! [`Dimension`] labels that composed it, so a bench cannot count something other than
+//! what its name says.
 
-use crate::names::BenchId;
+use crate::crypto::cases::{self, Case, Group};
+use crate::crypto::{Backend, RsaOp};
+use crate::fixtures::{Ca, Fixtures, Identity};
+use crate::handshake::{HandshakeBench, Kind, Pki, Protocol, Scenario, Side, Stack};
+use crate::names::{BenchId, Dimension};
+use crate::record::{RecordOp, Suite};
+use crate::{Error, Result};
 
 /// RSA modulus size of the gate's RSA benchmarks.
 pub const RSA_BITS: u32 = 2048;
+/// Backends of the gate's RSA and record benchmarks.
+pub const BACKENDS: [Backend; 2] = [Backend::OpenSsl, Backend::RustCrypto];
+/// Operations of the gate's RSA benchmarks.
+pub const RSA_OPS: [RsaOp; 3] = [RsaOp::Decrypt, RsaOp::Sign, RsaOp::Verify];
+/// Record suites of the gate's record benchmarks (the paper's two CBC suites).
+pub const RECORD_SUITES: [Suite; 2] = [Suite::Aes128Sha, Suite::TdesSha];
+/// The SIP message the record benchmarks protect: the INVITE of fixtures/sip.
+pub const RECORD_PAYLOAD: &str = "sip-invite";
+/// Handshake scenarios of the gate: the paper's suite on OpenSSL and TLS 1.3 on rustls,
+/// every kind each supports.
+pub const HANDSHAKES: [Scenario; 7] = [
+    hs(Stack::Openssl, Protocol::Tls12RsaAes128Sha, Kind::Full),
+    hs(Stack::Openssl, Protocol::Tls12RsaAes128Sha, Kind::Mutual),
+    hs(Stack::Openssl, Protocol::Tls12RsaAes128Sha, Kind::ResumedId),
+    hs(
+        Stack::Openssl,
+        Protocol::Tls12RsaAes128Sha,
+        Kind::ResumedTicket,
+    ),
+    hs(Stack::Rustls, Protocol::Tls13Aes128Gcm, Kind::Full),
+    hs(Stack::Rustls, Protocol::Tls13Aes128Gcm, Kind::Mutual),
+    hs(Stack::Rustls, Protocol::Tls13Aes128Gcm, Kind::ResumedTicket),
+];
+
+const fn hs(stack: Stack, protocol: Protocol, kind: Kind) -> Scenario {
+    Scenario {
+        stack,
+        protocol,
+        kind,
+    }
+}
 
 /// Every benchmark the gate counts, in report order. `make baseline` refuses a run that
 /// lacks one of them.
 pub fn all() -> Vec<BenchId> {
     let mut v = Vec::new();
-    for backend in ["openssl", "rustcrypto"] {
-        for op in ["decrypt", "sign", "verify"] {
-            v.push(BenchId::new("rsa", &[backend, op]).with_parameter(RSA_BITS));
+    for backend in BACKENDS {
+        for op in RSA_OPS {
+            v.push(BenchId::new("rsa", &[backend.label(), op.label()]).with_parameter(RSA_BITS));
+        }
+    }
+    for backend in BACKENDS {
+        for suite in RECORD_SUITES {
+            for op in RecordOp::ALL {
+                v.push(
+                    BenchId::new("record", &[backend.label(), suite.label(), op.label()])
+                        .with_parameter(RECORD_PAYLOAD),
+                );
+            }
+        }
+    }
+    for scenario in HANDSHAKES {
+        for side in Side::ALL {
+            v.push(scenario.id(*side));
         }
     }
     v
+}
+
+/// The labels of a full name after its group, checking the group and the label count.
+fn labels<'a>(name: &'a str, group: &str, count: usize) -> Result<Vec<&'a str>> {
+    let parts: Vec<&str> = name.split('/').collect();
+    if parts.len() != count + 1 || parts[0] != group {
+        return Err(Error::Usage(format!(
+            "gate bench name '{name}' is not {group}/<{count} labels>"
+        )));
+    }
+    Ok(parts[1..].to_vec())
+}
+
+/// Whether `name` is one of the gate's benches (the error says so otherwise).
+fn gated(name: &str) -> Result<()> {
+    if all().iter().any(|id| id.full() == name) {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "{name} is not one of the gate's benches"
+        )))
+    }
+}
+
+/// One primitive case (`rsa/...` or `record/...`), set up and self-checked by the same
+/// [`cases`] definition the criterion bench uses.
+pub struct PrimitiveJob {
+    case: Box<dyn Case>,
+}
+
+/// Set-up of a primitive bench: builds its case from the fixtures, which warms the key
+/// (one private operation on the key object the bench then uses) and runs the case's
+/// self-check (decrypt gives back the pre-master; a signature verifies and a flipped bit
+/// does not; a sealed record opens to its plaintext and a tampered one is refused).
+pub fn prepare_primitive(name: &str) -> Result<PrimitiveJob> {
+    gated(name)?;
+    let group_label = name.split('/').next().unwrap_or_default();
+    let group = Group::from_label("benchmark group", group_label)?;
+    let plan = cases::plan(group, &Fixtures::locate()?)?;
+    let spec = plan
+        .cases
+        .iter()
+        .find(|c| c.id.full() == name)
+        .ok_or_else(|| Error::Usage(format!("no {group_label} case named {name}")))?;
+    Ok(PrimitiveJob {
+        case: spec.build()?,
+    })
+}
+
+impl PrimitiveJob {
+    /// The counted operation: one iteration of the case.
+    #[inline(never)]
+    pub fn run(&mut self) -> Result<()> {
+        self.case.run()
+    }
+}
+
+/// The handshake PKI from the fixtures: main CA, server and client identities, rogue client.
+pub fn pki(fixtures: &Fixtures) -> Result<Pki> {
+    let pair = |who| -> Result<crate::handshake::CertAndKey> {
+        let ck = fixtures.identity(who)?;
+        Ok(crate::handshake::CertAndKey {
+            cert: ck.cert.pem,
+            key: ck.key.pem,
+        })
+    };
+    Ok(Pki {
+        ca: fixtures.ca(Ca::Main)?.pem,
+        server: pair(Identity::Server)?,
+        client: pair(Identity::Client)?,
+        rogue_client: pair(Identity::RogueClient)?,
+    })
+}
+
+/// One handshake of a scenario, one side of which is counted.
+pub struct HandshakeJob {
+    bench: HandshakeBench,
+    side: Side,
+}
+
+/// Set-up of `handshake/<stack>/<protocol>/<kind>/<side>`: builds the configurations, runs
+/// the warm-up/priming handshake and a checked one (resumed really resumed, full did not,
+/// mutual verified the client certificate). Those handshakes also pass through the counted
+/// step functions; the gate bench zeroes the counters when the benchmark function starts.
+pub fn prepare_handshake(name: &str) -> Result<HandshakeJob> {
+    let l = labels(name, "handshake", 4)?;
+    let scenario = Scenario::from_label(&l[..3].join("/"))?;
+    let side = Side::from_label("side", l[3])?;
+    gated(name)?;
+    let pki = pki(&Fixtures::locate()?)?;
+    let mut bench = HandshakeBench::new(scenario, &pki)?;
+    bench.check()?;
+    Ok(HandshakeJob { bench, side })
+}
+
+impl HandshakeJob {
+    /// One whole handshake (both sides run; the gate counts only the side's step function).
+    /// Fails if it did not resume exactly when the scenario says so.
+    pub fn run(&mut self) -> Result<()> {
+        self.bench.run_once(self.side).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_gate_name_parses_back() {
+        for id in all() {
+            let name = id.full();
+            let ok = match id.group {
+                "rsa" => labels(&name, "rsa", 3).is_ok(),
+                "record" => labels(&name, "record", 4).is_ok(),
+                "handshake" => labels(&name, "handshake", 4).is_ok(),
+                _ => false,
+            };
+            assert!(ok, "{name}");
+        }
+        assert!(labels("rsa/openssl/sign", "rsa", 3).is_err());
+        assert!(labels("cipher/openssl/a/b", "rsa", 3).is_err());
+    }
 }

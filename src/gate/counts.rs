@@ -2,10 +2,11 @@
 //! with `--save-summary=json` (one per benchmark, under `target/gungraun/<pkg>/<bench>/`).
 //!
 //! Every gate benchmark takes exactly one argument, the full benchmark name as a string
-//! literal (`args = ("rsa/openssl/decrypt/2048")`), and its gungraun id is that name made
-//! into an identifier ([`ident`]). gungraun records the argument text as the summary's
-//! `description`, so the name a count belongs to is read from the run itself; the id is
-//! checked against it, which catches a bench attribute whose id and name disagree.
+//! literal (`"rsa/openssl/decrypt/2048"`), and its gungraun id is that name made into an
+//! identifier ([`ident`]). The reader maps ids back to names through the list of expected
+//! names, and checks the name against the argument text gungraun records as `description`
+//! (which it shortens with `...` when long), so a bench attribute whose id and name
+//! disagree is caught.
 
 use crate::{Error, Result};
 use serde_json::Value;
@@ -33,10 +34,11 @@ pub fn ident(full_name: &str) -> String {
         .collect()
 }
 
-/// Reads every `summary.json` below `dir`. A directory without any summary, a summary that
-/// is not gungraun's, a count of zero (a toggle on a function the compiler merged away counts
+/// Reads every `summary.json` below `dir`; `names` are the full names of the benchmarks
+/// the run may hold. A directory without any summary, a summary that is not gungraun's or of
+/// an unknown bench, a count of zero (a toggle on a function the compiler merged away counts
 /// nothing) or two summaries with the same name are errors naming the file.
-pub fn read_run(dir: &Path) -> Result<Run> {
+pub fn read_run(dir: &Path, names: &[String]) -> Result<Run> {
     if !dir.is_dir() {
         return Err(Error::Results {
             path: dir.to_path_buf(),
@@ -61,7 +63,7 @@ pub fn read_run(dir: &Path) -> Result<Run> {
     for file in files {
         let text = std::fs::read_to_string(&file)
             .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
-        let (name, ir, at) = parse_summary(&file, &text)?;
+        let (name, ir, at) = parse_summary(&file, &text, names)?;
         if ir == 0 {
             return Err(Error::Results {
                 path: file,
@@ -106,7 +108,11 @@ fn find_summaries(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Parses one gungraun summary: (full benchmark name, Ir, started_at).
-pub fn parse_summary(path: &Path, text: &str) -> Result<(String, u64, Option<String>)> {
+pub fn parse_summary(
+    path: &Path,
+    text: &str,
+    names: &[String],
+) -> Result<(String, u64, Option<String>)> {
     let bad = |what: String| Error::Results {
         path: path.to_path_buf(),
         what,
@@ -116,21 +122,23 @@ pub fn parse_summary(path: &Path, text: &str) -> Result<(String, u64, Option<Str
     let id = v["id"]
         .as_str()
         .ok_or_else(|| bad("no benchmark `id` (not a gungraun summary?)".into()))?;
-    let description = v["description"].as_str().ok_or_else(|| {
-        bad(format!(
-            "benchmark {id} has no `description`: a gate bench takes its full name as its only argument"
-        ))
-    })?;
-    let name = name_from_description(description).ok_or_else(|| {
-        bad(format!(
-            "benchmark {id}: description {description} is not one string literal (the full bench name)"
-        ))
-    })?;
-    if ident(&name) != id {
-        return Err(bad(format!(
-            "benchmark id {id} does not match its name {name} (expected id {})",
-            ident(&name)
-        )));
+    let name = names
+        .iter()
+        .find(|n| ident(n) == id)
+        .ok_or_else(|| {
+            bad(format!(
+                "benchmark id {id} is not one of the gate's benches"
+            ))
+        })?
+        .clone();
+    let description = v["description"].as_str().unwrap_or_default();
+    match visible_argument(description) {
+        Some(arg) if name.starts_with(arg) => {}
+        _ => {
+            return Err(bad(format!(
+            "benchmark id {id} does not match its argument {description}: expected the name {name}"
+        )))
+        }
     }
     let profiles = v["profiles"]
         .as_array()
@@ -146,17 +154,16 @@ pub fn parse_summary(path: &Path, text: &str) -> Result<(String, u64, Option<Str
     Ok((name, ir, started_at))
 }
 
-/// `("rsa/openssl/decrypt/2048")` or `"rsa/..."` -> `rsa/openssl/decrypt/2048`.
-fn name_from_description(d: &str) -> Option<String> {
-    let d = d.trim();
-    let d = d
-        .strip_prefix('(')
-        .and_then(|s| s.strip_suffix(')'))
-        .unwrap_or(d)
-        .trim()
-        .trim_end_matches(',');
-    let inner = d.strip_prefix('"')?.strip_suffix('"')?;
-    (!inner.is_empty() && !inner.contains(['"', '\\', ','])).then(|| inner.to_string())
+/// The visible part of the one string literal in gungraun's argument text:
+/// `(setup("rsa/openssl/decrypt/2048"))` -> `rsa/openssl/decrypt/2048`,
+/// `(setup("handshake/openssl/tls12-rsa-aes1...` -> `handshake/openssl/tls12-rsa-aes1`.
+fn visible_argument(description: &str) -> Option<&str> {
+    let (_, rest) = description.split_once('"')?;
+    let arg = match rest.split_once('"') {
+        Some((arg, tail)) => (!tail.contains('"')).then_some(arg)?,
+        None => rest.strip_suffix("...")?,
+    };
+    (!arg.is_empty()).then_some(arg)
 }
 
 #[cfg(test)]
@@ -174,11 +181,14 @@ mod tests {
     #[test]
     fn description_forms() {
         assert_eq!(
-            name_from_description("(\"rsa/openssl/sign/2048\")").as_deref(),
+            visible_argument("(rsa_setup(\"rsa/openssl/sign/2048\"))"),
             Some("rsa/openssl/sign/2048")
         );
-        assert_eq!(name_from_description("\"a/b\"").as_deref(), Some("a/b"));
-        assert_eq!(name_from_description("(\"a\", 3)"), None);
-        assert_eq!(name_from_description("(key, 3)"), None);
+        assert_eq!(
+            visible_argument("(setup(\"handshake/openssl/tls12-rsa-aes1..."),
+            Some("handshake/openssl/tls12-rsa-aes1")
+        );
+        assert_eq!(visible_argument("(\"a\", \"b\")"), None);
+        assert_eq!(visible_argument("(key, 3)"), None);
     }
 }

@@ -81,7 +81,7 @@ pub fn run(args: Args) -> Result<()> {
 fn check(a: CheckArgs) -> Result<()> {
     // Read the baseline first: a missing baseline is the first thing to fix.
     let base = Baseline::load(&a.common.baseline)?;
-    let run = counts::read_run(&a.common.summaries)?;
+    let run = counts::read_run(&a.common.summaries, &gate_names())?;
     let cpu = crate::machine::Machine::current().cpu_signature();
     let cmp = Comparison::new(&base, &run.counts, &cpu, a.threshold);
     println!(
@@ -112,7 +112,7 @@ fn check(a: CheckArgs) -> Result<()> {
 }
 
 fn record(a: RecordArgs) -> Result<()> {
-    let run = counts::read_run(&a.common.summaries)?;
+    let run = counts::read_run(&a.common.summaries, &gate_names())?;
     let missing: Vec<String> = bench::all()
         .iter()
         .map(|id| id.full())
@@ -146,6 +146,11 @@ fn record(a: RecordArgs) -> Result<()> {
         base.cpu_signature
     );
     Ok(())
+}
+
+/// Full names of every gate bench.
+fn gate_names() -> Vec<String> {
+    bench::all().iter().map(|id| id.full()).collect()
 }
 
 /// Prints the largest difference to the counts saved by the previous run, then saves these.
