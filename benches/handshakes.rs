@@ -1,0 +1,50 @@
+//! Criterion group `handshake`: every scenario of `tlscost::handshake::Scenario::ALL`, client
+//! side and server side timed apart (only the measured side's calls are on the clock).
+//! The logic lives in `src/handshake/`; this file only hands it to criterion.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::time::Duration;
+use tlscost::handshake::{HandshakeBench, Pki, Scenario, Side, RUSTLS_NO_RSA_KX};
+use tlscost::names::Dimension;
+
+/// Prints the error (no panic trace) and stops the run.
+fn stop(e: tlscost::Error) -> ! {
+    eprintln!("error: {e}");
+    std::process::exit(1)
+}
+
+fn handshakes(c: &mut Criterion) {
+    let pki = Pki::locate().unwrap_or_else(|e| stop(e));
+    eprintln!("note: {RUSTLS_NO_RSA_KX}");
+    let mut group = c.benchmark_group("handshake");
+    for scenario in Scenario::ALL {
+        // Configurations built, keys warmed and the session primed once per scenario; then
+        // the handshake is checked before anything is timed.
+        let mut bench = HandshakeBench::new(*scenario, &pki).unwrap_or_else(|e| stop(e));
+        bench.check().unwrap_or_else(|e| stop(e));
+        for side in Side::ALL {
+            let id = scenario.id(*side);
+            group.bench_function(id.function.as_str(), |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        total += bench.run_once(*side).unwrap_or_else(|e| stop(e));
+                    }
+                    total
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // Small samples: 36 benches must finish a `--quick` run in a few minutes.
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    targets = handshakes
+}
+criterion_main!(benches);

@@ -1,0 +1,181 @@
+//! `tlscost counts`: the measured operation counts of every handshake scenario, as a table or
+//! JSON, and with `--explain` how much of each measured handshake side they explain.
+
+use super::count::{self, How, OpCounts, SideCounts};
+use super::explain::{self, Explanation};
+use super::{Pki, Scenario, Side, RUSTLS_NO_RSA_KX};
+use crate::fixtures::Fixtures;
+use crate::names::Dimension;
+use crate::{Error, Result};
+use comfy_table::Table;
+use std::path::PathBuf;
+
+/// Arguments of `tlscost counts`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Also explain each measured handshake side with counts × primitive costs (needs the
+    /// criterion results of the `primitives` and `handshakes` benches).
+    #[arg(long)]
+    pub explain: bool,
+    /// Only scenarios whose `<stack>/<protocol>/<kind>` label contains this text.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Where criterion wrote its results.
+    #[arg(long, default_value = "target/criterion")]
+    pub criterion_dir: PathBuf,
+    /// Whose primitive benches price the operations (`rsa/<backend>/...`, `record/<backend>/...`).
+    #[arg(long, default_value = "openssl")]
+    pub price_backend: String,
+    /// Fixtures directory (default: $TLSCOST_FIXTURES, else the crate's fixtures/).
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
+}
+
+/// Runs `tlscost counts`.
+pub fn run(args: Args) -> Result<()> {
+    let fixtures = match &args.fixtures {
+        Some(p) => Fixtures::at(p),
+        None => Fixtures::locate()?,
+    };
+    let pki = Pki::load(&fixtures)?;
+    let scenarios: Vec<Scenario> = Scenario::ALL
+        .iter()
+        .copied()
+        .filter(|s| args.filter.as_deref().is_none_or(|f| s.label().contains(f)))
+        .collect();
+    if scenarios.is_empty() {
+        return Err(Error::Usage(format!(
+            "no handshake scenario matches '{}'",
+            args.filter.as_deref().unwrap_or("")
+        )));
+    }
+    let counts = scenarios
+        .iter()
+        .map(|s| count::measure(*s, &pki))
+        .collect::<Result<Vec<_>>>()?;
+    let explanations = if args.explain {
+        let est = crate::results::criterion::load(&args.criterion_dir)?;
+        Some(explain::explain_all(
+            &counts,
+            &est,
+            &args.criterion_dir,
+            &args.price_backend,
+        )?)
+    } else {
+        None
+    };
+    if args.json {
+        let doc = serde_json::json!({
+            "absent": [RUSTLS_NO_RSA_KX],
+            "counts": counts,
+            "explanations": explanations,
+        });
+        let text = serde_json::to_string_pretty(&doc)
+            .map_err(|e| Error::Usage(format!("serialising counts: {e}")))?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!("{}", counts_table(&counts));
+    println!(
+        "* inferred from observed handshake messages (openssl has no hook on its RSA operations);"
+    );
+    println!(
+        "  n/a: not observed on this stack. Records: protected records and their ciphertext bytes."
+    );
+    println!("Absent: {RUSTLS_NO_RSA_KX}.");
+    if let Some(ex) = explanations {
+        println!();
+        println!("{}", explain_table(&ex));
+        println!(
+            "RSA and records priced with the `{}` primitive benches (RSA-{}); the residual holds what no primitive bench prices.",
+            args.price_backend,
+            explain::RSA_BITS
+        );
+    }
+    Ok(())
+}
+
+fn cell(n: u64, how: How) -> String {
+    match how {
+        How::Observed => n.to_string(),
+        How::Inferred => format!("{n}*"),
+    }
+}
+
+fn opt(n: Option<u64>) -> String {
+    n.map_or_else(|| "n/a".to_string(), |n| n.to_string())
+}
+
+/// The counts as a table, one row per scenario and side.
+pub fn counts_table(counts: &[OpCounts]) -> Table {
+    let mut t = Table::new();
+    t.set_header(vec![
+        "scenario",
+        "side",
+        "priv sign",
+        "priv decrypt",
+        "pub verify",
+        "pub encrypt",
+        "kx",
+        "PRF/HKDF",
+        "hashes",
+        "sealed (B)",
+        "opened (B)",
+        "rec MACs",
+        "wire out/in (B)",
+    ]);
+    for c in counts {
+        for side in Side::ALL {
+            let s: &SideCounts = c.side(*side);
+            let h = c.pk_counts;
+            t.add_row(vec![
+                c.scenario.clone(),
+                side.label().to_string(),
+                cell(s.private_sign, h),
+                cell(s.private_decrypt, h),
+                cell(s.public_verify, h),
+                cell(s.public_encrypt, h),
+                cell(s.key_exchanges, h),
+                opt(s.kdf_calls),
+                opt(s.hash_outputs),
+                format!("{} ({})", s.records_sealed, s.sealed_bytes),
+                format!("{} ({})", s.records_opened, s.opened_bytes),
+                cell(s.record_macs, h),
+                format!("{}/{}", s.wire_bytes_sent, s.wire_bytes_received),
+            ]);
+        }
+    }
+    t
+}
+
+/// The explanations as a table, one row per scenario and side.
+pub fn explain_table(ex: &[Explanation]) -> Table {
+    let mut t = Table::new();
+    t.set_header(vec![
+        "handshake bench",
+        "measured µs",
+        "priced operations (µs)",
+        "explained",
+        "residual µs",
+        "in the residual",
+    ]);
+    for e in ex {
+        let parts: Vec<String> = e
+            .parts
+            .iter()
+            .map(|p| format!("{}×{} {:.1}", p.count, p.what, p.total_us))
+            .collect();
+        t.add_row(vec![
+            e.bench.clone(),
+            format!("{:.1}", e.measured_us),
+            parts.join(", "),
+            format!("{:.0}%", e.fraction * 100.0),
+            format!("{:.1}", e.residual_us),
+            e.unpriced.join("; "),
+        ]);
+    }
+    t
+}

@@ -1,0 +1,327 @@
+//! The calibration fit on synthetic data (known factors are recovered; an under-determined
+//! set is refused naming the factor) and the calibration file reader's errors.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use tlscost::model::calibrate::{self, ComponentValues, Kind, Measured};
+use tlscost::model::components::ComponentId;
+use tlscost::model::configs::Config;
+
+/// Bare component costs: every component any configuration needs, with distinct values.
+fn values() -> ComponentValues {
+    let mut v = BTreeMap::new();
+    for (i, c) in calibrate::universe().iter().enumerate() {
+        for id in ComponentId::compose(c) {
+            let n = v.len() as f64;
+            v.entry(id).or_insert(3.0 + 7.3 * n + (i % 3) as f64);
+        }
+    }
+    v
+}
+
+/// Measured µs = Σ factor(kind) × bare component, times (1 + noise).
+fn synth(names: &[&str], factor: impl Fn(Kind) -> f64, noise: &[f64]) -> Vec<Measured> {
+    let v = values();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let config = calibrate::config_from_name(n).unwrap();
+            let us: f64 = ComponentId::compose(&config)
+                .iter()
+                .map(|id| factor(Kind::of(id)) * v[id])
+                .sum();
+            Measured {
+                config,
+                us: us * (1.0 + noise.get(i).copied().unwrap_or(0.0)),
+                spread_us: None,
+            }
+        })
+        .collect()
+}
+
+fn factor_of(cal: &calibrate::Calibration, name: &str) -> f64 {
+    cal.factors
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no factor {name} in {:?}", cal.factors))
+        .value
+}
+
+fn known(k: Kind) -> f64 {
+    use tlscost::model::components::Side;
+    match k {
+        Kind::TransportUdp => 1.7,
+        Kind::TransportTcp => 2.2,
+        Kind::Record => 3.1,
+        Kind::Auth => 1.3,
+        Kind::TcpSetup(Side::Server) => 4.0,
+        Kind::TcpSetup(Side::Client) => 2.5,
+        Kind::TlsHandshake(Side::Server) => 1.4,
+        Kind::TlsHandshake(Side::Client) => 1.9,
+    }
+}
+
+#[test]
+fn exact_set_recovers_per_side_factors() {
+    let names = [
+        "proxy-chain/udp",
+        "proxy-chain/tcp",
+        "proxy-chain/tls-aes",
+        "outbound/tcp",
+        "outbound/tls",
+        "inbound/tcp",
+        "inbound/tls",
+    ];
+    let cal = calibrate::fit(&synth(&names, known, &[]), &values()).unwrap();
+    assert_eq!(cal.method, "exact");
+    assert_eq!(cal.factors.len(), 7);
+    for (name, want) in [
+        ("transport-udp", 1.7),
+        ("transport-tcp", 2.2),
+        ("tls-record", 3.1),
+        ("tcp-setup-server", 4.0),
+        ("tcp-setup-client", 2.5),
+        ("tls-handshake-server", 1.4),
+        ("tls-handshake-client", 1.9),
+    ] {
+        let got = factor_of(&cal, name);
+        assert!((got - want).abs() < 1e-9, "{name}: {got} vs {want}");
+    }
+    // Every unmeasured no-auth configuration is predicted exactly.
+    let v = values();
+    for r in cal.rows.iter().filter(|r| !r.name.contains("auth")) {
+        let c = Config::from_name(&r.name)
+            .or_else(|_| calibrate::config_from_name(&r.name).map_err(|_| ()))
+            .unwrap();
+        let want: f64 = ComponentId::compose(&c)
+            .iter()
+            .map(|id| known(Kind::of(id)) * v[id])
+            .sum();
+        let got = r
+            .predicted_us
+            .unwrap_or_else(|| panic!("{} not predicted", r.name));
+        assert!(
+            (got / want - 1.0).abs() < 1e-9,
+            "{}: {got} vs {want}",
+            r.name
+        );
+    }
+    // Auth is in no measured configuration: its configurations are not predicted.
+    let auth = cal
+        .rows
+        .iter()
+        .find(|r| r.name == "outbound-auth/tls")
+        .unwrap();
+    assert!(auth.predicted_us.is_none());
+    assert!(auth.note.as_deref().unwrap().contains("auth"));
+}
+
+#[test]
+fn overdetermined_set_gives_errors_and_leave_one_out() {
+    let names = [
+        "proxy-chain/udp",
+        "proxy-chain/tcp",
+        "proxy-chain/tls-aes",
+        "proxy-chain-auth/udp",
+        "outbound/tcp",
+        "outbound/tls",
+        "outbound/tls-mutual",
+        "inbound/tcp",
+        "inbound/tls",
+        "inbound/tls-resumed",
+        "local/tls",
+    ];
+    // Exact data: zero residual, zero standard errors, zero leave-one-out errors.
+    let cal = calibrate::fit(&synth(&names, known, &[]), &values()).unwrap();
+    assert_eq!(cal.method, "least-squares");
+    assert_eq!(cal.factors.len(), 8);
+    for f in &cal.factors {
+        assert!((f.value - known_by_name(&f.name)).abs() < 1e-9, "{f:?}");
+        assert!(f.std_error.unwrap() < 1e-9, "{f:?}");
+    }
+    let measured: Vec<_> = cal.rows.iter().filter(|r| r.measured).collect();
+    assert_eq!(measured.len(), names.len());
+    for r in &measured {
+        match r.loo_error {
+            Some(e) => assert!(e.abs() < 1e-9, "{r:?}"),
+            // The only configurations separating UDP from auth: without one, the other
+            // cannot tell them apart.
+            None => {
+                assert!(
+                    ["proxy-chain/udp", "proxy-chain-auth/udp"].contains(&r.name.as_str()),
+                    "{r:?}"
+                );
+                assert!(
+                    r.note.as_deref().unwrap().contains("cannot determine"),
+                    "{r:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(measured.iter().filter(|r| r.loo_error.is_some()).count(), 9);
+    // Noisy data: factors close, positive standard errors, some leave-one-out error.
+    let noise = [
+        0.01, -0.02, 0.015, 0.0, -0.01, 0.02, -0.015, 0.01, 0.0, -0.01, 0.02,
+    ];
+    let cal = calibrate::fit(&synth(&names, known, &noise), &values()).unwrap();
+    for f in &cal.factors {
+        let want = known_by_name(&f.name);
+        assert!((f.value / want - 1.0).abs() < 0.2, "{f:?}");
+        assert!(f.std_error.unwrap() > 0.0, "{f:?}");
+    }
+    assert!(cal.rms_residual.unwrap() > 0.0);
+    assert!(cal
+        .rows
+        .iter()
+        .any(|r| r.loo_error.is_some_and(|e| e.abs() > 1e-6)));
+}
+
+fn known_by_name(name: &str) -> f64 {
+    Kind::ALL
+        .iter()
+        .find(|k| k.label() == name)
+        .map(|k| known(*k))
+        .unwrap_or_else(|| panic!("factor {name} is not a single kind"))
+}
+
+#[test]
+fn pools_sides_and_connection_when_the_data_cannot_split_them() {
+    // The issue's validation set: UDP, TLS persistent, TLS new connection per call.
+    let names = [
+        "proxy-chain/udp",
+        "proxy-chain/tls-aes",
+        "outbound/tls",
+        "inbound/tls",
+    ];
+    // Data generated with transport and connection kinds sharing a factor are recovered.
+    let pooled = |k: Kind| match k {
+        Kind::TransportUdp | Kind::TransportTcp => 1.5,
+        Kind::Record => 2.0,
+        Kind::TcpSetup(s) | Kind::TlsHandshake(s) => {
+            if s == tlscost::model::components::Side::Server {
+                1.2
+            } else {
+                2.4
+            }
+        }
+        Kind::Auth => 1.0,
+    };
+    let cal = calibrate::fit(&synth(&names, pooled, &[]), &values()).unwrap();
+    let names: Vec<&str> = cal.factors.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "transport",
+            "tls-record",
+            "connection-server",
+            "connection-client"
+        ]
+    );
+    assert!((factor_of(&cal, "transport") - 1.5).abs() < 1e-9);
+    assert!((factor_of(&cal, "tls-record") - 2.0).abs() < 1e-9);
+    assert!((factor_of(&cal, "connection-server") - 1.2).abs() < 1e-9);
+    assert!((factor_of(&cal, "connection-client") - 2.4).abs() < 1e-9);
+    // The local mode (both sides) is predicted from them.
+    let local = cal.rows.iter().find(|r| r.name == "local/tls").unwrap();
+    assert!(local.predicted_us.is_some() && !local.measured);
+}
+
+#[test]
+fn underdetermined_set_is_refused_naming_the_factor() {
+    // TLS proxy chain alone: transport and record work always come together.
+    let err = calibrate::fit(&synth(&["proxy-chain/tls-aes"], known, &[]), &values())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("calibration refused"), "{err}");
+    assert!(err.contains("'transport'"), "{err}");
+    assert!(err.contains("'tls-record'"), "{err}");
+    assert!(
+        err.contains("proxy-chain/udp"),
+        "suggests a configuration: {err}"
+    );
+
+    // UDP fixes the transport; outbound TLS alone still mixes record work and handshakes.
+    let err = calibrate::fit(
+        &synth(&["proxy-chain/udp", "outbound/tls"], known, &[]),
+        &values(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("'tls-record'"), "{err}");
+    assert!(err.contains("'connection'"), "{err}");
+    assert!(
+        !err.contains("'transport'"),
+        "transport is determined: {err}"
+    );
+}
+
+fn parse(text: &str) -> tlscost::Result<Vec<Measured>> {
+    calibrate::parse(text, Path::new("cal.csv"))
+}
+
+#[test]
+fn reader_accepts_csv_json_and_the_example() {
+    let m = parse("# comment\nconfiguration,us_per_call\nproxy-chain/udp, 41.5\n\noutbound-auth/tls-mutual,1200\n").unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[1].config.name(), "outbound-auth/tls-mutual");
+    assert_eq!(m[0].us, 41.5);
+    let m = parse("configuration,us_per_call,spread_us\nproxy-chain/udp,41.5,2\n").unwrap();
+    assert_eq!(m[0].spread_us, Some(2.0));
+    let j = r#"{"measurements": [{"configuration": "inbound/tls", "us_per_call": 900}]}"#;
+    let m = calibrate::parse(j, Path::new("cal.json")).unwrap();
+    assert_eq!(m[0].config.name(), "inbound/tls");
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/calibration-example.csv");
+    assert!(calibrate::read_file(&fx).unwrap().len() >= 4);
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/calibration-example.json");
+    assert!(calibrate::read_file(&fx).unwrap().len() >= 4);
+}
+
+#[test]
+fn reader_errors_name_line_and_value() {
+    let err = |t: &str| parse(t).unwrap_err().to_string();
+    let e = err("config,us\nproxy-chain/udp,1\n");
+    assert!(
+        e.contains("line 1") && e.contains("configuration,us_per_call"),
+        "{e}"
+    );
+    let e = err("configuration,us_per_call\nproxy-chain/udp,1\nproxy-chain/tcp\n");
+    assert!(e.contains("line 3") && e.contains("1 fields"), "{e}");
+    let e = err("configuration,us_per_call\nproxy-chain/udp,abc\n");
+    assert!(e.contains("line 2") && e.contains("'abc'"), "{e}");
+    let e = err("configuration,us_per_call\nproxy-chain/sctp,10\n");
+    assert!(
+        e.contains("line 2") && e.contains("unknown configuration 'proxy-chain/sctp'"),
+        "{e}"
+    );
+    assert!(
+        e.contains("outbound-auth/tls-mutual"),
+        "lists valid names: {e}"
+    );
+    let e = err("configuration,us_per_call\nproxy-chain/udp,-3\n");
+    assert!(e.contains("line 2") && e.contains("positive"), "{e}");
+    let e = err("configuration,us_per_call\nproxy-chain/udp,NaN\n");
+    assert!(e.contains("line 2") && e.contains("NaN"), "{e}");
+    let e = err("configuration,us_per_call\nproxy-chain/udp,inf\n");
+    assert!(e.contains("inf"), "{e}");
+    let e = err("configuration,us_per_call\nproxy-chain/udp,3\nproxy-chain/udp,4\n");
+    assert!(
+        e.contains("line 3") && e.contains("twice") && e.contains("line 2"),
+        "{e}"
+    );
+    let e = err("configuration,us_per_call\n");
+    assert!(e.contains("no measurements"), "{e}");
+    let e = err("");
+    assert!(e.contains("empty"), "{e}");
+    let e = calibrate::parse(
+        r#"{"measurements": [{"configuration": "x"}]}"#,
+        Path::new("c.json"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("c.json") && e.contains("us_per_call"), "{e}");
+    let e = calibrate::read_file(Path::new("/nonexistent/cal.csv"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/nonexistent/cal.csv"), "{e}");
+}
