@@ -10,6 +10,7 @@ pub mod error;
 pub mod fixtures;
 pub mod fsutil;
 pub mod gate;
+pub mod handshake;
 pub mod machine;
 pub mod model;
 pub mod names;

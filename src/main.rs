@@ -28,6 +28,9 @@ enum Command {
     Model(tlscost::model::ModelArgs),
     /// Every component across crypto backends and TLS stacks, or two results files.
     Compare(tlscost::model::compare::CompareArgs),
+    /// Measured operation counts of every handshake scenario and side (--explain: against the
+    /// measured handshake times).
+    Counts(tlscost::handshake::cli::Args),
 }
 
 fn run(cli: Cli) -> tlscost::Result<()> {
@@ -44,6 +47,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Gate(args) => tlscost::gate::run(args),
         Command::Model(args) => tlscost::model::run(args),
         Command::Compare(args) => tlscost::model::compare::run(args),
+        Command::Counts(args) => tlscost::handshake::cli::run(args),
     }
 }
 
