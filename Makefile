@@ -69,5 +69,11 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 
+# Supply chain (cargo-deny, deny.toml): licenses, bans and sources always; advisories when
+# the RustSec database can be fetched (it says loudly when not); and every time, the
+# advisories known to affect benchmarked code. Installs cargo-deny when missing (~5 min).
+audit:
+	CARGO="$(CARGO)" ./.ci/audit
+
 clean:
 	$(CARGO) clean
