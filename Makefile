@@ -25,6 +25,31 @@ bench:
 fixtures:
 	$(CARGO) run --release -- fixtures --out fixtures
 
+# --- The per-call model (the main job) ---------------------------------------------------
+# Only the benches `tlscost model` reads, each filtered to what it needs and run in
+# criterion's quick mode; then the model. MODEL_ARGS passes options to `tlscost model`
+# (e.g. MODEL_ARGS="--backend rustcrypto" or "--base-udp-us 40").
+MODEL_ARGS     ?=
+MODEL_BACKENDS ?= openssl|rustcrypto|awslc
+MODEL_CRITERION = -- --quick --noplot
+model:
+	@start=$$(date +%s); set -e; \
+	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
+	step 1/6 "build the benches and tlscost (release)"; \
+	$(CARGO) bench --no-run --bench transport --bench primitives --bench handshakes --bench eventloop; \
+	$(CARGO) build --release --bin tlscost; \
+	step 2/6 "transport: SIP messages over loopback UDP/TCP, TCP connect/accept, the UDP base"; \
+	$(CARGO) bench --bench transport $(MODEL_CRITERION) '^(transport|base)/'; \
+	step 3/6 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS)"; \
+	$(CARGO) bench --bench primitives $(MODEL_CRITERION) '^record/($(MODEL_BACKENDS))/(aes128-sha|3des-sha)/(seal|open)/sip-'; \
+	step 4/6 "handshakes: openssl (TLS_RSA AES128-SHA) and rustls (ECDHE), per side and kind"; \
+	$(CARGO) bench --bench handshakes $(MODEL_CRITERION) '^handshake/(openssl/tls12-rsa-aes128-sha|rustls/tls12-ecdhe-rsa-aes128-gcm)/'; \
+	step 5/6 "event loop (App. D): client handshake on sockets, faulty vs fixed loop"; \
+	$(CARGO) bench --bench eventloop $(MODEL_CRITERION) '^eventloop/(faulty|fixed)/tls12-rsa-aes128-sha/[a-z-]+/1ms$$'; \
+	step 6/6 "the per-call model"; \
+	$(CARGO) run --release --quiet --bin tlscost -- model $(MODEL_ARGS); \
+	echo "make model finished in $$(( $$(date +%s) - start )) s"
+
 # --- Instruction-count regression gate (gungraun + valgrind) -----------------------------
 # gungraun-runner must be exactly the gungraun library's version: take it from Cargo.lock.
 GUNGRAUN_VERSION := $(shell awk '/^name = "gungraun"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
