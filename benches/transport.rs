@@ -23,7 +23,8 @@ fn send_recv(c: &mut Criterion) {
     ] {
         let probe = id_of("x");
         let mut g = c.benchmark_group(probe.group);
-        g.measurement_time(Duration::from_secs(2));
+        g.warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(1));
         for m in &messages {
             let id = id_of(&m.name);
             let param = id.parameter.clone().unwrap_or_default();
@@ -49,7 +50,8 @@ fn connect_accept(c: &mut Criterion) {
     let (connect, accept) = (transport::tcp_connect_id(), transport::tcp_accept_id());
     or_die(ca.check(&connect.full()));
     let mut g = c.benchmark_group(connect.group);
-    g.measurement_time(Duration::from_secs(2));
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(1));
     g.bench_function(connect.function.clone(), |b| {
         b.iter_custom(|iters| (0..iters).map(|_| or_die(ca.connect_timed())).sum())
     });
@@ -62,7 +64,8 @@ fn connect_accept(c: &mut Criterion) {
 fn base(c: &mut Criterion) {
     let corpus = or_die(Fixtures::locate().and_then(|f| f.sip()));
     let mut g = c.benchmark_group("base");
-    g.measurement_time(Duration::from_secs(2));
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(1));
     for flow in BaseFlow::ALL {
         let id = flow.bench_id();
         let mut call = or_die(flow.setup(&corpus));

@@ -7,6 +7,7 @@
 
 pub mod crypto;
 pub mod error;
+pub mod eventloop;
 pub mod fixtures;
 pub mod fsutil;
 pub mod gate;
