@@ -28,6 +28,8 @@ enum Command {
     Model(tlscost::model::ModelArgs),
     /// Every component across crypto backends and TLS stacks, or two results files.
     Compare(tlscost::model::compare::CompareArgs),
+    /// The paper's Appendix D: client handshake steps, wake-ups and CPU, faulty vs fixed event loop.
+    Eventloop(tlscost::eventloop::Args),
     /// Measured operation counts of every handshake scenario and side (--explain: against the
     /// measured handshake times).
     Counts(tlscost::handshake::cli::Args),
@@ -47,6 +49,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Gate(args) => tlscost::gate::run(args),
         Command::Model(args) => tlscost::model::run(args),
         Command::Compare(args) => tlscost::model::compare::run(args),
+        Command::Eventloop(args) => tlscost::eventloop::run(args),
         Command::Counts(args) => tlscost::handshake::cli::run(args),
     }
 }
