@@ -3,7 +3,7 @@
 
 CARGO      ?= cargo
 # Criterion (wall-time) benches; the gungraun gate is run by `make gate` only.
-CRITERION_BENCHES := primitives handshakes
+CRITERION_BENCHES := primitives handshakes transport eventloop
 BENCH_FLAGS := $(foreach b,$(CRITERION_BENCHES),--bench $(b))
 
 .PHONY: all setup build test bench model fixtures lint gate baseline parity audit clean
