@@ -19,7 +19,18 @@ use tlscost::Error;
 
 /// Writes one estimate in criterion's layout (`<dir>/<id with _>/new/*.json`).
 fn write_estimate(dir: &Path, id: &str, median_ns: f64, half_ci: f64) {
-    let new = dir.join(id.replace('/', "_")).join("new");
+    // Criterion's layout: <group>/<function with '/' as '_'>/<parameter>/new, and a
+    // `base/` beside `new/` holding the previous run (to be ignored).
+    let parts: Vec<&str> = id.split('/').collect();
+    let mut bench_dir = dir.join(parts[0]);
+    if parts.len() > 2 {
+        bench_dir = bench_dir
+            .join(parts[1..parts.len() - 1].join("_"))
+            .join(parts[parts.len() - 1]);
+    } else {
+        bench_dir = bench_dir.join(parts[1]);
+    }
+    let new = bench_dir.join("new");
     std::fs::create_dir_all(&new).unwrap();
     let bench = json!({"group_id": id.split('/').next().unwrap(), "function_id": null,
         "value_str": null, "throughput": null, "full_id": id, "directory_name": id});
@@ -35,6 +46,12 @@ fn write_estimate(dir: &Path, id: &str, median_ns: f64, half_ci: f64) {
     std::fs::write(new.join("benchmark.json"), bench.to_string()).unwrap();
     std::fs::write(new.join("estimates.json"), est.to_string()).unwrap();
     std::fs::write(new.join("sample.json"), sample.to_string()).unwrap();
+    // A previous run with another value: must not be read.
+    let base = bench_dir.join("base");
+    std::fs::create_dir_all(&base).unwrap();
+    let old = json!({"median": pe(median_ns * 7.0)});
+    std::fs::write(base.join("benchmark.json"), bench.to_string()).unwrap();
+    std::fs::write(base.join("estimates.json"), old.to_string()).unwrap();
 }
 
 fn msg(name: &str, direction: Direction, legs: Legs) -> SipMessage {
@@ -387,7 +404,11 @@ fn event_loop_components_are_optional_and_read_when_present() {
     let tmp = TempDir::new().unwrap();
     let mut est = toy_estimates(&["a", "b", "c", "d"]);
     est.insert(
-        tlscost::model::eventloop_bench(true, tlscost::model::configs::TlsKind::Full),
+        tlscost::model::eventloop_bench(
+            &ModelOptions::default(),
+            true,
+            tlscost::model::configs::TlsKind::Full,
+        ),
         80_000.0,
     );
     write_all(tmp.path(), &est, 0.01);

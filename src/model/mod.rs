@@ -189,7 +189,7 @@ pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Su
         }
         ComponentId::TlsClientLoop { fixed, kind } => {
             let mut s = Sum::default();
-            s.add(eventloop_bench(*fixed, *kind), 1.0);
+            s.add(eventloop_bench(opts, *fixed, *kind), 1.0);
             s
         }
     }
@@ -230,13 +230,13 @@ pub const EVENTLOOP_DELAY: &str = "1ms";
 
 /// `eventloop/<fixed|faulty>/tls12-rsa-aes128-sha/<kind>/<delay>`: the client's CPU time
 /// for one handshake over loopback sockets driven by an event loop (App. D).
-pub fn eventloop_bench(fixed: bool, kind: TlsKind) -> String {
+pub fn eventloop_bench(opts: &ModelOptions, fixed: bool, kind: TlsKind) -> String {
     BenchId::new(
         "eventloop",
         &[
             if fixed { "fixed" } else { "faulty" },
-            "tls12-rsa-aes128-sha",
-            kind.label(),
+            Protocol::Tls12RsaAes128Sha.label(),
+            handshake_kind(opts, kind).label(),
         ],
     )
     .with_parameter(EVENTLOOP_DELAY)

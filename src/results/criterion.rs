@@ -83,17 +83,26 @@ pub fn load(dir: &Path) -> Result<BTreeMap<String, Estimate>> {
             if !path.is_dir() {
                 continue;
             }
-            if path.file_name().is_some_and(|n| n == "new")
-                && path.join("benchmark.json").exists()
+            if path.file_name().is_some_and(|n| n == "new") && path.join("benchmark.json").exists()
             {
                 let est = read_one(&path)?;
                 out.insert(est.id.clone(), est);
-            } else if path.file_name().is_none_or(|n| n != "base" && n != "report") {
+            } else if !is_criterion_own(&path) {
                 stack.push(path);
             }
         }
     }
     Ok(out)
+}
+
+/// Criterion's own `base/` (the previous run) and `report/` directories, as opposed to a
+/// benchmark group of that name (the `base` group holds no `benchmark.json` or `index.html`).
+fn is_criterion_own(path: &Path) -> bool {
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some("base") => path.join("benchmark.json").exists(),
+        Some("report") => path.join("index.html").exists(),
+        _ => false,
+    }
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: PathBuf) -> Result<T> {
