@@ -19,6 +19,7 @@ pub mod record;
 pub mod report;
 pub mod results;
 pub mod sip;
+pub mod testbed;
 pub mod transport;
 
 pub use error::{Error, Result};

@@ -30,6 +30,10 @@ enum Command {
     Compare(tlscost::model::compare::CompareArgs),
     /// The paper's Appendix D: client handshake steps, wake-ups and CPU, faulty vs fixed event loop.
     Eventloop(tlscost::eventloop::Args),
+    /// A loopback SIP proxy with UAC/UAS load: the proxy's CPU per call, as a calibration file.
+    Testbed(tlscost::testbed::Args),
+    /// Run the testbed, calibrate the model on part of it and predict the rest (Fig. 14, 16).
+    Validate(tlscost::testbed::validate::Args),
     /// Measured operation counts of every handshake scenario and side (--explain: against the
     /// measured handshake times).
     Counts(tlscost::handshake::cli::Args),
@@ -50,6 +54,8 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Model(args) => tlscost::model::run(args),
         Command::Compare(args) => tlscost::model::compare::run(args),
         Command::Eventloop(args) => tlscost::eventloop::run(args),
+        Command::Testbed(args) => tlscost::testbed::run(args),
+        Command::Validate(args) => tlscost::testbed::validate::run(args),
         Command::Counts(args) => tlscost::handshake::cli::run(args),
     }
 }

@@ -62,6 +62,10 @@ pub struct ModelArgs {
     /// Write neither the results file nor the plots.
     #[arg(long)]
     pub no_save: bool,
+    /// Calibrate on your proxy's measured µs per call (CSV `configuration,us_per_call` or
+    /// JSON; see fixtures/calibration-example.csv) and predict the other configurations.
+    #[arg(long, value_name = "FILE")]
+    pub calibrate: Option<PathBuf>,
 }
 
 impl ModelArgs {
@@ -97,6 +101,9 @@ pub fn compute(args: &ModelArgs) -> Result<ModelOutput> {
 
 /// `tlscost model`.
 pub fn run(args: ModelArgs) -> Result<()> {
+    if let Some(file) = &args.calibrate {
+        return super::calibrate::run_args(&args, file);
+    }
     let model = compute(&args)?;
     let mut warnings = model.warnings.clone();
     if args.results.is_none() {

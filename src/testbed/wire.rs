@@ -1,0 +1,280 @@
+//! What the testbed's proxy and load generators move bytes over: TCP or TLS streams with
+//! SIP message framing (Content-Length), the OpenSSL contexts of each role (TLS 1.2,
+//! AES128-SHA with RSA key transport, as the paper), the thread CPU clock and a blocking
+//! wait with a deadline.
+
+use crate::handshake::{CertAndKey, Pki, SERVER_NAME};
+use crate::sip;
+use crate::{Error, Result};
+use openssl::pkey::PKey;
+use openssl::ssl::{
+    SslContext, SslContextBuilder, SslMethod, SslOptions, SslSessionCacheMode, SslStream,
+    SslVerifyMode, SslVersion,
+};
+use openssl::x509::X509;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+/// How long any socket operation may block before the run is declared failed.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The paper's suite: TLS_RSA_WITH_AES_128_CBC_SHA (RSA key transport).
+pub const CIPHER_LIST: &str = "AES128-SHA:@SECLEVEL=0";
+
+/// A stream connection: plain TCP or TLS over TCP.
+#[derive(Debug)]
+pub enum Conn {
+    /// SIP over TCP.
+    Tcp(TcpStream),
+    /// SIP over TLS.
+    Tls(Box<SslStream<TcpStream>>),
+}
+
+impl Conn {
+    /// The TCP socket under it.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Tcp(s) => s,
+            Conn::Tls(s) => s.get_ref(),
+        }
+    }
+
+    /// Closes the connection: TLS sends its close_notify first (best effort: the peer may
+    /// already be gone, which is not a failed call).
+    pub fn close(self) {
+        if let Conn::Tls(mut s) = self {
+            let _ = s.shutdown();
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// Splits a byte stream into SIP messages (headers up to the blank line, then
+/// Content-Length bytes of body), as RFC 3261 18.3 frames SIP over streams.
+#[derive(Debug, Default)]
+pub struct Framer {
+    buf: Vec<u8>,
+}
+
+impl Framer {
+    /// Reads the next whole message from `r`; `what` names the connection in errors.
+    pub fn read_message(&mut self, r: &mut impl Read, what: &str) -> Result<Vec<u8>> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(n) = message_len(&self.buf).map_err(|e| sip_err(what, e))? {
+                return Ok(self.buf.drain(..n).collect());
+            }
+            let k = r
+                .read(&mut chunk)
+                .map_err(|e| Error::io(format!("{what}: reading a SIP message"), e))?;
+            if k == 0 {
+                return Err(Error::io(
+                    format!("{what}: reading a SIP message"),
+                    std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "connection closed with {} bytes of a message",
+                            self.buf.len()
+                        ),
+                    ),
+                ));
+            }
+            self.buf.extend_from_slice(&chunk[..k]);
+            if self.buf.len() > sip::MAX_MESSAGE {
+                return Err(sip_err(what, "message larger than the SIP maximum"));
+            }
+        }
+    }
+
+    /// True when no partial message is left (checked when a connection is closed).
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+fn sip_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Sip {
+        what: format!("{what}: {e}"),
+    }
+}
+
+/// Length of the first whole message in `buf`, if it is all there.
+fn message_len(buf: &[u8]) -> std::result::Result<Option<usize>, String> {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buf[..end]).map_err(|_| "headers are not UTF-8")?;
+    let mut body = None;
+    for line in head.split("\r\n").skip(1) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if sip::canonical_name(name.trim()) == "content-length" {
+            let v = value.trim();
+            body = Some(
+                v.parse::<usize>()
+                    .map_err(|_| format!("Content-Length '{v}' is not a number"))?,
+            );
+        }
+    }
+    // Over a stream, Content-Length is mandatory (RFC 3261 20.14).
+    let body = body.ok_or("no Content-Length on a stream transport")?;
+    let total = end + 4 + body;
+    Ok((buf.len() >= total).then_some(total))
+}
+
+/// Writes one whole message.
+pub fn send(conn: &mut impl Write, msg: &[u8], what: &str) -> Result<()> {
+    conn.write_all(msg)
+        .and_then(|_| conn.flush())
+        .map_err(|e| Error::io(format!("{what}: sending a SIP message"), e))
+}
+
+/// Sets the I/O timeouts of a TCP socket, and no Nagle delay (SIP messages are small).
+pub fn prepare(s: &TcpStream, what: &str) -> Result<()> {
+    s.set_read_timeout(Some(IO_TIMEOUT))
+        .and_then(|_| s.set_write_timeout(Some(IO_TIMEOUT)))
+        .and_then(|_| s.set_nodelay(true))
+        .map_err(|e| Error::io(format!("{what}: socket options"), e))
+}
+
+/// Blocks until `fd` is readable (a listener: a connection is waiting), at most
+/// [`IO_TIMEOUT`]. Blocking in the kernel keeps the waiting thread's CPU clock still.
+pub fn wait_readable(fd: &impl AsRawFd, what: &str) -> Result<()> {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one valid pollfd, count 1.
+        let r = unsafe { libc::poll(&mut p, 1, IO_TIMEOUT.as_millis() as libc::c_int) };
+        if r > 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if r < 0 && e.kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        return Err(Error::io(
+            format!("{what}: waiting for a connection"),
+            if r == 0 {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "nothing within the timeout")
+            } else {
+                e
+            },
+        ));
+    }
+}
+
+/// CPU time consumed by the calling thread so far (CLOCK_THREAD_CPUTIME_ID), in ns.
+pub fn thread_cpu_ns() -> Result<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to write into.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if r != 0 {
+        return Err(Error::io(
+            "clock_gettime(CLOCK_THREAD_CPUTIME_ID)",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+fn crypto(op: &'static str, e: openssl::error::ErrorStack) -> Error {
+    Error::Crypto {
+        backend: "openssl",
+        op,
+        detail: e.to_string(),
+    }
+}
+
+fn base(method: SslMethod) -> Result<SslContextBuilder> {
+    let e = |e| crypto("configure the testbed's TLS context", e);
+    let mut b = SslContextBuilder::new(method).map_err(e)?;
+    b.set_min_proto_version(Some(SslVersion::TLS1_2))
+        .map_err(e)?;
+    b.set_max_proto_version(Some(SslVersion::TLS1_2))
+        .map_err(e)?;
+    b.set_cipher_list(CIPHER_LIST).map_err(e)?;
+    // Session-id resumption (the model's default), no tickets.
+    b.set_options(SslOptions::NO_TICKET);
+    Ok(b)
+}
+
+fn identity(b: &mut SslContextBuilder, who: &CertAndKey) -> Result<()> {
+    let cert = X509::from_pem(&who.cert).map_err(|e| crypto("parse certificate", e))?;
+    let key = PKey::private_key_from_pem(&who.key).map_err(|e| crypto("parse private key", e))?;
+    b.set_certificate(&cert)
+        .map_err(|e| crypto("set certificate", e))?;
+    b.set_private_key(&key)
+        .map_err(|e| crypto("set private key", e))?;
+    b.check_private_key()
+        .map_err(|e| crypto("check that key matches certificate", e))
+}
+
+fn trust(b: &mut SslContextBuilder, ca_pem: &[u8]) -> Result<()> {
+    let ca = X509::from_pem(ca_pem).map_err(|e| crypto("parse CA certificate", e))?;
+    b.cert_store_mut()
+        .add_cert(ca)
+        .map_err(|e| crypto("add CA certificate", e))
+}
+
+/// A TLS server context (the proxy's left side, the UAS): its own session cache;
+/// `mutual` requires and verifies a client certificate against the CA.
+pub fn server_context(pki: &Pki, mutual: bool) -> Result<SslContext> {
+    let mut b = base(SslMethod::tls_server())?;
+    identity(&mut b, &pki.server)?;
+    b.set_session_id_context(b"tlscost-testbed")
+        .map_err(|e| crypto("set session id context", e))?;
+    b.set_session_cache_mode(SslSessionCacheMode::SERVER);
+    if mutual {
+        trust(&mut b, &pki.ca)?;
+        b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    }
+    Ok(b.build())
+}
+
+/// A TLS client context (the UAC, the proxy's right side): verifies the server against the
+/// CA; `mutual` presents the client certificate.
+pub fn client_context(pki: &Pki, mutual: bool) -> Result<SslContext> {
+    let mut b = base(SslMethod::tls_client())?;
+    trust(&mut b, &pki.ca)?;
+    b.set_verify(SslVerifyMode::PEER);
+    b.set_session_cache_mode(SslSessionCacheMode::CLIENT);
+    if mutual {
+        identity(&mut b, &pki.client)?;
+    }
+    Ok(b.build())
+}
+
+/// The host name clients check in the server certificate.
+pub const HOST: &str = SERVER_NAME;
