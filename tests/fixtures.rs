@@ -357,7 +357,7 @@ fn sip_flows_are_consistent_dialogs() {
 // ---------------------------------------------------------------- generator
 
 #[test]
-fn generator_reproduces_the_committed_sip_corpus_and_refuses_to_overwrite() {
+fn generator_reproduces_the_committed_sip_corpus_and_keeps_or_refuses_existing_files() {
     let dir = tempfile::tempdir().unwrap();
     let args = |force| Args {
         out: dir.path().to_path_buf(),
@@ -376,17 +376,21 @@ fn generator_reproduces_the_committed_sip_corpus_and_refuses_to_overwrite() {
             path.display()
         );
     }
-    // A second run must not touch the files.
+    // A second run keeps files that are current, and refuses (touching nothing) stale or
+    // partial sets unless forced.
+    tlscost::fixtures::run(args(false)).unwrap();
     let marker = dir.path().join("sip/bye.sip");
     std::fs::write(&marker, b"edited").unwrap();
     let e = tlscost::fixtures::run(args(false)).unwrap_err().to_string();
-    assert!(
-        e.contains("refusing to overwrite") && e.contains("--force"),
-        "{e}"
-    );
+    assert!(e.contains("bye.sip") && e.contains("--force"), "{e}");
     assert_eq!(std::fs::read(&marker).unwrap(), b"edited");
+    std::fs::remove_file(dir.path().join("sip/ack.sip")).unwrap();
+    let e = tlscost::fixtures::run(args(false)).unwrap_err().to_string();
+    assert!(e.contains("partial") && e.contains("ack.sip"), "{e}");
+    assert!(!dir.path().join("sip/ack.sip").exists());
     tlscost::fixtures::run(args(true)).unwrap();
     assert_ne!(std::fs::read(&marker).unwrap(), b"edited");
+    assert!(dir.path().join("sip/ack.sip").exists());
 }
 
 #[test]
@@ -413,6 +417,21 @@ fn generated_pki_loads_and_verifies() {
         fx.rsa_key(2048).unwrap().pem,
         committed().rsa_key(2048).unwrap().pem
     );
+    // Running again keeps the keys; a damaged set is refused, not silently replaced.
+    let before = fx.rsa_key(2048).unwrap().pem;
+    let again = |force| {
+        tlscost::fixtures::run(Args {
+            out: dir.path().to_path_buf(),
+            part: Part::Pki,
+            force,
+        })
+    };
+    again(false).unwrap();
+    assert_eq!(fx.rsa_key(2048).unwrap().pem, before);
+    std::fs::write(dir.path().join("pki/client.key.pem"), b"").unwrap();
+    let e = again(false).unwrap_err().to_string();
+    assert!(e.contains("client.key.pem") && e.contains("--force"), "{e}");
+    assert_eq!(fx.rsa_key(2048).unwrap().pem, before);
 }
 
 // ---------------------------------------------------------------- damaged fixtures
