@@ -41,17 +41,18 @@ pub fn grouped_bars(
         .iter()
         .flat_map(|g| g.values.iter().flatten())
         .fold(1.0f64, |a, &b| a.max(b))
-        * 1.12;
-    let height = 120 + n as u32 * (14 * series.len() as u32 + 10);
+        // Room on the right for the legend.
+        * 1.45;
+    let height = 140 + n as u32 * (14 * series.len() as u32 + 10);
     let mut buf = String::new();
     {
-        let root = SVGBackend::with_string(&mut buf, (1000, height)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut buf, (1100, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(300)
+            .y_label_area_size(390)
             .build_cartesian_2d(0f64..xmax, -0.5f64..(n as f64 - 0.5))
             .map_err(|e| fail(e.to_string()))?;
         let label_of = |y: &f64| {
@@ -75,7 +76,8 @@ pub fn grouped_bars(
             let color = COLORS[s % COLORS.len()];
             let bars = groups.iter().enumerate().filter_map(|(i, g)| {
                 let v = g.values.get(s).copied().flatten()?;
-                let y0 = (n - 1 - i) as f64 - 0.4 + s as f64 * band;
+                // The first series on top, as in the legend.
+                let y0 = (n - 1 - i) as f64 + 0.4 - (s + 1) as f64 * band;
                 Some(Rectangle::new(
                     [(0.0, y0), (v.max(0.0), y0 + band * 0.9)],
                     color.filled(),
@@ -91,7 +93,7 @@ pub fn grouped_bars(
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
             .label_font(("sans-serif", 14))
