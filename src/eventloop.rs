@@ -937,11 +937,12 @@ pub fn table(report: &Report) -> String {
     )
 }
 
-/// The scenarios of the criterion group `eventloop`: the paper's suite, every kind it
-/// measured, both loops, with the server answering at once and after 1 ms.
+/// The scenarios of the criterion group `eventloop`: the paper's suite, every kind
+/// (resumption by session id and by ticket), both loops, with the server answering at once
+/// and after 1 ms.
 pub fn bench_scenarios() -> Vec<Scenario> {
     let mut out = Vec::new();
-    for kind in [Kind::Full, Kind::Mutual, Kind::ResumedId] {
+    for &kind in Kind::ALL {
         for delay in [Delay::D0, Delay::D1ms] {
             for &event_loop in Loop::ALL {
                 out.push(Scenario {
