@@ -357,7 +357,7 @@ fn sip_flows_are_consistent_dialogs() {
 // ---------------------------------------------------------------- generator
 
 #[test]
-fn generator_reproduces_the_committed_sip_corpus_and_keeps_or_refuses_existing_files() {
+fn generator_reproduces_the_committed_sip_corpus_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     let args = |force| Args {
         out: dir.path().to_path_buf(),
@@ -376,9 +376,12 @@ fn generator_reproduces_the_committed_sip_corpus_and_keeps_or_refuses_existing_f
             path.display()
         );
     }
-    // A second run keeps files that are current, and refuses (touching nothing) stale or
-    // partial sets unless forced.
-    tlscost::fixtures::run(args(false)).unwrap();
+    // A second run refuses, touching nothing, and says what state the set is in.
+    let e = tlscost::fixtures::run(args(false)).unwrap_err().to_string();
+    assert!(
+        e.contains("complete and identical") && e.contains("--force"),
+        "{e}"
+    );
     let marker = dir.path().join("sip/bye.sip");
     std::fs::write(&marker, b"edited").unwrap();
     let e = tlscost::fixtures::run(args(false)).unwrap_err().to_string();
@@ -417,7 +420,7 @@ fn generated_pki_loads_and_verifies() {
         fx.rsa_key(2048).unwrap().pem,
         committed().rsa_key(2048).unwrap().pem
     );
-    // Running again keeps the keys; a damaged set is refused, not silently replaced.
+    // Running again keeps the keys, valid or damaged: only --force replaces them.
     let before = fx.rsa_key(2048).unwrap().pem;
     let again = |force| {
         tlscost::fixtures::run(Args {
@@ -426,12 +429,22 @@ fn generated_pki_loads_and_verifies() {
             force,
         })
     };
-    again(false).unwrap();
+    let e = again(false).unwrap_err().to_string();
+    assert!(
+        e.contains("complete and loads") && e.contains("--force"),
+        "{e}"
+    );
     assert_eq!(fx.rsa_key(2048).unwrap().pem, before);
     std::fs::write(dir.path().join("pki/client.key.pem"), b"").unwrap();
     let e = again(false).unwrap_err().to_string();
-    assert!(e.contains("client.key.pem") && e.contains("--force"), "{e}");
+    assert!(
+        e.contains("client.key.pem") && e.contains("not usable"),
+        "{e}"
+    );
     assert_eq!(fx.rsa_key(2048).unwrap().pem, before);
+    again(true).unwrap();
+    assert_ne!(fx.rsa_key(2048).unwrap().pem, before);
+    fx.identity(Identity::Client).unwrap();
 }
 
 // ---------------------------------------------------------------- damaged fixtures
