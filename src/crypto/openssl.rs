@@ -2,8 +2,8 @@
 //!
 //! Contexts are set up once and reused per call, as libssl and `openssl speed` use them:
 //! one `EVP_PKEY_CTX` per RSA operation kind (initialised with its padding and digest),
-//! one `EVP_CIPHER_CTX` per CBC direction (key schedule kept; each call only sets a new
-//! IV), one keyed `HMAC_CTX` (each call restarts from the precomputed inner/outer pads).
+//! one `EVP_CIPHER_CTX` per CBC direction (key schedule kept, never re-initialised), one
+//! keyed `EVP_MAC_CTX` (each call restarts from the precomputed inner/outer pads).
 //! The safe crate offers neither in-place CBC nor a reusable HMAC, so those two use
 //! `openssl-sys` directly, inside small owning wrappers.
 
@@ -20,7 +20,7 @@ use openssl::md::Md;
 use openssl::pkey::{PKey, Private};
 use openssl::pkey_ctx::PkeyCtx;
 use openssl::rsa::Padding;
-use std::os::raw::{c_int, c_uint};
+use std::os::raw::c_int;
 
 const B: Backend = Backend::OpenSsl;
 
@@ -142,8 +142,17 @@ impl RsaKey for OpensslRsa {
 }
 
 /// An owned `EVP_CIPHER_CTX`, keyed once for one direction, padding off.
+///
+/// The context is never re-initialised: like libssl, which encrypts a random first block
+/// through one chained CBC context instead of setting a new IV per record, it keeps
+/// running, and a call's IV is applied by XOR-ing the first block with `iv ^ chain`
+/// (`chain` = the last ciphertext block the context has seen, i.e. its current IV). The
+/// result is exactly CBC under `iv`, without the cost of `EVP_CipherInit_ex` per call.
 struct EvpCbc {
     ctx: *mut openssl_sys::EVP_CIPHER_CTX,
+    encrypt: bool,
+    block: usize,
+    chain: [u8; 16],
 }
 
 impl EvpCbc {
@@ -164,13 +173,18 @@ impl EvpCbc {
                     openssl::error::ErrorStack::get(),
                 ));
             }
-            let me = EvpCbc { ctx };
+            let me = EvpCbc {
+                ctx,
+                encrypt,
+                block: alg.block_len(),
+                chain: [0u8; 16],
+            };
             let ok = openssl_sys::EVP_CipherInit_ex(
                 ctx,
                 cipher,
                 std::ptr::null_mut(),
                 key.as_ptr(),
-                std::ptr::null(),
+                me.chain.as_ptr(),
                 c_int::from(encrypt),
             ) == 1
                 && openssl_sys::EVP_CIPHER_CTX_set_padding(ctx, 0) == 1;
@@ -185,31 +199,30 @@ impl EvpCbc {
         }
     }
 
-    /// Sets `iv` and runs the cipher over `buf` in place.
+    /// Runs CBC under `iv` over `buf` in place (`iv` and `buf` checked by the caller).
     fn run(&mut self, iv: &[u8], buf: &mut [u8]) -> Result<()> {
         let len = c_int::try_from(buf.len())
             .map_err(|_| crypto_err(B, "cbc", format!("{} bytes is too long", buf.len())))?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let bs = self.block;
+        let last = buf.len() - bs;
+        let mut next_chain = [0u8; 16];
+        if self.encrypt {
+            // First plaintext block ^ iv ^ chain: the context XORs `chain` back in.
+            for i in 0..bs {
+                buf[i] ^= iv[i] ^ self.chain[i];
+            }
+        } else {
+            next_chain[..bs].copy_from_slice(&buf[last..]);
+        }
         let mut outl: c_int = 0;
-        // SAFETY: the context is valid and keyed; a NULL cipher and key keep the key
-        // schedule and only set the IV, whose length the caller checked. EVP allows the
-        // input and output to be the same buffer; with padding off and whole blocks it
-        // writes exactly `len` bytes.
+        // SAFETY: the context is valid and keyed. EVP allows the input and output to be
+        // the same buffer; with padding off and whole blocks it writes exactly `len` bytes.
         let ok = unsafe {
-            openssl_sys::EVP_CipherInit_ex(
-                self.ctx,
-                std::ptr::null(),
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                iv.as_ptr(),
-                -1,
-            ) == 1
-                && openssl_sys::EVP_CipherUpdate(
-                    self.ctx,
-                    buf.as_mut_ptr(),
-                    &mut outl,
-                    buf.as_ptr(),
-                    len,
-                ) == 1
+            openssl_sys::EVP_CipherUpdate(self.ctx, buf.as_mut_ptr(), &mut outl, buf.as_ptr(), len)
+                == 1
         };
         if !ok || outl != len {
             return Err(crypto_err(
@@ -220,6 +233,15 @@ impl EvpCbc {
                     openssl::error::ErrorStack::get()
                 ),
             ));
+        }
+        if self.encrypt {
+            self.chain[..bs].copy_from_slice(&buf[last..]);
+        } else {
+            // The context XORed `chain` into the first block; CBC under `iv` wants `iv`.
+            for i in 0..bs {
+                buf[i] ^= iv[i] ^ self.chain[i];
+            }
+            self.chain = next_chain;
         }
         Ok(())
     }
@@ -271,47 +293,58 @@ impl CbcCipher for OpensslCbc {
     }
 }
 
-/// HMAC-SHA1 on a keyed `HMAC_CTX` that is restarted, not re-keyed, for every tag.
+// Not bound by openssl-sys; part of libcrypto 3 (OSSL_PARAM construction).
+extern "C" {
+    fn OSSL_PARAM_construct_utf8_string(
+        key: *const std::os::raw::c_char,
+        buf: *mut std::os::raw::c_char,
+        bsize: usize,
+    ) -> openssl_sys::OSSL_PARAM;
+}
+
+/// HMAC-SHA1 on OpenSSL 3's `EVP_MAC` ("HMAC" with digest SHA1), keyed once; each tag
+/// restarts the context with `EVP_MAC_init(ctx, NULL, 0, NULL)`, which keeps the key's
+/// precomputed inner and outer pads. This is the path `openssl speed -hmac` measures.
 pub struct OpensslHmac {
-    ctx: *mut openssl_sys::HMAC_CTX,
+    mac: *mut openssl_sys::EVP_MAC,
+    ctx: *mut openssl_sys::EVP_MAC_CTX,
 }
 
 impl OpensslHmac {
-    /// Keys the context (computes the inner and outer pads once).
+    /// Fetches HMAC, keys the context with SHA-1 and `key`.
     pub fn new(key: &[u8]) -> Result<Self> {
-        let len =
-            c_int::try_from(key.len()).map_err(|_| crypto_err(B, "hmac setup", "key too long"))?;
         openssl_sys::init();
-        // SAFETY: the context is owned by the returned value and freed in Drop.
+        let setup_err = || crypto_err(B, "hmac setup", openssl::error::ErrorStack::get());
+        // SAFETY: the MAC and its context are owned by the returned value and freed in
+        // Drop (also on the error paths below, through `me`); the parameter strings are
+        // NUL-terminated statics that outlive the EVP_MAC_init call reading them.
         unsafe {
-            let ctx = openssl_sys::HMAC_CTX_new();
-            if ctx.is_null() {
-                return Err(crypto_err(
-                    B,
-                    "hmac setup",
-                    openssl::error::ErrorStack::get(),
-                ));
+            let mac = openssl_sys::EVP_MAC_fetch(
+                std::ptr::null_mut(),
+                c"HMAC".as_ptr(),
+                std::ptr::null(),
+            );
+            if mac.is_null() {
+                return Err(setup_err());
             }
-            let me = OpensslHmac { ctx };
-            // An empty key must still be a non-NULL pointer: NULL means "reuse the key".
+            let ctx = openssl_sys::EVP_MAC_CTX_new(mac);
+            let me = OpensslHmac { mac, ctx };
+            if ctx.is_null() {
+                return Err(setup_err());
+            }
+            let mut digest = *b"SHA1\0";
+            let params = [
+                OSSL_PARAM_construct_utf8_string(c"digest".as_ptr(), digest.as_mut_ptr().cast(), 0),
+                openssl_sys::OSSL_PARAM_construct_end(),
+            ];
+            // An empty key must still be a non-NULL pointer: NULL means "keep the key".
             let kp = if key.is_empty() {
-                [0u8; 1].as_ptr()
+                digest.as_ptr()
             } else {
                 key.as_ptr()
             };
-            if openssl_sys::HMAC_Init_ex(
-                ctx,
-                kp.cast(),
-                len,
-                openssl_sys::EVP_sha1(),
-                std::ptr::null_mut(),
-            ) != 1
-            {
-                return Err(crypto_err(
-                    B,
-                    "hmac setup",
-                    openssl::error::ErrorStack::get(),
-                ));
+            if openssl_sys::EVP_MAC_init(ctx, kp, key.len(), params.as_ptr()) != 1 {
+                return Err(setup_err());
             }
             Ok(me)
         }
@@ -325,23 +358,18 @@ impl HmacSha1 for OpensslHmac {
 
     fn mac(&mut self, parts: &[&[u8]]) -> Result<[u8; SHA1_LEN]> {
         let mut tag = [0u8; SHA1_LEN];
-        let mut len: c_uint = 0;
-        // SAFETY: the context is valid and keyed; NULL key and digest restart it with the
-        // same key; `tag` has room for a SHA-1 output.
+        let mut len: usize = 0;
+        // SAFETY: the context is valid and keyed; a NULL key restarts it with the same
+        // key; `tag` has room for the SHA-1 output, whose size is passed.
         let ok = unsafe {
-            let mut ok = openssl_sys::HMAC_Init_ex(
-                self.ctx,
-                std::ptr::null(),
-                0,
-                std::ptr::null(),
-                std::ptr::null_mut(),
-            ) == 1;
+            let mut ok =
+                openssl_sys::EVP_MAC_init(self.ctx, std::ptr::null(), 0, std::ptr::null()) == 1;
             for p in parts {
-                ok = ok && openssl_sys::HMAC_Update(self.ctx, p.as_ptr(), p.len()) == 1;
+                ok = ok && openssl_sys::EVP_MAC_update(self.ctx, p.as_ptr(), p.len()) == 1;
             }
-            ok && openssl_sys::HMAC_Final(self.ctx, tag.as_mut_ptr(), &mut len) == 1
+            ok && openssl_sys::EVP_MAC_final(self.ctx, tag.as_mut_ptr(), &mut len, SHA1_LEN) == 1
         };
-        if !ok || len as usize != SHA1_LEN {
+        if !ok || len != SHA1_LEN {
             return Err(crypto_err(
                 B,
                 "hmac-sha1",
@@ -354,8 +382,12 @@ impl HmacSha1 for OpensslHmac {
 
 impl Drop for OpensslHmac {
     fn drop(&mut self) {
-        // SAFETY: created by HMAC_CTX_new and freed only here.
-        unsafe { openssl_sys::HMAC_CTX_free(self.ctx) }
+        // SAFETY: created by EVP_MAC_CTX_new / EVP_MAC_fetch and freed only here
+        // (both functions accept NULL).
+        unsafe {
+            openssl_sys::EVP_MAC_CTX_free(self.ctx);
+            openssl_sys::EVP_MAC_free(self.mac);
+        }
     }
 }
 
