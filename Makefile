@@ -28,7 +28,8 @@ fixtures:
 # --- The per-call model (the main job) ---------------------------------------------------
 # Only the benches `tlscost model` reads, each filtered to what it needs and run in
 # criterion's quick mode; then the model. MODEL_ARGS passes options to `tlscost model`
-# (e.g. MODEL_ARGS="--backend rustcrypto" or "--base-udp-us 40").
+# (e.g. MODEL_ARGS="--backend rustcrypto" or "--base-udp-us 40"). tlscost is built with the
+# benches' profile (same settings as release) so the library is compiled once.
 MODEL_ARGS     ?=
 MODEL_BACKENDS ?= openssl|rustcrypto|awslc
 MODEL_CRITERION = -- --quick --noplot
@@ -37,7 +38,7 @@ model:
 	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
 	step 1/6 "build the benches and tlscost (release)"; \
 	$(CARGO) bench --no-run --bench transport --bench primitives --bench handshakes --bench eventloop; \
-	$(CARGO) build --release --bin tlscost; \
+	$(CARGO) build --profile bench --bin tlscost; \
 	step 2/6 "transport: SIP messages over loopback UDP/TCP, TCP connect/accept, the UDP base"; \
 	$(CARGO) bench --bench transport $(MODEL_CRITERION) '^(transport|base)/'; \
 	step 3/6 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS)"; \
@@ -47,7 +48,7 @@ model:
 	step 5/6 "event loop (App. D): client handshake on sockets, faulty vs fixed loop"; \
 	$(CARGO) bench --bench eventloop $(MODEL_CRITERION) '^eventloop/(faulty|fixed)/tls12-rsa-aes128-sha/[a-z-]+/1ms$$'; \
 	step 6/6 "the per-call model"; \
-	$(CARGO) run --release --quiet --bin tlscost -- model $(MODEL_ARGS); \
+	$(CARGO) run --profile bench --quiet --bin tlscost -- model $(MODEL_ARGS); \
 	echo "make model finished in $$(( $$(date +%s) - start )) s"
 
 # --- Instruction-count regression gate (gungraun + valgrind) -----------------------------

@@ -104,13 +104,16 @@ pub fn run(args: ModelArgs) -> Result<()> {
     if let Some(file) = &args.calibrate {
         return super::calibrate::run_args(&args, file);
     }
-    let model = compute(&args)?;
-    let mut warnings = model.warnings.clone();
+    let mut model = compute(&args)?;
+    // Fresh criterion output was taken on this machine just now: say if it is busy.
     if args.results.is_none() {
-        warnings.extend(busy_warnings());
+        model.warnings.extend(busy_warnings());
     }
-    for w in &warnings {
-        eprintln!("Warning: {w}");
+    // The tables list the warnings themselves; JSON on stdout gets them on stderr too.
+    if args.json {
+        for w in &model.warnings {
+            eprintln!("Warning: {w}");
+        }
     }
     let exporter: Box<dyn Exporter> = if args.json {
         Box::new(report::json::Json)
