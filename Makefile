@@ -91,6 +91,13 @@ baseline: setup
 	$(GATE_RUN)
 	$(CARGO) run --release --quiet -- gate record
 
+# `openssl speed` against the suite's OpenSSL backend on the same operations (RSA-2048
+# sign/verify, AES-128-CBC, DES-EDE3-CBC and HMAC-SHA1 at 1,024 bytes), with the ratios.
+# PARITY_ARGS passes options (e.g. PARITY_ARGS="--seconds 5").
+PARITY_ARGS ?=
+parity:
+	$(CARGO) run --release --quiet --bin tlscost -- parity $(PARITY_ARGS)
+
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings

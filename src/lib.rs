@@ -15,6 +15,7 @@ pub mod handshake;
 pub mod machine;
 pub mod model;
 pub mod names;
+pub mod parity;
 pub mod record;
 pub mod report;
 pub mod results;

@@ -28,6 +28,8 @@ enum Command {
     Model(tlscost::model::ModelArgs),
     /// Every component across crypto backends and TLS stacks, or two results files.
     Compare(tlscost::model::compare::CompareArgs),
+    /// `openssl speed` against the suite's OpenSSL backend on the same operations, with ratios.
+    Parity(tlscost::parity::Args),
     /// The paper's Appendix D: client handshake steps, wake-ups and CPU, faulty vs fixed event loop.
     Eventloop(tlscost::eventloop::Args),
     /// A loopback SIP proxy with UAC/UAS load: the proxy's CPU per call, as a calibration file.
@@ -53,6 +55,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Gate(args) => tlscost::gate::run(args),
         Command::Model(args) => tlscost::model::run(args),
         Command::Compare(args) => tlscost::model::compare::run(args),
+        Command::Parity(args) => tlscost::parity::run(args),
         Command::Eventloop(args) => tlscost::eventloop::run(args),
         Command::Testbed(args) => tlscost::testbed::run(args),
         Command::Validate(args) => tlscost::testbed::validate::run(args),
