@@ -422,7 +422,7 @@ fn check(rows: Vec<(String, Measurement)>, path: &Path) -> Result<Vec<Measured>>
     for (at, m) in rows {
         let config =
             config_from_name(&m.configuration).map_err(|e| bad(path, format!("{at}: {e}")))?;
-        let ok = |v: f64| v.is_finite() && v >= 0.0 && v <= MAX_US;
+        let ok = |v: f64| (0.0..=MAX_US).contains(&v);
         if !ok(m.us_per_call) || m.us_per_call == 0.0 {
             return Err(bad(
                 path,
@@ -844,6 +844,7 @@ fn identifiable(a: &[Vec<f64>], j: usize) -> bool {
 }
 
 /// Returns Q's columns and which columns were independent.
+#[allow(clippy::needless_range_loop)] // matrix code reads best with indices
 fn gram_schmidt(a: &[Vec<f64>]) -> (Vec<Vec<f64>>, Vec<bool>) {
     let n = a.len();
     let p = a.first().map_or(0, |r| r.len());
@@ -884,6 +885,7 @@ struct Solution {
 
 /// Least squares on relative errors: minimise Σ ((a_i·x − y_i) / y_i)², via QR of the
 /// row-scaled, column-normalised matrix. `None` when the columns are dependent.
+#[allow(clippy::needless_range_loop)] // matrix code reads best with indices
 fn solve(a: &[Vec<f64>], y: &[f64]) -> Option<Solution> {
     let n = a.len();
     let p = a.first().map_or(0, |r| r.len());
@@ -897,7 +899,7 @@ fn solve(a: &[Vec<f64>], y: &[f64]) -> Option<Solution> {
     let scale: Vec<f64> = (0..p)
         .map(|j| (0..n).map(|i| b[i][j] * b[i][j]).sum::<f64>().sqrt())
         .collect();
-    if scale.iter().any(|s| *s == 0.0) {
+    if scale.contains(&0.0) {
         return None;
     }
     for row in &mut b {

@@ -36,16 +36,16 @@ pub const PAPER_FIG16: &str =
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Measured calls per run.
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 300)]
     pub calls: u64,
     /// Warm-up calls per run, not measured.
     #[arg(long, default_value_t = 10)]
     pub warmup: u64,
     /// Calls started per second.
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = 200.0)]
     pub rate: f64,
     /// Runs per configuration (median and spread are reported).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     pub repeat: usize,
     /// Use these testbed figures (a calibration file written by `tlscost testbed`)
     /// instead of running the testbed.
