@@ -86,6 +86,7 @@ fn ssl_version(p: Protocol) -> SslVersion {
 fn openssl_cipher(p: Protocol) -> &'static str {
     match p {
         Protocol::Tls12RsaAes128Sha => "AES128-SHA",
+        Protocol::Tls12Rsa3desSha => "DES-CBC3-SHA",
         Protocol::Tls12EcdheRsaAes128Gcm => "ECDHE-RSA-AES128-GCM-SHA256",
         Protocol::Tls13Aes128Gcm => "TLS_AES_128_GCM_SHA256",
     }
@@ -258,6 +259,7 @@ fn versions(
     match p {
         // AES128-SHA is a legacy suite; level 0 keeps it available whatever the system default.
         Protocol::Tls12RsaAes128Sha => b.set_cipher_list("AES128-SHA:@SECLEVEL=0"),
+        Protocol::Tls12Rsa3desSha => b.set_cipher_list(crate::handshake::openssl::DES_CBC3_SHA),
         Protocol::Tls12EcdheRsaAes128Gcm => b.set_cipher_list("ECDHE-RSA-AES128-GCM-SHA256"),
         Protocol::Tls13Aes128Gcm => b.set_ciphersuites("TLS_AES_128_GCM_SHA256"),
     }
@@ -867,6 +869,12 @@ pub fn run(args: Args) -> Result<()> {
     let protocols: Vec<Protocol> = labels("protocol", &args.protocol)?;
     let kinds: Vec<Kind> = labels("kind", &args.kind)?;
     let delays: Vec<Delay> = labels("delay", &args.delay)?;
+    if args.handshakes == 0 || args.handshakes > MAX_HANDSHAKES {
+        return Err(Error::Usage(format!(
+            "--handshakes must be 1..={MAX_HANDSHAKES}, got {}",
+            args.handshakes
+        )));
+    }
     let pki = Pki::load(&Fixtures::locate()?)?;
     let rows = measure(&pki, &protocols, &kinds, &delays, args.handshakes, |s| {
         eprintln!("eventloop: {}", s.bench_id().full())
