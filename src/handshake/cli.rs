@@ -46,6 +46,23 @@ pub fn run(args: Args) -> Result<()> {
         .copied()
         .filter(|s| args.filter.as_deref().is_none_or(|f| s.label().contains(f)))
         .collect();
+    // Scenarios this build cannot run (3DES on the system OpenSSL) are skipped with the reason;
+    // if nothing else is left, the reason is the error.
+    let mut unavailable = None;
+    let scenarios: Vec<Scenario> = scenarios
+        .into_iter()
+        .filter(|s| match s.available() {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("skipped: {e}");
+                unavailable.get_or_insert(e);
+                false
+            }
+        })
+        .collect();
+    if let (true, Some(e)) = (scenarios.is_empty(), unavailable) {
+        return Err(e);
+    }
     if scenarios.is_empty() {
         return Err(Error::Usage(format!(
             "no handshake scenario matches '{}'",

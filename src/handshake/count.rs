@@ -131,7 +131,7 @@ pub fn measure(scenario: Scenario, pki: &Pki) -> Result<OpCounts> {
     let mut bench = HandshakeBench::counting(scenario, pki)?;
     bench.check()?;
     reset();
-    let (_, facts, wire) = bench.handshake()?;
+    let super::Outcome { facts, wire, .. } = bench.handshake()?;
     let raw = take();
     super::verify_facts(&scenario, &facts).map_err(|what| crate::Error::SelfCheck {
         bench: format!("handshake/{}", scenario.label()),
@@ -181,7 +181,7 @@ pub fn measure(scenario: Scenario, pki: &Pki) -> Result<OpCounts> {
 fn infer_openssl(protocol: Protocol, side: Side, r: &mut Raw) {
     let sent = |m: &str| r.c.messages_sent.iter().filter(|x| *x == m).count() as u64;
     let got = |m: &str| r.c.messages_received.iter().filter(|x| *x == m).count() as u64;
-    let rsa_kx = protocol == Protocol::Tls12RsaAes128Sha;
+    let rsa_kx = protocol.rsa_key_transport();
     let tls13 = protocol == Protocol::Tls13Aes128Gcm;
     let c = match side {
         Side::Client => SideCounts {
@@ -278,11 +278,9 @@ fn openssl_message(write: bool, version: libc::c_int, content_type: libc::c_int,
         // Headers of written records (OpenSSL does not report those it reads): protected once
         // this side sent its ChangeCipherSpec (TLS 1.2) or when the outer type is
         // application_data (TLS 1.3).
-        SSL3_RT_HEADER if write && b.len() >= 5 => {
-            if b[0] == 23 || r.write_protected {
-                r.c.records_sealed += 1;
-                r.c.sealed_bytes += u64::from(u16::from_be_bytes([b[3], b[4]]));
-            }
+        SSL3_RT_HEADER if write && b.len() >= 5 && (b[0] == 23 || r.write_protected) => {
+            r.c.records_sealed += 1;
+            r.c.sealed_bytes += u64::from(u16::from_be_bytes([b[3], b[4]]));
         }
         SSL3_RT_CHANGE_CIPHER_SPEC if write => r.write_protected = true,
         SSL3_RT_HANDSHAKE if !b.is_empty() => {
@@ -744,6 +742,8 @@ mod provider {
     }
 }
 
+type Provider = Arc<rustls::crypto::CryptoProvider>;
+
 /// The ring provider with `suite` only, every operation counted (see the module doc).
 /// Built once per suite and process (the wrappers live for the whole process).
 pub fn counting_provider(
@@ -751,9 +751,8 @@ pub fn counting_provider(
 ) -> Arc<rustls::crypto::CryptoProvider> {
     use provider::*;
     use rustls::SupportedCipherSuite as S;
-    static CACHE: OnceLock<
-        std::sync::Mutex<Vec<(rustls::CipherSuite, Arc<rustls::crypto::CryptoProvider>)>>,
-    > = OnceLock::new();
+    static CACHE: OnceLock<std::sync::Mutex<Vec<(rustls::CipherSuite, Provider)>>> =
+        OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, p)) = cache.iter().find(|(s, _)| *s == suite.suite()) {
@@ -797,11 +796,17 @@ pub fn counting_provider(
 }
 
 /// Counts of every supported scenario (each after its own check).
+/// Scenarios this build cannot run ([`Scenario::available`]: the 3DES suite on the system
+/// OpenSSL) are left out.
 pub fn measure_all(pki: &Pki) -> Result<Vec<OpCounts>> {
-    Scenario::ALL.iter().map(|s| measure(*s, pki)).collect()
+    Scenario::ALL
+        .iter()
+        .filter(|s| s.available().is_ok())
+        .map(|s| measure(*s, pki))
+        .collect()
 }
 
 /// Whether a kind/protocol pair uses RSA key transport (used by reports).
 pub fn rsa_key_transport(s: &Scenario) -> bool {
-    s.protocol == Protocol::Tls12RsaAes128Sha
+    s.protocol.rsa_key_transport()
 }

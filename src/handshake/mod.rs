@@ -60,6 +60,10 @@ pub enum Protocol {
     /// TLS 1.2, RSA key transport, AES-128-CBC with HMAC-SHA1 (`TLS_RSA_WITH_AES_128_CBC_SHA`):
     /// the paper's suite.
     Tls12RsaAes128Sha,
+    /// TLS 1.2, RSA key transport, 3DES-EDE-CBC with HMAC-SHA1 (`TLS_RSA_WITH_3DES_EDE_CBC_SHA`):
+    /// the paper's proxy-chain 3DES suite. Only an OpenSSL built with its weak ciphers has it
+    /// (the vendored build, `OPENSSL=vendored`); see [`NO_3DES_SUITE`].
+    Tls12Rsa3desSha,
     /// TLS 1.2, ECDHE with RSA signatures, AES-128-GCM (`TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`).
     Tls12EcdheRsaAes128Gcm,
     /// TLS 1.3, `TLS_AES_128_GCM_SHA256` (ECDHE key share, RSA signature).
@@ -69,12 +73,14 @@ pub enum Protocol {
 impl Dimension for Protocol {
     const ALL: &'static [Self] = &[
         Protocol::Tls12RsaAes128Sha,
+        Protocol::Tls12Rsa3desSha,
         Protocol::Tls12EcdheRsaAes128Gcm,
         Protocol::Tls13Aes128Gcm,
     ];
     fn label(&self) -> &'static str {
         match self {
             Protocol::Tls12RsaAes128Sha => "tls12-rsa-aes128-sha",
+            Protocol::Tls12Rsa3desSha => "tls12-rsa-3des-sha",
             Protocol::Tls12EcdheRsaAes128Gcm => "tls12-ecdhe-rsa-aes128-gcm",
             Protocol::Tls13Aes128Gcm => "tls13-aes128-gcm",
         }
@@ -93,14 +99,20 @@ impl Protocol {
     pub fn iana_suite(&self) -> &'static str {
         match self {
             Protocol::Tls12RsaAes128Sha => "TLS_RSA_WITH_AES_128_CBC_SHA",
+            Protocol::Tls12Rsa3desSha => "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
             Protocol::Tls12EcdheRsaAes128Gcm => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
             Protocol::Tls13Aes128Gcm => "TLS_AES_128_GCM_SHA256",
         }
+    }
+    /// Whether the key exchange is RSA key transport (the client encrypts the pre-master).
+    pub fn rsa_key_transport(&self) -> bool {
+        matches!(self, Protocol::Tls12RsaAes128Sha | Protocol::Tls12Rsa3desSha)
     }
     /// The record protection suite label of the `record/...` benches for this protocol.
     pub fn record_suite(&self) -> &'static str {
         match self {
             Protocol::Tls12RsaAes128Sha => "aes128-sha",
+            Protocol::Tls12Rsa3desSha => "3des-sha",
             _ => "aes128-gcm",
         }
     }
@@ -195,6 +207,13 @@ const fn sc(stack: Stack, protocol: Protocol, kind: Kind) -> Scenario {
 pub const RUSTLS_NO_RSA_KX: &str = "rustls has no RSA key transport (no TLS_RSA_* suites): \
      handshake/rustls/tls12-rsa-aes128-sha/* does not exist; the paper's suite is measured on openssl only";
 
+/// Why the 3DES scenarios cannot run on an OpenSSL without its weak ciphers (the system one).
+pub const NO_3DES_SUITE: &str = "this OpenSSL has no 3DES TLS suite at any security level \
+     (DES-CBC3-SHA: no cipher match; distributions build OpenSSL without its weak ciphers): \
+     handshake/openssl/tls12-rsa-3des-sha/* and record/libssl/3des-sha/* need the vendored \
+     OpenSSL, built with weak-crypto: run with OPENSSL=vendored (e.g. `make bench OPENSSL=vendored`, \
+     cargo feature vendored-openssl)";
+
 impl Scenario {
     /// Every supported scenario, in report order (see [`Scenario::supported`] for what is left out).
     pub const ALL: &'static [Scenario] = {
@@ -206,6 +225,10 @@ impl Scenario {
             sc(Openssl, Tls12RsaAes128Sha, Mutual),
             sc(Openssl, Tls12RsaAes128Sha, ResumedId),
             sc(Openssl, Tls12RsaAes128Sha, ResumedTicket),
+            sc(Openssl, Tls12Rsa3desSha, Full),
+            sc(Openssl, Tls12Rsa3desSha, Mutual),
+            sc(Openssl, Tls12Rsa3desSha, ResumedId),
+            sc(Openssl, Tls12Rsa3desSha, ResumedTicket),
             sc(Openssl, Tls12EcdheRsaAes128Gcm, Full),
             sc(Openssl, Tls12EcdheRsaAes128Gcm, Mutual),
             sc(Openssl, Tls12EcdheRsaAes128Gcm, ResumedId),
@@ -229,11 +252,33 @@ impl Scenario {
         protocol: Protocol,
         kind: Kind,
     ) -> std::result::Result<(), &'static str> {
-        if stack == Stack::Rustls && protocol == Protocol::Tls12RsaAes128Sha {
+        if stack == Stack::Rustls && protocol.rsa_key_transport() {
             return Err(RUSTLS_NO_RSA_KX);
         }
         if protocol == Protocol::Tls13Aes128Gcm && kind == Kind::ResumedId {
             return Err("TLS 1.3 has no session-id resumption: it resumes by ticket (PSK) only");
+        }
+        Ok(())
+    }
+
+    /// Whether this build can run the scenario: [`Scenario::supported`], and for the 3DES suite
+    /// an OpenSSL that has it (probed on the linked library, see [`NO_3DES_SUITE`]).
+    /// Error: [`Error::Unsupported`] saying why and what to do.
+    pub fn available(&self) -> Result<()> {
+        Scenario::supported(self.stack, self.protocol, self.kind).map_err(|why| {
+            Error::Unsupported {
+                backend: self.stack.label(),
+                what: format!("{}: {why}", self.label()),
+            }
+        })?;
+        if self.stack == Stack::Openssl && self.protocol == Protocol::Tls12Rsa3desSha {
+            openssl::has_3des_suite().map_err(|e| match e {
+                Error::Unsupported { backend, what } => Error::Unsupported {
+                    backend,
+                    what: format!("{}: {what}", self.label()),
+                },
+                other => other,
+            })?;
         }
         Ok(())
     }
@@ -581,12 +626,7 @@ pub trait Setup {
 /// Builds the configurations of a scenario (keys loaded from `pki`), with the counting
 /// instrumentation on or off. No handshake is run.
 pub fn setup(scenario: Scenario, pki: &Pki, counting: bool) -> Result<Box<dyn Setup>> {
-    Scenario::supported(scenario.stack, scenario.protocol, scenario.kind).map_err(|why| {
-        Error::Unsupported {
-            backend: scenario.stack.label(),
-            what: format!("{}: {why}", scenario.label()),
-        }
-    })?;
+    scenario.available()?;
     Ok(match scenario.stack {
         Stack::Openssl => Box::new(openssl::OpensslSetup::new(scenario, pki, counting)?),
         Stack::Rustls => Box::new(rustls::RustlsSetup::new(scenario, pki, counting)?),
@@ -610,6 +650,17 @@ pub fn cross_handshake(
     s.send(data)?;
     let at_client = c.receive()?;
     Ok((f, at_server, at_client))
+}
+
+/// What one handshake of a [`HandshakeBench`] gave.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Time spent in each side's steps, `[client, server]`.
+    pub times: [Duration; 2],
+    /// What the two ends report about the handshake.
+    pub facts: Facts,
+    /// Bytes `(sent, received)` on the wire, `[client, server]`.
+    pub wire: [(u64, u64); 2],
 }
 
 /// One scenario ready to be timed: configurations built, keys warm, resumption primed.
@@ -644,8 +695,8 @@ impl HandshakeBench {
         self.scenario
     }
 
-    /// One handshake: the time spent by each side `[client, server]` and the facts.
-    pub fn handshake(&mut self) -> Result<([Duration; 2], Facts, [(u64, u64); 2])> {
+    /// One handshake: the time each side spent, the facts and the bytes on the wire.
+    pub fn handshake(&mut self) -> Result<Outcome> {
         let wire = Wire::default();
         let mut c = self.setup.client(&wire);
         let mut s = self.setup.server(&wire);
@@ -653,7 +704,11 @@ impl HandshakeBench {
         let f = facts(c.as_ref(), s.as_ref())?;
         c.after_handshake()?;
         s.after_handshake()?;
-        Ok((times, f, [c.wire_bytes(), s.wire_bytes()]))
+        Ok(Outcome {
+            times,
+            facts: f,
+            wire: [c.wire_bytes(), s.wire_bytes()],
+        })
     }
 
     /// Runs one handshake and checks it is what the scenario's name says (version, suite,
@@ -661,10 +716,13 @@ impl HandshakeBench {
     /// naming the scenario.
     pub fn check(&mut self) -> Result<Facts> {
         let name = format!("handshake/{}", self.scenario.label());
-        let (_, f, _) = self.handshake().map_err(|e| Error::SelfCheck {
-            bench: name.clone(),
-            what: e.to_string(),
-        })?;
+        let f = self
+            .handshake()
+            .map(|o| o.facts)
+            .map_err(|e| Error::SelfCheck {
+                bench: name.clone(),
+                what: e.to_string(),
+            })?;
         verify_facts(&self.scenario, &f).map_err(|what| Error::SelfCheck { bench: name, what })?;
         Ok(f)
     }
@@ -673,7 +731,9 @@ impl HandshakeBench {
     /// it resumed exactly when the scenario says so (a cache running dry would change what is
     /// measured).
     pub fn run_once(&mut self, side: Side) -> Result<Duration> {
-        let (times, f, _) = self.handshake()?;
+        let Outcome {
+            times, facts: f, ..
+        } = self.handshake()?;
         let want = self.scenario.kind.resumes();
         if f.client_resumed != want || f.server_resumed != want {
             return Err(Error::SelfCheck {

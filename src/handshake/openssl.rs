@@ -25,6 +25,32 @@ fn crypto(op: &'static str, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// OpenSSL's cipher list for `TLS_RSA_WITH_3DES_EDE_CBC_SHA`, at the only security level that allows it.
+pub const DES_CBC3_SHA: &str = "DES-CBC3-SHA:@SECLEVEL=0";
+
+fn no_3des() -> Error {
+    Error::Unsupported {
+        backend: "openssl",
+        what: format!(
+            "OpenSSL {} ({}): {}",
+            openssl::version::version(),
+            if cfg!(feature = "vendored-openssl") {
+                "vendored"
+            } else {
+                "system"
+            },
+            super::NO_3DES_SUITE
+        ),
+    }
+}
+
+/// Whether the linked OpenSSL can negotiate DES-CBC3-SHA: `Ok`, or [`Error::Unsupported`]
+/// naming the library and saying how to get one that can (`OPENSSL=vendored`).
+pub fn has_3des_suite() -> Result<()> {
+    let mut b = SslContextBuilder::new(SslMethod::tls()).map_err(|e| crypto("create SSL_CTX", e))?;
+    b.set_cipher_list(DES_CBC3_SHA).map_err(|_| no_3des())
+}
+
 /// The two `SslContext`s of one scenario and the session kept for resumption.
 pub struct OpensslSetup {
     scenario: Scenario,
@@ -38,6 +64,15 @@ pub struct OpensslSetup {
 fn set_protocol(b: &mut SslContextBuilder, protocol: Protocol) -> Result<()> {
     let e = |e| crypto("configure protocol", e);
     match protocol {
+        Protocol::Tls12Rsa3desSha => {
+            b.set_min_proto_version(Some(SslVersion::TLS1_2))
+                .map_err(e)?;
+            b.set_max_proto_version(Some(SslVersion::TLS1_2))
+                .map_err(e)?;
+            // 3DES suites sit below every security level but 0, and exist only when OpenSSL
+            // was built with its weak ciphers.
+            b.set_cipher_list(DES_CBC3_SHA).map_err(|_| no_3des())?;
+        }
         Protocol::Tls12RsaAes128Sha | Protocol::Tls12EcdheRsaAes128Gcm => {
             b.set_min_proto_version(Some(SslVersion::TLS1_2))
                 .map_err(e)?;

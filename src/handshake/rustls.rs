@@ -32,7 +32,7 @@ fn tls(op: &'static str, e: impl std::fmt::Display) -> Error {
 /// The rustls (ring) cipher suite of a protocol, if rustls has it.
 pub fn suite(protocol: Protocol) -> Result<SupportedCipherSuite> {
     match protocol {
-        Protocol::Tls12RsaAes128Sha => Err(Error::Unsupported {
+        Protocol::Tls12RsaAes128Sha | Protocol::Tls12Rsa3desSha => Err(Error::Unsupported {
             backend: "rustls",
             what: super::RUSTLS_NO_RSA_KX.to_string(),
         }),
