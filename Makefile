@@ -6,7 +6,7 @@ CARGO      ?= cargo
 CRITERION_BENCHES := primitives handshakes transport eventloop
 BENCH_FLAGS := $(foreach b,$(CRITERION_BENCHES),--bench $(b))
 
-.PHONY: all setup build test bench model fixtures lint gate baseline parity audit clean
+.PHONY: all setup build test bench model fixtures lint gate baseline parity audit fuzz clean
 
 all: model
 
@@ -107,6 +107,15 @@ lint:
 # advisories known to affect benchmarked code. Installs cargo-deny when missing (~5 min).
 audit:
 	CARGO="$(CARGO)" ./.ci/audit
+
+# cargo-fuzz targets of the parsers that take outside bytes (fuzz/; needs a nightly toolchain).
+# The same parsers are property-tested in `make test`; this searches longer.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := record_open sip_parse results_read
+fuzz:
+	@rustup run nightly rustc --version >/dev/null 2>&1 || { 	  echo "fuzz: no nightly toolchain (rustup toolchain install nightly); tests/properties.rs covers the same parsers" >&2; exit 1; }
+	@PATH="$(CARGO_BIN):$$PATH" cargo-fuzz --version >/dev/null 2>&1 || { 	  echo "fuzz: installing cargo-fuzz (about 3.5 min)"; $(CARGO) install cargo-fuzz --locked; }
+	cd fuzz && for t in $(FUZZ_TARGETS); do 	  PATH="$(CARGO_BIN):$$PATH" $(CARGO) +nightly fuzz run -O $$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096 || exit 1; 	done
 
 clean:
 	$(CARGO) clean
