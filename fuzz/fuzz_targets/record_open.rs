@@ -24,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut out = Vec::new();
     // A forged record that opens would be a 2^-128 (GCM) or 2^-160 (HMAC-SHA1) event.
-    assert!(layer.open(&record, &mut out).is_err(), "{suite:?}/{backend:?} opened fuzz input");
+    assert!(
+        layer.open(&record, &mut out).is_err(),
+        "{suite:?}/{backend:?} opened fuzz input"
+    );
     assert!(out.is_empty(), "a refused record left plaintext behind");
 });
