@@ -2,6 +2,18 @@
 # Everything builds in release: the tests call the same components as the benches.
 
 CARGO      ?= cargo
+# OPENSSL=vendored: build, test, bench and model against an OpenSSL built from source
+# (openssl-src with weak-crypto, so the 3DES TLS suites exist), in target-vendored/ so the
+# default build (the system OpenSSL, target/) is never touched. See README "Two OpenSSL builds".
+OPENSSL    ?= system
+ifeq ($(OPENSSL),vendored)
+FEATURES   := --features vendored-openssl
+export CARGO_TARGET_DIR := $(CURDIR)/target-vendored
+else ifeq ($(OPENSSL),system)
+FEATURES   :=
+else
+$(error OPENSSL=$(OPENSSL): expected system or vendored)
+endif
 # Criterion (wall-time) benches; the gungraun gate is run by `make gate` only.
 CRITERION_BENCHES := primitives handshakes transport eventloop
 BENCH_FLAGS := $(foreach b,$(CRITERION_BENCHES),--bench $(b))
@@ -11,16 +23,16 @@ BENCH_FLAGS := $(foreach b,$(CRITERION_BENCHES),--bench $(b))
 all: model
 
 build:
-	$(CARGO) build --release --all-targets
+	$(CARGO) build $(FEATURES) --release --all-targets
 
 # Unit and integration tests, then every criterion bench once in test mode
 # (each bench's self-check runs before it would be timed).
 test: build
-	$(CARGO) test --release --lib --bins --tests
-	$(CARGO) test --release $(BENCH_FLAGS)
+	$(CARGO) test $(FEATURES) --release --lib --bins --tests
+	$(CARGO) test $(FEATURES) --release $(BENCH_FLAGS)
 
 bench:
-	$(CARGO) bench $(BENCH_FLAGS)
+	$(CARGO) bench $(FEATURES) $(BENCH_FLAGS)
 
 fixtures:
 	$(CARGO) run --release -- fixtures --out fixtures
@@ -37,18 +49,18 @@ model:
 	@start=$$(date +%s); set -e; \
 	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
 	step 1/6 "build the benches and tlscost (release)"; \
-	$(CARGO) bench --no-run --bench transport --bench primitives --bench handshakes --bench eventloop; \
-	$(CARGO) build --profile bench --bin tlscost; \
+	$(CARGO) bench $(FEATURES) --no-run --bench transport --bench primitives --bench handshakes --bench eventloop; \
+	$(CARGO) build $(FEATURES) --profile bench --bin tlscost; \
 	step 2/6 "transport: SIP messages over loopback UDP/TCP, TCP connect/accept, the UDP base"; \
-	$(CARGO) bench --bench transport $(MODEL_CRITERION) '^(transport|base)/'; \
-	step 3/6 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS)"; \
-	$(CARGO) bench --bench primitives $(MODEL_CRITERION) '^record/($(MODEL_BACKENDS))/(aes128-sha|3des-sha)/(seal|open)/sip-'; \
-	step 4/6 "handshakes: openssl (TLS_RSA AES128-SHA) and rustls (ECDHE), per side and kind"; \
-	$(CARGO) bench --bench handshakes $(MODEL_CRITERION) '^handshake/(openssl/tls12-rsa-aes128-sha|rustls/tls12-ecdhe-rsa-aes128-gcm)/'; \
+	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_CRITERION) '^(transport|base)/'; \
+	step 3/6 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS) and libssl; RSA-2048 and small records to price handshakes"; \
+	$(CARGO) bench $(FEATURES) --bench primitives $(MODEL_CRITERION) '^(record/($(MODEL_BACKENDS)|libssl)/(aes128-sha|3des-sha)/(seal|open)/sip-|rsa/openssl/[a-z]+/2048$$|record/openssl/(aes128-sha|3des-sha)/(seal|open)/64$$)'; \
+	step 4/6 "handshakes: openssl (TLS_RSA AES128-SHA, 3DES-SHA where this OpenSSL has it) and rustls (ECDHE), per side and kind"; \
+	$(CARGO) bench $(FEATURES) --bench handshakes $(MODEL_CRITERION) '^handshake/(openssl/tls12-rsa-(aes128|3des)-sha|rustls/tls12-ecdhe-rsa-aes128-gcm)/'; \
 	step 5/6 "event loop (App. D): client handshake on sockets, faulty vs fixed loop"; \
-	$(CARGO) bench --bench eventloop $(MODEL_CRITERION) '^eventloop/(faulty|fixed)/tls12-rsa-aes128-sha/[a-z-]+/1ms$$'; \
+	$(CARGO) bench $(FEATURES) --bench eventloop $(MODEL_CRITERION) '^eventloop/(faulty|fixed)/tls12-rsa-aes128-sha/[a-z-]+/1ms$$'; \
 	step 6/6 "the per-call model"; \
-	$(CARGO) run --profile bench --quiet --bin tlscost -- model $(MODEL_ARGS); \
+	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- model $(MODEL_ARGS); \
 	echo "make model finished in $$(( $$(date +%s) - start )) s"
 
 # --- Instruction-count regression gate (gungraun + valgrind) -----------------------------

@@ -17,12 +17,15 @@ fn handshakes(c: &mut Criterion) {
     let pki = Pki::locate().unwrap_or_else(|e| stop(e));
     eprintln!("note: {RUSTLS_NO_RSA_KX}");
     let mut group = c.benchmark_group("handshake");
+    let mut skipped = std::collections::BTreeSet::new();
     for scenario in Scenario::ALL {
         // Configurations built, keys warmed and the session primed once per scenario; then
         // the handshake is checked before anything is timed.
         // A scenario this build cannot run (3DES on the system OpenSSL) is skipped with one line.
         if let Err(e @ tlscost::Error::Unsupported { .. }) = scenario.available() {
-            eprintln!("skipped: {e}");
+            if skipped.insert(scenario.protocol) {
+                eprintln!("skipped: {e}");
+            }
             continue;
         }
         let mut bench = HandshakeBench::new(*scenario, &pki).unwrap_or_else(|e| stop(e));

@@ -7,8 +7,17 @@ use serde::{Deserialize, Serialize};
 
 /// CPU flags that select different crypto code paths.
 pub const CODE_PATH_FLAGS: &[&str] = &[
-    "aes", "pclmulqdq", "sha_ni", "avx", "avx2", "bmi2", "adx", "avx512f", "avx512ifma",
-    "vaes", "vpclmulqdq",
+    "aes",
+    "pclmulqdq",
+    "sha_ni",
+    "avx",
+    "avx2",
+    "bmi2",
+    "adx",
+    "avx512f",
+    "avx512ifma",
+    "vaes",
+    "vpclmulqdq",
 ];
 
 /// The machine and software of one measurement run.
@@ -30,6 +39,10 @@ pub struct Machine {
     pub openssl: String,
     /// How that OpenSSL was obtained: "system" or "vendored".
     pub openssl_build: String,
+    /// How that OpenSSL was built, as it reports itself: `built on: ...`, `platform: ...` and
+    /// `compiler: ... <flags>` (`OpenSSL_version`). Empty in files written before it was recorded.
+    #[serde(default)]
+    pub openssl_config: Vec<String>,
     /// `name=version` of every measured crate.
     pub crates: Vec<String>,
 }
@@ -67,6 +80,14 @@ impl Machine {
             } else {
                 "system".into()
             },
+            openssl_config: [
+                openssl::version::built_on(),
+                openssl::version::platform(),
+                openssl::version::c_flags(),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             crates: env!("TLSCOST_CRATES")
                 .split(',')
                 .filter(|s| !s.is_empty())

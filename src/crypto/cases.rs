@@ -94,6 +94,23 @@ pub trait Case {
     /// One timed iteration. Errors are counted by the caller, never expected: the
     /// self-check ran the same operation successfully before.
     fn run(&mut self) -> Result<()>;
+
+    /// Whether the bench must time [`Case::timed`] instead of [`Case::run`]: the case's
+    /// iterations need work between them that must stay off the clock.
+    fn batched(&self) -> bool {
+        false
+    }
+
+    /// Runs `iters` iterations and returns the time spent in them alone. The default times
+    /// [`Case::run`]; a libssl record open overrides it (each record opens only once, so fresh
+    /// ones are written between timed batches).
+    fn timed(&mut self, iters: u64) -> Result<std::time::Duration> {
+        let t = std::time::Instant::now();
+        for _ in 0..iters {
+            self.run()?;
+        }
+        Ok(t.elapsed())
+    }
 }
 
 type Builder = Box<dyn Fn(&BenchId) -> Result<Box<dyn Case>>>;
@@ -548,5 +565,105 @@ fn record_plan(fx: &Fixtures) -> Result<Plan> {
             }
         }
     }
+    libssl_plan(fx, &payloads, &mut cases, &mut skipped)?;
     Ok(Plan { cases, skipped })
+}
+
+// ---------------------------------------------------------------- record through libssl
+
+/// A record sealed or opened by libssl on an established in-memory connection.
+struct LibsslCase {
+    conn: super::libssl::Connection,
+    op: RecordOp,
+    plaintext: Rc<Vec<u8>>,
+    buf: Vec<u8>,
+    id: BenchId,
+}
+
+impl Case for LibsslCase {
+    /// Seal: one `SSL_write` (the queue is emptied afterwards). Open: writes one record and
+    /// reads it (so `run` works alone); the bench times open with [`Case::timed`].
+    fn run(&mut self) -> Result<()> {
+        if self.op == RecordOp::Open {
+            self.conn.discard();
+            self.conn.seal(&self.plaintext)?;
+            self.conn.open(&mut self.buf)?;
+            return Ok(());
+        }
+        self.conn.seal(black_box(&self.plaintext))?;
+        self.conn.discard();
+        Ok(())
+    }
+
+    fn batched(&self) -> bool {
+        self.op == RecordOp::Open
+    }
+
+    fn timed(&mut self, iters: u64) -> Result<std::time::Duration> {
+        if self.op == RecordOp::Seal {
+            let t = std::time::Instant::now();
+            for _ in 0..iters {
+                self.run()?;
+            }
+            return Ok(t.elapsed());
+        }
+        let (d, bad) = super::libssl::timed_opens(&mut self.conn, &self.plaintext, iters)?;
+        check(
+            &self.id,
+            bad == 0,
+            format!("{bad} SSL_read calls did not return the whole plaintext"),
+        )?;
+        Ok(d)
+    }
+}
+
+fn libssl_case(
+    id: &BenchId,
+    pki: &crate::handshake::Pki,
+    suite: Suite,
+    op: RecordOp,
+    plaintext: Rc<Vec<u8>>,
+) -> Result<Box<dyn Case>> {
+    in_check(id, super::libssl::self_check(suite, pki, &plaintext))?;
+    let conn = in_check(id, super::libssl::Connection::establish(suite, pki))?;
+    Ok(Box::new(LibsslCase {
+        conn,
+        op,
+        plaintext,
+        buf: vec![0u8; MAX_PAYLOAD + 1],
+        id: id.clone(),
+    }))
+}
+
+/// `record/libssl/<suite>/<op>/<payload>` for the paper's CBC suites; 3DES only where the
+/// linked OpenSSL has it (otherwise a [`Skip`] saying how to get it).
+fn libssl_plan(
+    fx: &Fixtures,
+    payloads: &[Payload],
+    cases: &mut Vec<CaseSpec>,
+    skipped: &mut Vec<Skip>,
+) -> Result<()> {
+    let pki = Rc::new(crate::handshake::Pki::load(fx)?);
+    for suite in [Suite::Aes128Sha, Suite::TdesSha] {
+        if let Err(e) = super::libssl::cipher_list(suite) {
+            skipped.push(Skip {
+                what: format!("record/{}/{}/*", super::libssl::LABEL, suite.label()),
+                why: e.to_string(),
+            });
+            continue;
+        }
+        for &op in RecordOp::ALL {
+            for p in payloads {
+                let (data, pki) = (p.data.clone(), pki.clone());
+                cases.push(CaseSpec {
+                    id: BenchId::new("record", &[super::libssl::LABEL, suite.label(), op.label()])
+                        .with_parameter(&p.parameter),
+                    bytes: Some(data.len() as u64),
+                    note: None,
+                    build: Box::new(move |id| libssl_case(id, &pki, suite, op, data.clone())),
+                });
+            }
+        }
+    }
+    Ok(())
 }

@@ -32,7 +32,7 @@ fn no_3des() -> Error {
     Error::Unsupported {
         backend: "openssl",
         what: format!(
-            "OpenSSL {} ({}): {}",
+            "{} ({}): {}",
             openssl::version::version(),
             if cfg!(feature = "vendored-openssl") {
                 "vendored"
@@ -47,7 +47,8 @@ fn no_3des() -> Error {
 /// Whether the linked OpenSSL can negotiate DES-CBC3-SHA: `Ok`, or [`Error::Unsupported`]
 /// naming the library and saying how to get one that can (`OPENSSL=vendored`).
 pub fn has_3des_suite() -> Result<()> {
-    let mut b = SslContextBuilder::new(SslMethod::tls()).map_err(|e| crypto("create SSL_CTX", e))?;
+    let mut b =
+        SslContextBuilder::new(SslMethod::tls()).map_err(|e| crypto("create SSL_CTX", e))?;
     b.set_cipher_list(DES_CBC3_SHA).map_err(|_| no_3des())
 }
 

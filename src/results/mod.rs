@@ -115,7 +115,7 @@ impl ResultsFile {
             .collect()
     }
 
-    /// `<dir>/<host>-<YYYY-MM-DD>.json`.
+    /// `<dir>/<host>-<YYYY-MM-DD>.json` (`...-vendored.json` for a vendored-OpenSSL run).
     pub fn default_path(&self, dir: &Path) -> PathBuf {
         let host: String = self
             .machine
@@ -130,7 +130,12 @@ impl ResultsFile {
             })
             .collect();
         let day = self.date.get(..10).unwrap_or("undated");
-        dir.join(format!("{host}-{day}.json"))
+        // A vendored-OpenSSL run beside a system one the same day must not overwrite it.
+        let build = match self.machine.openssl_build.as_str() {
+            "system" | "" => String::new(),
+            other => format!("-{other}"),
+        };
+        dir.join(format!("{host}-{day}{build}.json"))
     }
 
     /// Writes the file atomically (never half-written).
