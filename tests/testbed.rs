@@ -190,15 +190,18 @@ fn validation_on_consistent_data_predicts_every_configuration() {
         })
         .collect();
     let val = validate::validate(&series, &v).unwrap();
-    assert_eq!(val.predicted, 15 - CALIBRATION_SET.len());
-    assert!(val.mean_abs_error < 1e-9, "{}", val.mean_abs_error);
-    assert_eq!(val.within_10, val.predicted);
+    assert_eq!(val.sets.len(), 2);
+    assert_eq!(val.sets[0].predicted, 15 - CALIBRATION_SET.len());
+    assert_eq!(val.sets[1].predicted, 15 - validate::PAPER_SET.len());
+    for s in &val.sets {
+        assert!(s.mean_abs_error < 1e-9, "{}: {}", s.label, s.mean_abs_error);
+        assert_eq!(s.within_10, s.predicted);
+    }
     assert_eq!(val.local.len(), 4);
     for l in &val.local {
-        assert!(
-            (l.model_us.unwrap() / l.measured_us - 1.0).abs() < 1e-9,
-            "{l:?}"
-        );
+        for m in &l.model_us {
+            assert!((m.unwrap() / l.measured_us - 1.0).abs() < 1e-9, "{l:?}");
+        }
     }
     let text = validate::render(&val);
     assert!(text.contains("Fig. 16") && text.contains("local/tls-mutual"));

@@ -1,10 +1,11 @@
 //! `tlscost validate`: the model checked end to end on the testbed, as the paper checks its
 //! model on its proxy (Sec. V-B, V-C). Every testbed configuration is run several times
 //! (median and spread); the model is calibrated on UDP, TLS persistent (proxy chain) and
-//! TLS with a new connection per call (outbound: server side; inbound: client side), and
-//! predicts the others; the local proxy is also predicted the paper's way (Fig. 16:
-//! inbound + outbound − proxy chain). A leave-one-out fit on every measured configuration
-//! is shown beside it.
+//! TLS with a new connection per call (outbound: server side; inbound: client side) (set
+//! A), and separately on the paper's own subtraction set, which adds TCP (set B); each
+//! predicts the configurations it was not fitted on. The local proxy is also predicted the
+//! paper's way (Fig. 16: inbound + outbound − proxy chain, from the measured figures), and
+//! a leave-one-out fit on every measured configuration is shown beside them.
 
 use super::{plan_for, provenance, run_series, series_table, Bed, Series};
 use crate::handshake::Pki;
@@ -18,12 +19,31 @@ use crate::{Error, Result};
 use serde::Serialize;
 use std::path::PathBuf;
 
-/// The configurations the model is calibrated on (the rest are predicted).
+/// The configurations the model is calibrated on (the set: UDP, TLS persistent,
+/// TLS with a new connection per call on each side); the rest are predicted.
 pub const CALIBRATION_SET: [&str; 4] = [
     "proxy-chain/udp",
     "proxy-chain/tls-aes",
     "outbound/tls",
     "inbound/tls",
+];
+
+/// The paper's own subtraction set (Sec. V-A): UDP, TCP and TLS in the proxy chain, and TCP
+/// and TLS with a new connection per call on each side; mutual, resumed and local predicted.
+pub const PAPER_SET: [&str; 7] = [
+    "proxy-chain/udp",
+    "proxy-chain/tcp",
+    "proxy-chain/tls-aes",
+    "outbound/tcp",
+    "outbound/tls",
+    "inbound/tcp",
+    "inbound/tls",
+];
+
+/// Both calibration sets, with their labels.
+pub const SETS: [(&str, &[&str]); 2] = [
+    ("A: UDP + TLS chain + TLS per call", &CALIBRATION_SET),
+    ("B: the paper's subtraction set", &PAPER_SET),
 ];
 
 /// The paper's validation figures.
@@ -65,23 +85,30 @@ pub struct Args {
     pub no_save: bool,
 }
 
+/// One configuration's prediction under one calibration set.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    /// In the calibration set (fitted, not predicted).
+    pub calibration: bool,
+    /// The calibrated model, µs.
+    pub predicted_us: Option<f64>,
+    /// (predicted − measured) / measured.
+    pub error: Option<f64>,
+}
+
 /// One configuration in the validation table.
 #[derive(Debug, Clone, Serialize)]
 pub struct ValidationRow {
     /// Configuration name.
     pub name: String,
-    /// `calibration` or `predicted`.
-    pub role: String,
     /// Median measured µs per call.
     pub measured_us: f64,
     /// Max − min of the runs (µs), when repeated.
     pub spread_us: Option<f64>,
     /// The bare model (every factor 1), µs.
     pub model_us: Option<f64>,
-    /// The calibrated model, µs.
-    pub predicted_us: Option<f64>,
-    /// (predicted − measured) / measured.
-    pub error: Option<f64>,
+    /// One cell per calibration set ([`SETS`]).
+    pub sets: Vec<Cell>,
     /// Leave-one-out error of a fit on every measured configuration.
     pub loo_error: Option<f64>,
 }
@@ -94,23 +121,21 @@ pub struct LocalRow {
     pub name: String,
     /// Measured µs.
     pub measured_us: f64,
-    /// Calibrated model, µs.
-    pub model_us: Option<f64>,
+    /// Calibrated model, µs, per calibration set.
+    pub model_us: Vec<Option<f64>>,
     /// Measured inbound + outbound − proxy chain, µs.
     pub composed_us: Option<f64>,
 }
 
-/// The whole validation.
+/// One calibration set's fit and how well it predicts the rest.
 #[derive(Debug, Clone, Serialize)]
-pub struct Validation {
-    /// Per configuration.
-    pub rows: Vec<ValidationRow>,
-    /// The calibration on [`CALIBRATION_SET`].
+pub struct SetResult {
+    /// Label.
+    pub label: String,
+    /// The configurations it is fitted on.
+    pub members: Vec<String>,
+    /// The fit.
     pub calibration: Calibration,
-    /// The fit on every measured configuration (leave-one-out).
-    pub all_fit: Option<Calibration>,
-    /// Fig. 16.
-    pub local: Vec<LocalRow>,
     /// Mean |error| over the predicted configurations.
     pub mean_abs_error: f64,
     /// Largest |error| over them.
@@ -123,7 +148,20 @@ pub struct Validation {
     pub predicted: usize,
 }
 
-/// Calibrates on [`CALIBRATION_SET`] and compares every other measured configuration.
+/// The whole validation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Validation {
+    /// Per configuration.
+    pub rows: Vec<ValidationRow>,
+    /// Per calibration set ([`SETS`]).
+    pub sets: Vec<SetResult>,
+    /// The fit on every measured configuration (leave-one-out).
+    pub all_fit: Option<Calibration>,
+    /// Fig. 16.
+    pub local: Vec<LocalRow>,
+}
+
+/// Calibrates on each of [`SETS`] and compares every other measured configuration.
 pub fn validate(series: &[Series], values: &calibrate::ComponentValues) -> Result<Validation> {
     let measured_of = |names: &[&str]| -> Result<Vec<Measured>> {
         names
@@ -140,7 +178,10 @@ pub fn validate(series: &[Series], values: &calibrate::ComponentValues) -> Resul
             })
             .collect()
     };
-    let cal = calibrate::fit(&measured_of(&CALIBRATION_SET)?, values)?;
+    let mut fits = Vec::new();
+    for (_, members) in SETS {
+        fits.push(calibrate::fit(&measured_of(members)?, values)?);
+    }
     let all_names: Vec<String> = series.iter().map(|s| s.bed.name()).collect();
     let all_refs: Vec<&str> = all_names.iter().map(String::as_str).collect();
     let all_fit = calibrate::fit(&measured_of(&all_refs)?, values).ok();
@@ -148,20 +189,32 @@ pub fn validate(series: &[Series], values: &calibrate::ComponentValues) -> Resul
     let mut rows = Vec::new();
     for s in series {
         let name = s.bed.name();
-        let r = cal.rows.iter().find(|r| r.name == name);
-        let pred = r.and_then(|r| r.predicted_us);
         let m = s.median();
+        let cells = SETS
+            .iter()
+            .zip(&fits)
+            .map(|((_, members), cal)| {
+                let pred = cal
+                    .rows
+                    .iter()
+                    .find(|r| r.name == name)
+                    .and_then(|r| r.predicted_us);
+                Cell {
+                    calibration: members.contains(&name.as_str()),
+                    predicted_us: pred,
+                    error: pred.map(|p| p / m - 1.0),
+                }
+            })
+            .collect();
         rows.push(ValidationRow {
-            role: if CALIBRATION_SET.contains(&name.as_str()) {
-                "calibration".into()
-            } else {
-                "predicted".into()
-            },
             measured_us: m,
             spread_us: (s.runs.len() > 1).then(|| s.spread()),
-            model_us: r.and_then(|r| r.model_us),
-            predicted_us: pred,
-            error: pred.map(|p| p / m - 1.0),
+            model_us: fits[0]
+                .rows
+                .iter()
+                .find(|r| r.name == name)
+                .and_then(|r| r.model_us),
+            sets: cells,
             loo_error: all_fit
                 .as_ref()
                 .and_then(|f| f.rows.iter().find(|r| r.name == name))
@@ -169,10 +222,31 @@ pub fn validate(series: &[Series], values: &calibrate::ComponentValues) -> Resul
             name,
         });
     }
-    let errs: Vec<f64> = rows
+    let sets = SETS
         .iter()
-        .filter(|r| r.role == "predicted")
-        .filter_map(|r| r.error.map(f64::abs))
+        .zip(fits)
+        .enumerate()
+        .map(|(i, ((label, members), cal))| {
+            let errs: Vec<f64> = rows
+                .iter()
+                .filter(|r| !r.sets[i].calibration)
+                .filter_map(|r| r.sets[i].error.map(f64::abs))
+                .collect();
+            SetResult {
+                label: label.to_string(),
+                members: members.iter().map(|m| m.to_string()).collect(),
+                calibration: cal,
+                mean_abs_error: if errs.is_empty() {
+                    0.0
+                } else {
+                    errs.iter().sum::<f64>() / errs.len() as f64
+                },
+                max_abs_error: errs.iter().copied().fold(0.0, f64::max),
+                within_10: errs.iter().filter(|e| **e <= 0.10).count(),
+                within_15: errs.iter().filter(|e| **e <= 0.15).count(),
+                predicted: errs.len(),
+            }
+        })
         .collect();
     let median_of = |mode: ProxyMode, s: &Series| {
         series
@@ -196,29 +270,20 @@ pub fn validate(series: &[Series], values: &calibrate::ComponentValues) -> Resul
                 (Some(i), Some(o), Some(c)) => Some(i + o - c),
                 _ => None,
             };
+            let row = rows.iter().find(|r| r.name == s.bed.name());
             LocalRow {
                 name: s.bed.name(),
                 measured_us: s.median(),
-                model_us: rows
-                    .iter()
-                    .find(|r| r.name == s.bed.name())
-                    .and_then(|r| r.predicted_us),
+                model_us: row
+                    .map(|r| r.sets.iter().map(|c| c.predicted_us).collect())
+                    .unwrap_or_default(),
                 composed_us: composed,
             }
         })
         .collect();
     Ok(Validation {
-        mean_abs_error: if errs.is_empty() {
-            0.0
-        } else {
-            errs.iter().sum::<f64>() / errs.len() as f64
-        },
-        max_abs_error: errs.iter().copied().fold(0.0, f64::max),
-        within_10: errs.iter().filter(|e| **e <= 0.10).count(),
-        within_15: errs.iter().filter(|e| **e <= 0.15).count(),
-        predicted: errs.len(),
         rows,
-        calibration: cal,
+        sets,
         all_fit,
         local,
     })
@@ -228,132 +293,130 @@ fn pct(e: Option<f64>) -> String {
     e.map(calibrate::pct).unwrap_or_else(|| "-".into())
 }
 
+fn us(v: Option<f64>) -> String {
+    v.map(|m| format!("{m:.1}")).unwrap_or_else(|| "-".into())
+}
+
 /// The validation as terminal text.
 pub fn render(v: &Validation) -> String {
     let mut out = String::new();
-    out.push_str(&format!(
-        "Calibrated on {} ({} factors, {}):\n",
-        CALIBRATION_SET.join(", "),
-        v.calibration.factors.len(),
-        v.calibration.method
-    ));
-    let mut t = comfy_table::Table::new();
-    t.set_header(vec![
-        "factor",
-        "scales",
-        "fitted",
-        "all-configurations fit ± s.e.",
-    ]);
-    for f in &v.calibration.factors {
-        let all = v
-            .all_fit
-            .as_ref()
-            .map(|a| {
-                a.factors
-                    .iter()
-                    .map(|g| {
-                        format!(
-                            "{} {:.2}{}",
-                            g.name,
-                            g.value,
-                            g.std_error
-                                .map(|s| format!(" ± {s:.2}"))
-                                .unwrap_or_default()
-                        )
-                    })
-                    .filter(|s| s.starts_with(&format!("{} ", f.name)))
-                    .collect::<Vec<_>>()
-                    .join("")
-            })
-            .unwrap_or_default();
-        t.add_row(vec![
-            f.name.clone(),
-            f.kinds.join(" + "),
-            format!("{:.3}", f.value),
-            all,
-        ]);
-    }
-    out.push_str(&format!("{t}\n"));
+    // Factors: one row per factor, one column per fit.
+    let mut fits: Vec<(String, &Calibration)> = v
+        .sets
+        .iter()
+        .map(|s| (s.label.clone(), &s.calibration))
+        .collect();
     if let Some(a) = &v.all_fit {
+        fits.push((format!("all {} measured ({})", a.measured, a.method), a));
+    }
+    for s in &v.sets {
         out.push_str(&format!(
-            "Fit on all {} measured configurations: {}\n",
-            a.measured,
-            a.factors
-                .iter()
-                .map(|g| format!(
-                    "{} {:.2}{}",
-                    g.name,
-                    g.value,
-                    g.std_error
-                        .map(|s| format!(" ± {s:.2}"))
-                        .unwrap_or_default()
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "{}: fitted on {} ({})\n",
+            s.label,
+            s.members.join(", "),
+            s.calibration.method
         ));
     }
+    let mut names: Vec<String> = Vec::new();
+    for (_, cal) in &fits {
+        for f in &cal.factors {
+            if !names.contains(&f.name) {
+                names.push(f.name.clone());
+            }
+        }
+    }
     let mut t = comfy_table::Table::new();
-    t.set_header(vec![
-        "configuration",
-        "role",
-        "measured µs (median)",
-        "spread",
-        "bare model µs",
-        "calibrated µs",
-        "error",
-        "leave-one-out (all)",
-    ]);
+    let mut header = vec!["factor (× bare model)".to_string()];
+    header.extend(
+        fits.iter()
+            .map(|(l, _)| l.split(':').next().unwrap_or(l).to_string()),
+    );
+    t.set_header(header);
+    for n in &names {
+        let mut row = vec![n.clone()];
+        for (_, cal) in &fits {
+            let cell = cal.factors.iter().find(|f| &f.name == n).map(|f| {
+                format!(
+                    "{:.2}{}",
+                    f.value,
+                    f.std_error
+                        .map(|s| format!(" ± {s:.2}"))
+                        .unwrap_or_default()
+                )
+            });
+            row.push(cell.unwrap_or_default());
+        }
+        t.add_row(row);
+    }
+    out.push_str(&format!("{t}\n"));
+    let mut t = comfy_table::Table::new();
+    let mut header = vec![
+        "configuration".to_string(),
+        "measured µs (median)".into(),
+        "spread".into(),
+        "bare model µs".into(),
+    ];
+    for (label, _) in SETS {
+        let short = label.split(':').next().unwrap_or(label);
+        header.push(format!("{short}: calibrated µs"));
+        header.push(format!("{short}: error"));
+    }
+    header.push("leave-one-out (all)".into());
+    t.set_header(header);
     for r in &v.rows {
-        t.add_row(vec![
+        let mut row = vec![
             r.name.clone(),
-            r.role.clone(),
             format!("{:.1}", r.measured_us),
             r.spread_us
                 .map(|s| format!("±{:.1}%", 50.0 * s / r.measured_us))
                 .unwrap_or_else(|| "-".into()),
-            r.model_us
-                .map(|m| format!("{m:.1}"))
-                .unwrap_or_else(|| "-".into()),
-            r.predicted_us
-                .map(|m| format!("{m:.1}"))
-                .unwrap_or_else(|| "-".into()),
-            pct(r.error),
-            pct(r.loo_error),
-        ]);
+            us(r.model_us),
+        ];
+        for c in &r.sets {
+            row.push(us(c.predicted_us));
+            row.push(if c.calibration {
+                "(fitted)".into()
+            } else {
+                pct(c.error)
+            });
+        }
+        row.push(pct(r.loo_error));
+        t.add_row(row);
     }
     out.push_str(&format!("{t}\n"));
-    out.push_str(&format!(
-        "Predicted configurations: mean |error| {:.1}%, largest {:.1}%; {} of {} within 10%, {} of {} within 15%.\n  Paper {PAPER_FIG14}.\n",
-        v.mean_abs_error * 100.0,
-        v.max_abs_error * 100.0,
-        v.within_10,
-        v.predicted,
-        v.within_15,
-        v.predicted
-    ));
+    for s in &v.sets {
+        out.push_str(&format!(
+            "{}: predicted configurations mean |error| {:.1}%, largest {:.1}%; {} of {} within 10%, {} of {} within 15%.\n",
+            s.label,
+            s.mean_abs_error * 100.0,
+            s.max_abs_error * 100.0,
+            s.within_10,
+            s.predicted,
+            s.within_15,
+            s.predicted
+        ));
+    }
+    out.push_str(&format!("  Paper {PAPER_FIG14}.\n"));
     let mut t = comfy_table::Table::new();
-    t.set_header(vec![
-        "local configuration",
-        "measured µs",
-        "calibrated model",
-        "error",
-        "in + out − chain (measured)",
-        "error",
-    ]);
+    let mut header = vec!["local configuration".to_string(), "measured µs".into()];
+    for (label, _) in SETS {
+        let short = label.split(':').next().unwrap_or(label);
+        header.push(format!("{short}: model"));
+        header.push("error".into());
+    }
+    header.push("in + out − chain (measured)".into());
+    header.push("error".into());
+    t.set_header(header);
     for l in &v.local {
         let e = |p: Option<f64>| pct(p.map(|p| p / l.measured_us - 1.0));
-        t.add_row(vec![
-            l.name.clone(),
-            format!("{:.1}", l.measured_us),
-            l.model_us
-                .map(|m| format!("{m:.1}"))
-                .unwrap_or_else(|| "-".into()),
-            e(l.model_us),
-            l.composed_us
-                .map(|m| format!("{m:.1}"))
-                .unwrap_or_else(|| "-".into()),
-            e(l.composed_us),
-        ]);
+        let mut row = vec![l.name.clone(), format!("{:.1}", l.measured_us)];
+        for m in &l.model_us {
+            row.push(us(*m));
+            row.push(e(*m));
+        }
+        row.push(us(l.composed_us));
+        row.push(e(l.composed_us));
+        t.add_row(row);
     }
     out.push_str(&format!("{t}\n  Paper {PAPER_FIG16}.\n"));
     out
@@ -365,30 +428,30 @@ pub fn svg(v: &Validation) -> Result<String> {
     let groups: Vec<Group> = v
         .rows
         .iter()
-        .map(|r| Group {
-            label: format!(
-                "{}{}",
-                r.name,
-                if r.role == "calibration" {
-                    " (fit)"
-                } else {
-                    ""
-                }
-            ),
-            values: vec![
-                Some(r.measured_us),
-                r.predicted_us,
+        .map(|r| {
+            let mut values = vec![Some(r.measured_us)];
+            values.extend(r.sets.iter().map(|c| c.predicted_us));
+            values.push(
                 v.local
                     .iter()
                     .find(|l| l.name == r.name)
                     .and_then(|l| l.composed_us),
-            ],
+            );
+            Group {
+                label: r.name.clone(),
+                values,
+            }
         })
         .collect();
     grouped_bars(
-        "Testbed: measured vs calibrated model (µs of proxy CPU per call)",
+        "Testbed: measured vs calibrated model, µs of proxy CPU per call (cf. Fig. 16)",
         "µs per call",
-        &["measured", "calibrated model", "inbound + outbound − chain"],
+        &[
+            "measured (median)",
+            "model calibrated on set A",
+            "model calibrated on set B",
+            "inbound + outbound − chain",
+        ],
         &groups,
     )
 }
