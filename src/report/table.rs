@@ -40,7 +40,7 @@ impl Table {
 
     fn table(&self, header: &[&str], rows: Vec<Vec<String>>) -> String {
         let mut t = comfy_table::Table::new();
-        t.load_style(self.style.clone())
+        t.load_style(self.style)
             .set_content_arrangement(ContentArrangement::Disabled)
             .set_header(header.to_vec());
         for r in rows {
