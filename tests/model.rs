@@ -445,6 +445,23 @@ fn a_wide_interval_is_warned_about() {
         .any(|w| w.contains("base/udp-proxy/call-basic") && w.contains("±30%")));
     let m = toy_model(&ModelOptions::default());
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+
+    // Two samples (criterion's quick mode): one warning that counts them.
+    let tmp = TempDir::new().unwrap();
+    write_all(tmp.path(), &toy_estimates(&["a", "b", "c", "d"]), 0.01);
+    let mut est = load(tmp.path());
+    est.map
+        .get_mut("base/udp-proxy/call-basic")
+        .unwrap()
+        .samples = 2;
+    let m = build(&ModelOptions::default(), &toy_flows(), &est, &paper()).unwrap();
+    assert!(
+        m.warnings
+            .iter()
+            .any(|w| w.starts_with("1 of the ") && w.contains("quick mode")),
+        "{:?}",
+        m.warnings
+    );
 }
 
 #[test]

@@ -31,6 +31,9 @@ pub const MODEL_SCHEMA_VERSION: u32 = 1;
 /// A confidence interval wider than this share of the median (either side) earns a warning.
 pub const WIDE_CI: f64 = 0.10;
 
+/// Estimates with fewer samples than this (criterion's quick mode keeps 2) earn a warning.
+pub const MIN_SAMPLES: usize = 10;
+
 /// The largest `--base-udp-us` / `--auth-us` accepted: one second per call is not a SIP proxy.
 pub const MAX_PER_CALL_US: f64 = 1_000_000.0;
 
@@ -513,6 +516,14 @@ pub fn build(
                 e.relative_ci() * 100.0
             ));
         }
+    }
+    // Criterion's quick mode keeps 2 samples: its interval is no real confidence interval.
+    let few = used.values().filter(|e| e.samples < MIN_SAMPLES).count();
+    if few > 0 {
+        warnings.push(format!(
+            "{few} of the {} estimates used have fewer than {MIN_SAMPLES} samples (criterion's quick mode, as `make model` runs it): their intervals are rough; run `cargo bench --bench <name>` for full measurements",
+            used.len()
+        ));
     }
     if let Some(m) = measured.get(&ComponentId::TcpExtra) {
         if m.us < 0.0 {
