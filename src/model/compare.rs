@@ -127,14 +127,123 @@ pub fn files(a: &ResultsFile, a_name: &str, b: &ResultsFile, b_name: &str) -> Co
     }
     Comparison {
         title: format!(
-            "{a_name} ({}, OpenSSL {}) vs {b_name} ({}, OpenSSL {})",
-            a.machine.cpu_model, a.machine.openssl, b.machine.cpu_model, b.machine.openssl
+            "{a_name} ({}, {} {}) vs {b_name} ({}, {} {})",
+            a.machine.cpu_model,
+            a.machine.openssl_build,
+            a.machine.openssl,
+            b.machine.cpu_model,
+            b.machine.openssl_build,
+            b.machine.openssl
         ),
         columns: vec![a_name.to_string(), b_name.to_string()],
         baseline: a_name.to_string(),
         rows: ratio_rows(keys, 0),
         unit: "ns".into(),
     }
+}
+
+/// What one file's measurements explain of each OpenSSL handshake side: operation counts
+/// (measured on this build, [`crate::handshake::count`]) times that file's primitive medians
+/// ([`crate::handshake::explain`]: RSA-2048 of `rsa/openssl/...`, records of `record/openssl/...`).
+/// Rows per handshake side: measured, public-key operations, record operations, residual
+/// (measured minus both: PRF and hashing, the state machine, certificate parsing, allocation),
+/// and everything outside public-key operations. Handshakes without counts or prices are left out.
+pub fn handshakes_explained(
+    a: &ResultsFile,
+    a_name: &str,
+    b: &ResultsFile,
+    b_name: &str,
+    pki: &crate::handshake::Pki,
+) -> Result<Option<Comparison>> {
+    use crate::handshake::{count, explain, Protocol, Scenario, Side};
+    let (ea, eb) = (a.estimates(), b.estimates());
+    let mut keys: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
+    let mut borrowed = Vec::new();
+    let mut shares = Vec::new();
+    for scenario in Scenario::ALL.iter().filter(|s| s.stack == Stack::Openssl) {
+        let ids: Vec<String> = Side::ALL.iter().map(|s| scenario.id(*s).full()).collect();
+        if !ids
+            .iter()
+            .any(|id| ea.contains_key(id) || eb.contains_key(id))
+        {
+            continue;
+        }
+        // The messages of the 3DES handshake are those of the AES one (same key transport,
+        // same certificates): where this build cannot run it, its counts stand in.
+        let counted = if scenario.available().is_ok() {
+            *scenario
+        } else if scenario.protocol == Protocol::Tls12Rsa3desSha {
+            borrowed.push(scenario.label());
+            Scenario {
+                protocol: Protocol::Tls12RsaAes128Sha,
+                ..*scenario
+            }
+        } else {
+            continue;
+        };
+        let counts = count::measure(counted, pki)?;
+        for side in Side::ALL {
+            let id = scenario.id(*side).full();
+            for (col, est) in [&ea, &eb].into_iter().enumerate() {
+                // Only named in error messages, which are not shown: a missing price skips the row.
+                let dir = std::path::Path::new([a_name, b_name][col]);
+                let Ok(x) = explain::explain(*scenario, *side, &counts, est, dir, "openssl") else {
+                    continue;
+                };
+                let sum = |rsa: bool| -> f64 {
+                    x.parts
+                        .iter()
+                        .filter(|p| p.what.starts_with("record") != rsa)
+                        .map(|p| p.total_us * 1e3)
+                        .sum()
+                };
+                let measured = x.measured_us * 1e3;
+                let (pk, sym) = (sum(true), sum(false));
+                for (what, v) in [
+                    ("1 measured", measured),
+                    ("2 public-key ops", pk),
+                    ("3 record ops", sym),
+                    ("4 residual", measured - pk - sym),
+                    ("5 outside public-key", measured - pk),
+                ] {
+                    keys.entry(format!("{id} {what}"))
+                        .or_insert_with(|| vec![None; 2])[col] = Some(v);
+                }
+                if scenario.kind == crate::handshake::Kind::Full && measured > 0.0 {
+                    shares.push(format!(
+                        "{} {} {}: {:.0}%",
+                        [a_name, b_name][col],
+                        scenario.protocol.label(),
+                        side.label(),
+                        100.0 * (measured - pk) / measured
+                    ));
+                }
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let mut title = "OpenSSL handshakes explained: counts x primitive medians of each file (public-key: rsa/openssl/*/2048; records: record/openssl/<suite>/*), residual = measured - both".to_string();
+    if !shares.is_empty() {
+        title.push_str(&format!(
+            ". Share of a full handshake outside public-key operations: {}",
+            shares.join("; ")
+        ));
+    }
+    if !borrowed.is_empty() {
+        title.push_str(&format!(
+            ". Counts of {} taken from the AES128-SHA handshake (this build has no 3DES suite)",
+            borrowed.join(", ")
+        ));
+    }
+    Ok(Some(Comparison {
+        title,
+        columns: vec![a_name.to_string(), b_name.to_string()],
+        baseline: a_name.to_string(),
+        rows: ratio_rows(keys, 0),
+        unit: "ns".into(),
+    }))
 }
 
 /// Arguments of `tlscost compare`.
@@ -168,12 +277,15 @@ pub fn compute(args: &CompareArgs) -> Result<Vec<Comparison>> {
     let mut out = match (&args.a, &args.b) {
         (Some(a), Some(b)) => {
             let name = |p: &PathBuf| p.display().to_string();
-            vec![files(
-                &ResultsFile::read(a)?,
-                &name(a),
-                &ResultsFile::read(b)?,
-                &name(b),
-            )]
+            let (fa, fb) = (ResultsFile::read(a)?, ResultsFile::read(b)?);
+            let mut out = vec![files(&fa, &name(a), &fb, &name(b))];
+            // The handshake explanation needs the fixtures to count operations; without them
+            // the plain comparison still stands.
+            match crate::handshake::Pki::locate() {
+                Ok(pki) => out.extend(handshakes_explained(&fa, &name(a), &fb, &name(b), &pki)?),
+                Err(e) => eprintln!("note: handshakes not explained: {e}"),
+            }
+            out
         }
         _ => {
             let dir = args

@@ -395,12 +395,18 @@ pub fn build(
     paper: &Paper,
 ) -> Result<ModelOutput> {
     opts.validate()?;
+    let libssl_3des = libssl_3des_measured(flows, est);
     // Every component a configuration needs must be measured; the fixed client is optional.
     let mut measured: BTreeMap<ComponentId, Measured> = BTreeMap::new();
     let mut rows = Vec::new();
     let mut used: BTreeMap<String, Estimate> = BTreeMap::new();
     for id in ComponentId::table() {
         let sum = component_sum(&id, opts, flows);
+        let sum = if libssl_3des {
+            on_libssl_3des(sum)
+        } else {
+            sum
+        };
         let (m, missing) = match (sum.eval(est), id) {
             (Ok(m), _) => (Some(m), None),
             (Err(e), id) if id.optional() => (None, Some(e.to_string())),
@@ -538,7 +544,11 @@ pub fn build(
         schema_version: MODEL_SCHEMA_VERSION,
         options: OptionsOut {
             backend: opts.backend.label().into(),
-            backend_3des: opts.record_backend(BulkSuite::TripleDes).label().into(),
+            backend_3des: if libssl_3des {
+                crate::crypto::libssl::LABEL.into()
+            } else {
+                opts.record_backend(BulkSuite::TripleDes).label().into()
+            },
             stack: opts.stack.label().into(),
             resumed: opts.resumed.label().into(),
             base_udp_us: opts.base_udp_us,
@@ -555,10 +565,52 @@ pub fn build(
             note: paper.configurations.note.clone(),
         },
         local_prediction,
-        notes: notes(opts),
+        notes: {
+            let mut n = notes(opts);
+            if libssl_3des {
+                // The measured suite replaces the record-level substitution the note describes.
+                n.retain(|l| !l.starts_with("3DES:"));
+                n.insert(1, LIBSSL_3DES_NOTE.to_string());
+            }
+            n
+        },
         warnings,
         estimates: used,
     })
+}
+
+/// The model's note when the 3DES configurations run on the measured libssl 3DES suite.
+pub const LIBSSL_3DES_NOTE: &str = "3DES: measured suite. The 3DES configurations use real TLS_RSA_WITH_3DES_EDE_CBC_SHA records sealed and opened by libssl (record/libssl/3des-sha/..., an OpenSSL built with its weak ciphers: the vendored build), not the record-level substitution. They are proxy-chain configurations over persistent connections, so no per-call handshake is modelled; handshake/openssl/tls12-rsa-3des-sha/* is measured beside them for `tlscost compare`.";
+
+/// Whether every record the 3DES configurations need (both flows) was measured through libssl.
+pub fn libssl_3des_measured(flows: &Flows, est: &Estimates) -> bool {
+    [&flows.basic, &flows.auth].iter().all(|f| {
+        tls_bulk(f, crate::crypto::libssl::LABEL, BulkSuite::TripleDes)
+            .terms
+            .iter()
+            .all(|(bench, _)| est.map.contains_key(bench))
+    })
+}
+
+/// The same sum with every 3DES record bench taken from libssl (`record/libssl/3des-sha/...`).
+fn on_libssl_3des(sum: Sum) -> Sum {
+    let terms = sum
+        .terms
+        .into_iter()
+        .map(|(bench, w)| {
+            let parts: Vec<&str> = bench.splitn(3, '/').collect();
+            match parts[..] {
+                ["record", _, rest] if rest.starts_with("3des-sha/") => {
+                    (format!("record/{}/{rest}", crate::crypto::libssl::LABEL), w)
+                }
+                _ => (bench, w),
+            }
+        })
+        .collect();
+    Sum {
+        terms,
+        constant_us: sum.constant_us,
+    }
 }
 
 /// What the model assumes or substitutes, said in its output.
@@ -569,7 +621,7 @@ pub fn notes(opts: &ModelOptions) -> Vec<String> {
             opts.auth_us
         ),
         format!(
-            "3DES: the system OpenSSL has no 3DES TLS suite, so the 3DES configurations use the 3des-sha record measured at record level (record/{}/3des-sha/...); the handshake is the same as for AES.",
+            "3DES: record-level substitution. This OpenSSL has no 3DES TLS suite (or its libssl 3DES records were not measured), so the 3DES configurations use the 3des-sha record built at record level (record/{}/3des-sha/...). `make model OPENSSL=vendored` measures the real suite.",
             opts.record_backend(BulkSuite::TripleDes).label()
         ),
         "Handshakes are measured in memory, each side timed apart: no kernel send/receive of the handshake messages and no event loop, so our TLS client side corresponds to the paper's client after its App. D fix.".to_string(),
