@@ -568,6 +568,8 @@ pub struct Calibration {
     pub rms_residual: Option<f64>,
     /// Every configuration of [`universe`].
     pub rows: Vec<Row>,
+    /// Factors the data do not support well: negative, or smaller than their standard error.
+    pub warnings: Vec<String>,
 }
 
 /// Components of a configuration summed per kind; `Err` names a missing component.
@@ -746,7 +748,26 @@ pub fn fit(measured: &[Measured], values: &ComponentValues) -> Result<Calibratio
         })
         .collect();
 
+    let warnings = factors
+        .iter()
+        .filter_map(|f| {
+            if f.value < 0.0 {
+                Some(format!(
+                    "factor '{}' fitted negative ({:.2}): the measured difference it rests on is within the noise of the figures; measure them again, with more runs",
+                    f.name, f.value
+                ))
+            } else {
+                f.std_error.filter(|se| *se > f.value.abs()).map(|se| {
+                    format!(
+                        "factor '{}' = {:.2} ± {se:.2}: not significantly different from zero",
+                        f.name, f.value
+                    )
+                })
+            }
+        })
+        .collect();
     Ok(Calibration {
+        warnings,
         grouping,
         factors,
         measured: n,
@@ -1022,11 +1043,12 @@ pub fn render(cal: &Calibration) -> String {
         "note",
     ]);
     let opt = |v: Option<f64>| v.map(crate::report::fmt_us).unwrap_or_else(|| "-".into());
+    // Configurations that cannot be predicted are listed once per reason, not row by row.
+    let mut unpredicted: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in &cal.rows {
-        if !r.measured
-            && r.predicted_us.is_none()
-            && r.note.as_deref().is_some_and(|n| n.contains("benchmarks"))
-        {
+        if !r.measured && r.predicted_us.is_none() {
+            let why = r.note.clone().unwrap_or_else(|| "not predicted".into());
+            unpredicted.entry(why).or_default().push(r.name.clone());
             continue;
         }
         t.add_row(vec![
@@ -1045,6 +1067,12 @@ pub fn render(cal: &Calibration) -> String {
         ]);
     }
     out.push_str(&format!("{t}\n"));
+    for (why, names) in unpredicted {
+        out.push_str(&format!("{why}: {}\n", names.join(", ")));
+    }
+    for w in &cal.warnings {
+        out.push_str(&format!("Warning: {w}\n"));
+    }
     out
 }
 
@@ -1076,11 +1104,8 @@ pub fn run_model(
 /// `tlscost model --calibrate FILE` with the model's own arguments (options, estimates).
 pub fn run_args(args: &super::ModelArgs, file: &Path) -> Result<()> {
     let opts = args.options()?;
-    let criterion_dir = args
-        .criterion_dir
-        .clone()
-        .unwrap_or_else(super::default_criterion_dir);
-    let est = super::load_estimates(args.results.as_deref(), &criterion_dir)?;
+    let (est, mixed) = super::cli::estimates(args)?;
+    mixed.iter().for_each(|w| eprintln!("Warning: {w}"));
     let flows = Flows::from_fixtures(&crate::fixtures::Fixtures::locate()?)?;
     run_model(&opts, &est, &flows, file, args.json)
 }

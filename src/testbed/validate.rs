@@ -397,6 +397,11 @@ pub fn render(v: &Validation) -> String {
         ));
     }
     out.push_str(&format!("  Paper {PAPER_FIG14}.\n"));
+    for s in &v.sets {
+        for w in &s.calibration.warnings {
+            out.push_str(&format!("Warning ({}): {w}\n", s.label));
+        }
+    }
     let mut t = comfy_table::Table::new();
     let mut header = vec!["local configuration".to_string(), "measured µs".into()];
     for (label, _) in SETS {
