@@ -1372,3 +1372,108 @@ fn parity_without_the_openssl_command() {
     .says(&["no-openssl-here", "--openssl"])
     .refused();
 }
+
+// ---------------------------------------------------------------------------------------
+// Results integrity: files of different machines are not mixed unless asked to
+
+/// The synthetic estimates split over two results files; the second one says it was measured
+/// on `second_host` (this machine when `None`).
+fn split_results(dir: &Path, second_host: Option<&str>) -> (PathBuf, PathBuf) {
+    let all = synthetic_estimates();
+    let (a, b): (BTreeMap<_, _>, BTreeMap<_, _>) = all
+        .into_iter()
+        .partition(|(id, _)| id.starts_with("record/") || id.starts_with("base/"));
+    let (pa, pb) = (dir.join("part-a.json"), dir.join("part-b.json"));
+    ResultsFile::new(Machine::current(), &a).write(&pa).unwrap();
+    let mut m = Machine::current();
+    if let Some(h) = second_host {
+        m.host = h.to_string();
+        m.cpu_model = format!("{} (another box)", m.cpu_model);
+    }
+    ResultsFile::new(m, &b).write(&pb).unwrap();
+    (pa, pb)
+}
+
+#[test]
+fn results_files_of_one_machine_combine() {
+    // The control: two files of this machine give one complete set of estimates.
+    let tmp = TempDir::new().unwrap();
+    let (a, b) = split_results(tmp.path(), None);
+    let out = Command::new(BIN)
+        .args(["model", "--no-save", "--results"])
+        .arg(&a)
+        .arg("--results")
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("MIXED"));
+}
+
+#[test]
+fn results_files_of_two_machines_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let (a, b) = split_results(tmp.path(), Some("elsewhere"));
+    Case::new(
+        "results files from two machines",
+        &["model", "--no-save", "--results"],
+    )
+    .arg(&a)
+    .arg("--results")
+    .arg(&b)
+    .watch(tmp.path())
+    .says(&[
+        "part-b.json",
+        "elsewhere",
+        "another machine",
+        "--allow-mixed",
+    ])
+    .refused();
+}
+
+#[test]
+fn allow_mixed_says_so_in_the_output() {
+    let tmp = TempDir::new().unwrap();
+    let (a, b) = split_results(tmp.path(), Some("elsewhere"));
+    for format in ["--markdown", "--json"] {
+        let out = Command::new(BIN)
+            .args(["model", "--no-save", "--allow-mixed", format, "--results"])
+            .arg(&a)
+            .arg("--results")
+            .arg(&b)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{stderr}");
+        // In the tables (and in the JSON document, and on stderr beside it).
+        let said = |t: &str| t.contains("MIXED MACHINES") && t.contains("elsewhere");
+        assert!(
+            said(&stdout) && (format == "--markdown" || said(&stderr)),
+            "{format}: the mix is not said:\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_benchmark_in_two_results_files_is_refused() {
+    let tmp = TempDir::new().unwrap();
+    let a = results_file(tmp.path(), "one.json");
+    let b = results_file(tmp.path(), "two.json");
+    Case::new(
+        "the same benchmark in two results files",
+        &["model", "--no-save", "--results"],
+    )
+    .arg(&a)
+    .arg("--results")
+    .arg(&b)
+    .watch(tmp.path())
+    .says(&["two.json", "one.json", "once"])
+    .refused();
+}

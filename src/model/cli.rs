@@ -35,9 +35,13 @@ pub struct ModelArgs {
     /// Your SIP auth credential lookup per call (µs); cannot be measured here (default 0).
     #[arg(long, value_name = "US", default_value_t = 0.0)]
     pub auth_us: f64,
-    /// Read the estimates from this results file instead of criterion's output.
+    /// Read the estimates from this results file instead of criterion's output; repeat to
+    /// combine files (of one machine, unless --allow-mixed).
     #[arg(long, value_name = "FILE")]
-    pub results: Option<PathBuf>,
+    pub results: Vec<PathBuf>,
+    /// Combine results files measured on different machines (the output then says so).
+    #[arg(long)]
+    pub allow_mixed: bool,
     /// Criterion's output directory (default: target/criterion).
     #[arg(long, value_name = "DIR")]
     pub criterion_dir: Option<PathBuf>,
@@ -90,13 +94,28 @@ pub fn compute(args: &ModelArgs) -> Result<ModelOutput> {
         Some(p) => Paper::load(p)?,
         None => Paper::locate()?,
     };
-    let criterion_dir = args
-        .criterion_dir
-        .clone()
-        .unwrap_or_else(default_criterion_dir);
-    let est: Estimates = load_estimates(args.results.as_deref(), &criterion_dir)?;
+    let (est, mixed) = estimates(args)?;
     let flows = Flows::from_fixtures(&Fixtures::locate()?)?;
-    build(&opts, &flows, &est, &paper)
+    let mut model = build(&opts, &flows, &est, &paper)?;
+    // Files of different machines (--allow-mixed): every output says so.
+    model.warnings.extend(mixed);
+    Ok(model)
+}
+
+/// The estimates `args` name: the results files, merged (refused when they come from
+/// different machines, unless --allow-mixed: then with the warnings that say so), or
+/// criterion's output.
+pub fn estimates(args: &ModelArgs) -> Result<(Estimates, Vec<String>)> {
+    if args.results.is_empty() {
+        let criterion_dir = args
+            .criterion_dir
+            .clone()
+            .unwrap_or_else(default_criterion_dir);
+        return Ok((load_estimates(None, &criterion_dir)?, Vec::new()));
+    }
+    let (map, mixed) = crate::results::read_merged(&args.results, args.allow_mixed)?;
+    let source = args.results[0].clone();
+    Ok((Estimates { map, source }, mixed))
 }
 
 /// `tlscost model`.
@@ -106,7 +125,7 @@ pub fn run(args: ModelArgs) -> Result<()> {
     }
     let mut model = compute(&args)?;
     // Fresh criterion output was taken on this machine just now: say if it is busy.
-    if args.results.is_none() {
+    if args.results.is_empty() {
         model.warnings.extend(busy_warnings());
     }
     // The tables list the warnings themselves; JSON on stdout gets them on stderr too.
@@ -137,7 +156,7 @@ pub fn run(args: ModelArgs) -> Result<()> {
         crate::fsutil::write_atomic(&path, &a.bytes)?;
         eprintln!("plot: {}", path.display());
     }
-    if args.results.is_none() {
+    if args.results.is_empty() {
         let out_dir = args.out_dir.clone().unwrap_or_else(default_results_dir);
         let criterion_dir = args
             .criterion_dir

@@ -194,6 +194,66 @@ impl ResultsFile {
     }
 }
 
+/// The machine a results file was measured on, as far as mixing files goes: its host and
+/// its CPU signature (model and the flags that select crypto code paths).
+pub fn machine_id(m: &Machine) -> String {
+    format!("{} ({})", m.host, m.cpu_signature())
+}
+
+/// Reads several results files and merges their estimates. Files measured on different
+/// machines are refused unless `allow_mixed`, and then the notes returned say which file came
+/// from which machine, for the output to show. A benchmark found in two files is refused:
+/// which figure to take would be a guess.
+pub fn read_merged(
+    paths: &[PathBuf],
+    allow_mixed: bool,
+) -> Result<(BTreeMap<String, Estimate>, Vec<String>)> {
+    let mut map = BTreeMap::new();
+    let mut from: BTreeMap<String, &PathBuf> = BTreeMap::new();
+    let mut machines: Vec<(String, &PathBuf)> = Vec::new();
+    for path in paths {
+        let file = ResultsFile::read(path)?;
+        let id = machine_id(&file.machine);
+        if !machines.iter().any(|(m, _)| *m == id) {
+            machines.push((id, path));
+        }
+        for (bench, e) in file.estimates() {
+            if let Some(first) = from.insert(bench.clone(), path) {
+                return Err(Error::Results {
+                    path: path.clone(),
+                    what: format!(
+                        "{bench} is also in {}: give each benchmark once",
+                        first.display()
+                    ),
+                });
+            }
+            map.insert(bench, e);
+        }
+    }
+    let mut notes = Vec::new();
+    if machines.len() > 1 {
+        let list: Vec<String> = machines
+            .iter()
+            .map(|(m, p)| format!("{} on {m}", p.display()))
+            .collect();
+        if !allow_mixed {
+            return Err(Error::Results {
+                path: machines[1].1.clone(),
+                what: format!(
+                    "measured on another machine than {}: {}; figures of different machines do not add up to one machine's cost (--allow-mixed combines them anyway, and says so)",
+                    machines[0].1.display(),
+                    list.join("; ")
+                ),
+            });
+        }
+        notes.push(format!(
+            "MIXED MACHINES (--allow-mixed): the estimates come from {}; each per-call cost adds figures measured on different machines.",
+            list.join("; ")
+        ));
+    }
+    Ok((map, notes))
+}
+
 /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn utc_now() -> String {
     let secs = std::time::SystemTime::now()
