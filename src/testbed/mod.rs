@@ -569,7 +569,7 @@ pub fn provenance(plan: &Plan, repeat: usize) -> Vec<String> {
     vec![
         "tlscost testbed: loopback SIP proxy, CPU µs per call of the proxy thread (CLOCK_THREAD_CPUTIME_ID), median of the runs; spread_us = max - min".into(),
         format!(
-            "{} measured calls (+{} warm-up) per run at {} calls/s, {repeat} run(s) per configuration, flow 'basic', TLS 1.2 AES128-SHA (RSA key transport), OpenSSL {}",
+            "{} measured calls (+{} warm-up) per run at {} calls/s, {repeat} run(s) per configuration, flow 'basic', TLS 1.2 AES128-SHA (RSA key transport), {}",
             plan.calls,
             plan.warmup,
             plan.rate,

@@ -353,7 +353,7 @@ pub fn render(v: &Validation) -> String {
     let mut header = vec![
         "configuration".to_string(),
         "measured µs (median)".into(),
-        "spread".into(),
+        "spread (± half range)".into(),
         "bare model µs".into(),
     ];
     for (label, _) in SETS {
