@@ -1041,7 +1041,6 @@ fn base_udp_us_negative_with_equals() {
 }
 
 #[test]
-#[ignore = "clap takes `-5` for a flag: src/model/cli.rs needs allow_negative_numbers on --base-udp-us (reported)"]
 fn base_udp_us_negative_as_separate_word() {
     Case::new(
         "--base-udp-us -5",

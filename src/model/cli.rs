@@ -30,10 +30,15 @@ pub struct ModelArgs {
     #[arg(long, default_value = "resumed-id")]
     pub resumed: String,
     /// Your proxy's measured UDP cost per call (µs), in place of the measured base.
-    #[arg(long, value_name = "US")]
+    #[arg(long, value_name = "US", allow_negative_numbers = true)]
     pub base_udp_us: Option<f64>,
     /// Your SIP auth credential lookup per call (µs); cannot be measured here (default 0).
-    #[arg(long, value_name = "US", default_value_t = 0.0)]
+    #[arg(
+        long,
+        value_name = "US",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
     pub auth_us: f64,
     /// Read the estimates from this results file instead of criterion's output; repeat to
     /// combine files (of one machine, unless --allow-mixed).
