@@ -133,3 +133,90 @@ fn system_openssl_says_clearly_it_has_no_3des_suite() {
     };
     HandshakeBench::new(aes, &pki).unwrap().check().unwrap();
 }
+
+fn estimate(id: &str, us: f64) -> (String, tlscost::results::criterion::Estimate) {
+    let e = tlscost::results::criterion::Estimate {
+        id: id.to_string(),
+        median_ns: us * 1e3,
+        lower_ns: us * 1e3,
+        upper_ns: us * 1e3,
+        samples: 10,
+        bytes: None,
+    };
+    (id.to_string(), e)
+}
+
+#[test]
+fn model_uses_libssl_3des_records_only_when_all_were_measured() {
+    use tlscost::model::components::{tls_bulk, Estimates};
+    use tlscost::model::configs::BulkSuite;
+    use tlscost::model::{libssl_3des_measured, Flows};
+    let flows = Flows::from_fixtures(&Fixtures::locate().unwrap()).unwrap();
+    let mut map = std::collections::BTreeMap::new();
+    for f in [&flows.basic, &flows.auth] {
+        for (bench, _) in tls_bulk(f, "libssl", BulkSuite::TripleDes).terms {
+            map.insert(bench.clone(), estimate(&bench, 5.0).1);
+        }
+    }
+    let mut est = Estimates {
+        map,
+        source: "synthetic".into(),
+    };
+    assert!(libssl_3des_measured(&flows, &est));
+    let first = est.map.keys().next().unwrap().clone();
+    est.map.remove(&first);
+    assert!(!libssl_3des_measured(&flows, &est), "{first} missing");
+}
+
+#[test]
+fn compare_explains_a_handshake_as_counts_times_prices_plus_residual() {
+    use tlscost::model::compare::handshakes_explained;
+    use tlscost::results::ResultsFile;
+    let pki = pki();
+    let full = "handshake/openssl/tls12-rsa-aes128-sha/full/server";
+    let file = |hs_us: f64, decrypt_us: f64| {
+        let est = [
+            estimate(full, hs_us),
+            estimate("rsa/openssl/decrypt/2048", decrypt_us),
+            estimate("rsa/openssl/sign/2048", 1000.0),
+            estimate("rsa/openssl/verify/2048", 20.0),
+            estimate("rsa/openssl/encrypt/2048", 20.0),
+            estimate("record/openssl/aes128-sha/seal/64", 1.0),
+            estimate("record/openssl/aes128-sha/open/64", 2.0),
+        ]
+        .into_iter()
+        .collect();
+        ResultsFile::new(Machine::current(), &est)
+    };
+    let (a, b) = (file(800.0, 300.0), file(600.0, 250.0));
+    let cmp = handshakes_explained(&a, "a", &b, "b", &pki)
+        .unwrap()
+        .expect("one handshake to explain");
+    let counts = tlscost::handshake::count::measure(
+        Scenario::from_label("openssl/tls12-rsa-aes128-sha/full").unwrap(),
+        &pki,
+    )
+    .unwrap();
+    let s = &counts.server;
+    // The full server decrypts one pre-master and signs nothing (RSA key transport).
+    assert_eq!((s.private_decrypt, s.private_sign), (1, 0));
+    let row = |what: &str| {
+        cmp.rows
+            .iter()
+            .find(|r| r.key == format!("{full} {what}"))
+            .unwrap_or_else(|| panic!("{what}: {:?}", cmp.rows))
+            .values
+            .clone()
+    };
+    for (col, (hs, dec)) in [(800.0, 300.0), (600.0, 250.0)].into_iter().enumerate() {
+        let records = s.records_sealed as f64 * 1.0 + s.records_opened as f64 * 2.0;
+        let pk = dec + s.public_verify as f64 * 20.0;
+        let close = |v: Option<f64>, want_us: f64| (v.unwrap() - want_us * 1e3).abs() < 1e-6;
+        assert!(close(row("1 measured")[col], hs));
+        assert!(close(row("2 public-key ops")[col], pk));
+        assert!(close(row("3 record ops")[col], records));
+        assert!(close(row("4 residual")[col], hs - pk - records));
+        assert!(close(row("5 outside public-key")[col], hs - pk));
+    }
+    assert!(cmp.title.contains("outside public-key"), "{}", cmp.title);
+}
