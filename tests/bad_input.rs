@@ -817,9 +817,11 @@ fn fixtures_output_unwritable() {
 
 #[test]
 fn fixtures_refuse_to_overwrite() {
+    // A complete, usable set is kept (exit 0); a damaged one must not be overwritten silently.
     let fx = fixture_copy();
+    std::fs::write(fx.path().join("pki/client.key.pem"), b"not a key").unwrap();
     Case::new(
-        "fixtures: --out an existing set, no --force",
+        "fixtures: --out an existing, damaged set, no --force",
         &["fixtures", "--out"],
     )
     .arg(fx.path())
@@ -1248,7 +1250,6 @@ fn testbed_impossible_load() {
 }
 
 #[test]
-#[ignore = "clap takes `-5` for a flag: src/testbed needs allow_negative_numbers on --rate (reported)"]
 fn testbed_negative_rate() {
     Case::new(
         "testbed: --rate -5",
@@ -1310,7 +1311,6 @@ fn counts_unknown_filter() {
 }
 
 #[test]
-#[ignore = "src/handshake/cli.rs never checks --price-backend: the error asks for `cargo bench -- rsa/gnutls` (reported)"]
 fn counts_unknown_price_backend() {
     let tmp = TempDir::new().unwrap();
     let crit = criterion_dir(tmp.path());
