@@ -343,6 +343,8 @@ pub fn measure(args: &Args) -> Result<Vec<Row>> {
         ));
     }
     let fx = Fixtures::locate()?;
+    // Bad input fails before anything is measured, not after the first `openssl speed`.
+    fx.rsa_key(2048)?;
     let mut rows: Vec<Row> = Op::ALL
         .iter()
         .map(|&op| Row {

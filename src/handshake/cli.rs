@@ -36,6 +36,20 @@ pub struct Args {
 
 /// Runs `tlscost counts`.
 pub fn run(args: Args) -> Result<()> {
+    // The pricing backend must have both RSA and record benches; check it before any work.
+    let price = crate::crypto::Backend::from_label("price backend", &args.price_backend)?;
+    if !crate::crypto::Backend::SYMMETRIC.contains(&price) {
+        let valid: Vec<&str> = crate::crypto::Backend::SYMMETRIC
+            .iter()
+            .map(|b| b.label())
+            .collect();
+        return Err(Error::Usage(format!(
+            "--price-backend {}: handshakes are priced with RSA and record benches, which exist \
+             for {} only",
+            args.price_backend,
+            valid.join(", ")
+        )));
+    }
     let fixtures = match &args.fixtures {
         Some(p) => Fixtures::at(p),
         None => Fixtures::locate()?,

@@ -429,7 +429,13 @@ pub fn build(
             missing,
         });
     }
-    let base_us = measured[&ComponentId::UdpBase].us;
+    let base_us = measured
+        .get(&ComponentId::UdpBase)
+        .ok_or_else(|| Error::Results {
+            path: est.source.clone(),
+            what: "no UDP base among the components: run cargo bench --bench transport".into(),
+        })?
+        .us;
     if base_us <= 0.0 || !base_us.is_finite() {
         return Err(Error::Results {
             path: est.source.clone(),

@@ -516,7 +516,7 @@ pub struct Args {
     #[arg(long, default_value_t = 10)]
     pub warmup: u64,
     /// Calls started per second.
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = 100.0, allow_negative_numbers = true)]
     pub rate: f64,
     /// Runs per configuration (the median is reported).
     #[arg(long, default_value_t = 1)]
