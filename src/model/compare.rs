@@ -195,7 +195,8 @@ pub fn handshakes_explained(
                         .iter()
                         .filter(|p| p.what.starts_with("record") != rsa)
                         .map(|p| p.total_us * 1e3)
-                        .sum()
+                        .sum::<f64>()
+                        + 0.0 // an empty f64 sum is -0.0, printed "-0.00"
                 };
                 let measured = x.measured_us * 1e3;
                 let (pk, sym) = (sum(true), sum(false));
