@@ -99,14 +99,16 @@ fn set_protocol(b: &mut SslContextBuilder, protocol: Protocol) -> Result<()> {
     Ok(())
 }
 
-fn trust(b: &mut SslContextBuilder, ca_pem: &[u8]) -> Result<()> {
+/// Trusts `ca_pem` for peer verification (shared with the loopback testbed).
+pub(crate) fn trust(b: &mut SslContextBuilder, ca_pem: &[u8]) -> Result<()> {
     let ca = X509::from_pem(ca_pem).map_err(|e| crypto("parse CA certificate", e))?;
     b.cert_store_mut()
         .add_cert(ca)
         .map_err(|e| crypto("add CA certificate", e))
 }
 
-fn identity(b: &mut SslContextBuilder, who: &super::CertAndKey) -> Result<()> {
+/// Installs a certificate and its key, checking they match (shared with the testbed).
+pub(crate) fn identity(b: &mut SslContextBuilder, who: &super::CertAndKey) -> Result<()> {
     let cert = X509::from_pem(&who.cert).map_err(|e| crypto("parse certificate", e))?;
     let key = PKey::private_key_from_pem(&who.key).map_err(|e| crypto("parse private key", e))?;
     b.set_certificate(&cert)

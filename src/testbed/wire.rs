@@ -3,15 +3,14 @@
 //! AES128-SHA with RSA key transport, as the paper), the thread CPU clock and a blocking
 //! wait with a deadline.
 
-use crate::handshake::{CertAndKey, Pki, SERVER_NAME};
+use crate::handshake::openssl::{identity, trust};
+use crate::handshake::{Pki, SERVER_NAME};
 use crate::sip;
 use crate::{Error, Result};
-use openssl::pkey::PKey;
 use openssl::ssl::{
     SslContext, SslContextBuilder, SslMethod, SslOptions, SslSessionCacheMode, SslStream,
     SslVerifyMode, SslVersion,
 };
-use openssl::x509::X509;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
@@ -228,24 +227,6 @@ fn base(method: SslMethod) -> Result<SslContextBuilder> {
     // Session-id resumption (the model's default), no tickets.
     b.set_options(SslOptions::NO_TICKET);
     Ok(b)
-}
-
-fn identity(b: &mut SslContextBuilder, who: &CertAndKey) -> Result<()> {
-    let cert = X509::from_pem(&who.cert).map_err(|e| crypto("parse certificate", e))?;
-    let key = PKey::private_key_from_pem(&who.key).map_err(|e| crypto("parse private key", e))?;
-    b.set_certificate(&cert)
-        .map_err(|e| crypto("set certificate", e))?;
-    b.set_private_key(&key)
-        .map_err(|e| crypto("set private key", e))?;
-    b.check_private_key()
-        .map_err(|e| crypto("check that key matches certificate", e))
-}
-
-fn trust(b: &mut SslContextBuilder, ca_pem: &[u8]) -> Result<()> {
-    let ca = X509::from_pem(ca_pem).map_err(|e| crypto("parse CA certificate", e))?;
-    b.cert_store_mut()
-        .add_cert(ca)
-        .map_err(|e| crypto("add CA certificate", e))
 }
 
 /// A TLS server context (the proxy's left side, the UAS): its own session cache;
