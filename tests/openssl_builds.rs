@@ -8,7 +8,6 @@ use tlscost::handshake::{HandshakeBench, Kind, Pki, Protocol, Scenario, Stack};
 use tlscost::machine::Machine;
 use tlscost::names::Dimension;
 use tlscost::record::Suite;
-use tlscost::Error;
 
 fn pki() -> Pki {
     Pki::locate().expect("fixtures")
@@ -104,6 +103,7 @@ fn vendored_openssl_negotiates_des_cbc3_sha() {
 #[cfg(not(feature = "vendored-openssl"))]
 #[test]
 fn system_openssl_says_clearly_it_has_no_3des_suite() {
+    use tlscost::Error;
     let pki = pki();
     for kind in Kind::ALL {
         let s = tdes(*kind);
