@@ -106,7 +106,10 @@ impl Protocol {
     }
     /// Whether the key exchange is RSA key transport (the client encrypts the pre-master).
     pub fn rsa_key_transport(&self) -> bool {
-        matches!(self, Protocol::Tls12RsaAes128Sha | Protocol::Tls12Rsa3desSha)
+        matches!(
+            self,
+            Protocol::Tls12RsaAes128Sha | Protocol::Tls12Rsa3desSha
+        )
     }
     /// The record protection suite label of the `record/...` benches for this protocol.
     pub fn record_suite(&self) -> &'static str {
