@@ -1,10 +1,11 @@
-//! The calibration fit on synthetic data (known factors are recovered; an under-determined
-//! set is refused naming the factor) and the calibration file reader's errors.
+//! The calibration fit on synthetic data (known factors and per-connection terms are
+//! recovered; an under-determined set is refused naming the factor or term) and the
+//! calibration file reader's errors.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use tlscost::model::calibrate::{self, ComponentValues, Kind, Measured};
-use tlscost::model::components::ComponentId;
+use tlscost::model::calibrate::{self, ComponentValues, ConnectionTerm, Kind, Measured};
+use tlscost::model::components::{ComponentId, Side};
 use tlscost::model::configs::Config;
 
 /// Bare component costs: every component any configuration needs, with distinct values.
@@ -19,7 +20,27 @@ fn values() -> ComponentValues {
     v
 }
 
-/// Measured µs = Σ factor(kind) × bare component, times (1 + noise).
+/// The new TLS connection a component stands for, by side.
+fn tls_side(id: &ComponentId) -> Option<Side> {
+    match id {
+        ComponentId::TlsHandshake(s, _) => Some(*s),
+        _ => None,
+    }
+}
+
+/// The truth: Σ factor(kind) × bare component, plus per new TLS connection of a side the
+/// term `factor(Kind::NewConnection(side))` µs.
+fn truth(config: &Config, factor: &impl Fn(Kind) -> f64, v: &ComponentValues) -> f64 {
+    ComponentId::compose(config)
+        .iter()
+        .map(|id| {
+            factor(Kind::of(id)) * v[id]
+                + tls_side(id).map_or(0.0, |s| factor(Kind::NewConnection(s)))
+        })
+        .sum()
+}
+
+/// Measured µs = the truth, times (1 + noise).
 fn synth(names: &[&str], factor: impl Fn(Kind) -> f64, noise: &[f64]) -> Vec<Measured> {
     let v = values();
     names
@@ -27,10 +48,7 @@ fn synth(names: &[&str], factor: impl Fn(Kind) -> f64, noise: &[f64]) -> Vec<Mea
         .enumerate()
         .map(|(i, n)| {
             let config = calibrate::config_from_name(n).unwrap();
-            let us: f64 = ComponentId::compose(&config)
-                .iter()
-                .map(|id| factor(Kind::of(id)) * v[id])
-                .sum();
+            let us = truth(&config, &factor, &v);
             Measured {
                 config,
                 us: us * (1.0 + noise.get(i).copied().unwrap_or(0.0)),
@@ -48,8 +66,8 @@ fn factor_of(cal: &calibrate::Calibration, name: &str) -> f64 {
         .value
 }
 
+/// Known factors, and per-connection terms in µs.
 fn known(k: Kind) -> f64 {
-    use tlscost::model::components::Side;
     match k {
         Kind::TransportUdp => 1.7,
         Kind::TransportTcp => 2.2,
@@ -59,6 +77,17 @@ fn known(k: Kind) -> f64 {
         Kind::TcpSetup(Side::Client) => 2.5,
         Kind::TlsHandshake(Side::Server) => 1.4,
         Kind::TlsHandshake(Side::Client) => 1.9,
+        Kind::NewConnection(Side::Server) => 310.0,
+        Kind::NewConnection(Side::Client) => 140.0,
+    }
+}
+
+/// The same factors without per-connection terms (what full handshakes alone can fit).
+fn known_no_term(k: Kind) -> f64 {
+    if k.is_term() {
+        0.0
+    } else {
+        known(k)
     }
 }
 
@@ -73,7 +102,7 @@ fn exact_set_recovers_per_side_factors() {
         "inbound/tcp",
         "inbound/tls",
     ];
-    let cal = calibrate::fit(&synth(&names, known, &[]), &values()).unwrap();
+    let cal = calibrate::fit(&synth(&names, known_no_term, &[]), &values()).unwrap();
     assert_eq!(cal.method, "exact");
     assert_eq!(cal.factors.len(), 7);
     for (name, want) in [
@@ -94,10 +123,7 @@ fn exact_set_recovers_per_side_factors() {
         let c = Config::from_name(&r.name)
             .or_else(|_| calibrate::config_from_name(&r.name).map_err(|_| ()))
             .unwrap();
-        let want: f64 = ComponentId::compose(&c)
-            .iter()
-            .map(|id| known(Kind::of(id)) * v[id])
-            .sum();
+        let want = truth(&c, &known_no_term, &v);
         let got = r
             .predicted_us
             .unwrap_or_else(|| panic!("{} not predicted", r.name));
@@ -131,15 +157,28 @@ fn overdetermined_set_gives_errors_and_leave_one_out() {
         "inbound/tls",
         "inbound/tls-resumed",
         "local/tls",
+        "outbound/tls-resumed",
+        "inbound/tls-mutual",
+        "local/tcp",
+        "local/tls-resumed",
     ];
-    // Exact data: zero residual, zero standard errors, zero leave-one-out errors.
+    // Exact data with per-connection terms: full and mutual (server), full and resumed
+    // (client) determine them, so the fit carries them; every factor and term is
+    // recovered, with zero residual, zero standard errors, zero leave-one-out errors.
     let cal = calibrate::fit(&synth(&names, known, &[]), &values()).unwrap();
     assert_eq!(cal.method, "least-squares");
-    assert_eq!(cal.factors.len(), 8);
+    assert_eq!(cal.factors.len(), 10);
     for f in &cal.factors {
-        assert!((f.value - known_by_name(&f.name)).abs() < 1e-9, "{f:?}");
-        assert!(f.std_error.unwrap() < 1e-9, "{f:?}");
+        let want = known_by_name(&f.name);
+        assert!((f.value / want - 1.0).abs() < 1e-9, "{f:?}");
+        assert!(f.std_error.unwrap() < 1e-9 * want, "{f:?}");
     }
+    let term = cal
+        .factors
+        .iter()
+        .find(|f| f.name == "per-connection-server")
+        .unwrap();
+    assert_eq!(term.unit, "µs per connection");
     let measured: Vec<_> = cal.rows.iter().filter(|r| r.measured).collect();
     assert_eq!(measured.len(), names.len());
     for r in &measured {
@@ -159,10 +198,16 @@ fn overdetermined_set_gives_errors_and_leave_one_out() {
             }
         }
     }
-    assert_eq!(measured.iter().filter(|r| r.loo_error.is_some()).count(), 9);
+    assert_eq!(
+        measured.iter().filter(|r| r.loo_error.is_some()).count(),
+        13
+    );
     // Noisy data: factors close, positive standard errors, some leave-one-out error.
+    // Per mille: the synthetic handshakes are cheap beside the per-connection terms, so
+    // their factors rest on small differences.
     let noise = [
-        0.01, -0.02, 0.015, 0.0, -0.01, 0.02, -0.015, 0.01, 0.0, -0.01, 0.02,
+        0.001, -0.002, 0.0015, 0.0, -0.001, 0.002, -0.0015, 0.001, 0.0, -0.001, 0.002, -0.001,
+        0.0005, 0.001, -0.0005,
     ];
     let cal = calibrate::fit(&synth(&names, known, &noise), &values()).unwrap();
     for f in &cal.factors {
@@ -206,6 +251,7 @@ fn pools_sides_and_connection_when_the_data_cannot_split_them() {
             }
         }
         Kind::Auth => 1.0,
+        Kind::NewConnection(_) => 0.0,
     };
     let cal = calibrate::fit(&synth(&names, pooled, &[]), &values()).unwrap();
     let names: Vec<&str> = cal.factors.iter().map(|f| f.name.as_str()).collect();
@@ -254,6 +300,123 @@ fn underdetermined_set_is_refused_naming_the_factor() {
         !err.contains("'transport'"),
         "transport is determined: {err}"
     );
+}
+
+/// Data with a fixed cost per new TLS connection, and kinds pooled as set C must pool them.
+fn with_terms(k: Kind) -> f64 {
+    match k {
+        Kind::TransportUdp | Kind::TransportTcp => 1.7,
+        Kind::Record => 3.1,
+        Kind::Auth => 1.0,
+        Kind::TcpSetup(Side::Server) | Kind::TlsHandshake(Side::Server) => 0.8,
+        Kind::TcpSetup(Side::Client) | Kind::TlsHandshake(Side::Client) => 1.1,
+        Kind::NewConnection(Side::Server) => 360.0,
+        Kind::NewConnection(Side::Client) => 130.0,
+    }
+}
+
+#[test]
+fn full_and_resumed_recover_the_per_connection_terms() {
+    let names = tlscost::testbed::validate::CONNECTION_SET;
+    let v = values();
+    let cal = calibrate::fit_with(
+        &synth(&names, with_terms, &[]),
+        &v,
+        ConnectionTerm::Required,
+    )
+    .unwrap();
+    assert_eq!(cal.method, "exact");
+    let got: Vec<(&str, f64, &str)> = cal
+        .factors
+        .iter()
+        .map(|f| (f.name.as_str(), f.value, f.unit.as_str()))
+        .collect();
+    let want = [
+        ("transport", 1.7, "× bare"),
+        ("tls-record", 3.1, "× bare"),
+        ("connection-server", 0.8, "× bare"),
+        ("connection-client", 1.1, "× bare"),
+        ("per-connection-server", 360.0, "µs per connection"),
+        ("per-connection-client", 130.0, "µs per connection"),
+    ];
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for ((n, x, u), (wn, wx, wu)) in got.iter().zip(want) {
+        assert_eq!((*n, *u), (wn, wu));
+        assert!((x / wx - 1.0).abs() < 1e-9, "{n}: {x} vs {wx}");
+    }
+    // Mutual handshakes, the local mode and TCP are predicted exactly from them.
+    for name in [
+        "outbound/tls-mutual",
+        "inbound/tls-mutual",
+        "local/tls-resumed",
+        "local/tls",
+        "outbound/tcp",
+    ] {
+        let r = cal.rows.iter().find(|r| r.name == name).unwrap();
+        let want = truth(&calibrate::config_from_name(name).unwrap(), &with_terms, &v);
+        let got = r.predicted_us.unwrap();
+        assert!(
+            !r.measured && (got / want - 1.0).abs() < 1e-9,
+            "{name}: {got} vs {want}"
+        );
+        // The bare model leaves the terms out (it has them as 0).
+        if name.contains("tls") {
+            assert!(r.model_us.unwrap() < want, "{r:?}");
+        }
+    }
+    // Factors alone, fitted on full handshakes only, cannot represent the term: they
+    // mispredict the resumed handshakes.
+    let a = calibrate::fit(&synth(&names[..4], with_terms, &[]), &v).unwrap();
+    assert!(
+        a.factors.iter().all(|f| f.unit == "× bare"),
+        "{:?}",
+        a.factors
+    );
+    let resumed = a
+        .rows
+        .iter()
+        .find(|r| r.name == "outbound/tls-resumed")
+        .unwrap();
+    let want = truth(
+        &calibrate::config_from_name("outbound/tls-resumed").unwrap(),
+        &with_terms,
+        &v,
+    );
+    assert!(
+        (resumed.predicted_us.unwrap() / want - 1.0).abs() > 0.05,
+        "{resumed:?}"
+    );
+}
+
+#[test]
+fn a_set_that_cannot_determine_the_term_is_refused_naming_it() {
+    // Server side only, full handshakes only: the term and the handshake factor always
+    // come together.
+    let names = ["proxy-chain/udp", "proxy-chain/tls-aes", "outbound/tls"];
+    let err = calibrate::fit_with(
+        &synth(&names, with_terms, &[]),
+        &values(),
+        ConnectionTerm::Required,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("calibration refused"), "{err}");
+    assert!(err.contains("per-connection term (required)"), "{err}");
+    assert!(
+        err.contains("per-connection term 'per-connection'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tls-resumed") || err.contains("tls-mutual"),
+        "suggests a configuration: {err}"
+    );
+    assert!(
+        !err.contains("'transport'"),
+        "transport is determined: {err}"
+    );
+    // Without the requirement the same set is fitted by factors alone.
+    let cal = calibrate::fit(&synth(&names, with_terms, &[]), &values()).unwrap();
+    assert!(cal.factors.iter().all(|f| f.unit == "× bare"));
 }
 
 fn parse(text: &str) -> tlscost::Result<Vec<Measured>> {

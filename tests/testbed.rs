@@ -168,20 +168,28 @@ fn values() -> ComponentValues {
 #[test]
 fn validation_on_consistent_data_predicts_every_configuration() {
     let v = values();
-    // Data that the pooled model describes exactly.
+    // Data that the pooled model with a fixed µs per new TLS connection describes exactly.
     let factor = |k: Kind| match k {
         Kind::TransportUdp | Kind::TransportTcp => 2.0,
         Kind::Record => 1.5,
         Kind::TcpSetup(Side::Server) | Kind::TlsHandshake(Side::Server) => 1.3,
         Kind::TcpSetup(Side::Client) | Kind::TlsHandshake(Side::Client) => 1.6,
         Kind::Auth => 1.0,
+        Kind::NewConnection(Side::Server) => 400.0,
+        Kind::NewConnection(Side::Client) => 250.0,
     };
     let series: Vec<Series> = Bed::all()
         .into_iter()
         .map(|bed| {
             let us: f64 = ComponentId::compose(&bed.config())
                 .iter()
-                .map(|id| factor(Kind::of(id)) * v[id])
+                .map(|id| {
+                    let term = match id {
+                        ComponentId::TlsHandshake(s, _) => factor(Kind::NewConnection(*s)),
+                        _ => 0.0,
+                    };
+                    factor(Kind::of(id)) * v[id] + term
+                })
                 .sum();
             Series {
                 bed,
@@ -190,18 +198,25 @@ fn validation_on_consistent_data_predicts_every_configuration() {
         })
         .collect();
     let val = validate::validate(&series, &v).unwrap();
-    assert_eq!(val.sets.len(), 2);
+    assert_eq!(val.sets.len(), 3);
     assert_eq!(val.sets[0].predicted, 15 - CALIBRATION_SET.len());
     assert_eq!(val.sets[1].predicted, 15 - validate::PAPER_SET.len());
-    for s in &val.sets {
-        assert!(s.mean_abs_error < 1e-9, "{}: {}", s.label, s.mean_abs_error);
-        assert_eq!(s.within_10, s.predicted);
+    assert_eq!(val.sets[2].predicted, 15 - validate::CONNECTION_SET.len());
+    // Set C carries the per-connection terms and predicts every configuration exactly;
+    // A and B, factors only, cannot represent a fixed cost per connection.
+    let c = &val.sets[2];
+    assert!(c.mean_abs_error < 1e-9, "{}: {}", c.label, c.mean_abs_error);
+    assert_eq!(c.within_10, c.predicted);
+    for s in &val.sets[..2] {
+        assert!(s.mean_abs_error > 0.01, "{}: {}", s.label, s.mean_abs_error);
+        assert!(s.calibration.factors.iter().all(|f| f.unit == "× bare"));
     }
     assert_eq!(val.local.len(), 4);
     for l in &val.local {
-        for m in &l.model_us {
-            assert!((m.unwrap() / l.measured_us - 1.0).abs() < 1e-9, "{l:?}");
-        }
+        assert!(
+            (l.model_us[2].unwrap() / l.measured_us - 1.0).abs() < 1e-9,
+            "{l:?}"
+        );
     }
     let text = validate::render(&val);
     assert!(text.contains("Fig. 16") && text.contains("local/tls-mutual"));

@@ -21,6 +21,15 @@
 //! Factors are split per side (client, server) and per kind (UDP transport vs TCP's extra,
 //! TCP set-up vs TLS handshake) only where the data allow; otherwise the kinds are pooled
 //! (see [`Grouping`]).
+//!
+//! Besides the factors, the fit can carry an additive term per side: µs per new TLS
+//! connection the proxy accepts (server) or opens (client), whatever the handshake's kind
+//! ([`Kind::NewConnection`]). A real proxy pays a fixed cost per TLS connection (creating
+//! the SSL object, the system calls of the handshake's round trips, closing it) that does
+//! not scale with the handshake's crypto, so a factor on the bare handshake alone
+//! under-predicts cheap (resumed) handshakes once fitted on full ones. Full and resumed
+//! handshakes of a side determine both; [`ConnectionTerm`] says whether the term is
+//! optional or required.
 
 use super::components::{ComponentId, Estimates, Side};
 use super::configs::{BulkSuite, Config, ProxyMode, TlsKind, Transport};
@@ -59,11 +68,14 @@ pub enum Kind {
     TcpSetup(Side),
     /// Per-handshake TLS on one side.
     TlsHandshake(Side),
+    /// A fixed cost per new TLS connection on one side, in µs (an additive term, not a
+    /// factor: its bare value is the number of new TLS connections per call).
+    NewConnection(Side),
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
         Kind::TransportUdp,
         Kind::TransportTcp,
         Kind::Record,
@@ -72,7 +84,14 @@ impl Kind {
         Kind::TcpSetup(Side::Client),
         Kind::TlsHandshake(Side::Server),
         Kind::TlsHandshake(Side::Client),
+        Kind::NewConnection(Side::Server),
+        Kind::NewConnection(Side::Client),
     ];
+
+    /// True for the additive per-connection terms (µs per connection, not × bare cost).
+    pub fn is_term(self) -> bool {
+        matches!(self, Kind::NewConnection(_))
+    }
 
     /// The kind a model component belongs to.
     pub fn of(c: &ComponentId) -> Kind {
@@ -96,6 +115,7 @@ impl Kind {
             Kind::Auth => "auth".into(),
             Kind::TcpSetup(s) => format!("tcp-setup-{}", s.label()),
             Kind::TlsHandshake(s) => format!("tls-handshake-{}", s.label()),
+            Kind::NewConnection(s) => format!("per-connection-{}", s.label()),
         }
     }
 }
@@ -111,21 +131,41 @@ pub struct Grouping {
     pub pool_tls_sides: bool,
     /// One factor for TCP set-up and TLS handshake of a side (per-connection set-up).
     pub pool_connection: bool,
+    /// The additive per-new-TLS-connection terms are fitted (else they are left out, 0).
+    pub connection_term: bool,
+    /// One per-connection term for both sides.
+    pub pool_term_sides: bool,
 }
 
 impl Grouping {
-    /// All 16 groupings, finest first.
+    /// All 48 groupings (16 poolings of the factors, without the per-connection terms, with
+    /// them per side, with one pooled term), finest first; at equal pooling, with the terms
+    /// first.
     pub fn all() -> Vec<Grouping> {
-        let mut v: Vec<Grouping> = (0u8..16)
+        let mut v: Vec<Grouping> = (0u8..48)
             .map(|b| Grouping {
                 pool_transport: b & 1 != 0,
                 pool_tcp_sides: b & 2 != 0,
                 pool_tls_sides: b & 4 != 0,
                 pool_connection: b & 8 != 0,
+                connection_term: b >= 16,
+                pool_term_sides: b >= 32,
             })
             .collect();
-        v.sort_by_key(|g| g.pools());
+        v.sort_by_key(|g| (g.pools(), !g.connection_term));
         v
+    }
+
+    /// The coarsest grouping, with or without the per-connection term.
+    pub fn coarsest(connection_term: bool) -> Grouping {
+        Grouping {
+            pool_transport: true,
+            pool_tcp_sides: true,
+            pool_tls_sides: true,
+            pool_connection: true,
+            connection_term,
+            pool_term_sides: connection_term,
+        }
     }
 
     fn pools(&self) -> u32 {
@@ -134,6 +174,7 @@ impl Grouping {
             self.pool_tcp_sides,
             self.pool_tls_sides,
             self.pool_connection,
+            self.pool_term_sides,
         ]
         .iter()
         .filter(|b| **b)
@@ -142,7 +183,7 @@ impl Grouping {
 
     /// The factor groups: each a set of kinds, in report order.
     pub fn groups(&self) -> Vec<Vec<Kind>> {
-        // Union-find over the eight kinds by the pooling rules.
+        // Union-find over the kinds by the pooling rules.
         let idx = |k: Kind| Kind::ALL.iter().position(|x| *x == k).unwrap_or(0);
         let mut parent: Vec<usize> = (0..Kind::ALL.len()).collect();
         fn find(p: &mut [usize], i: usize) -> usize {
@@ -173,8 +214,14 @@ impl Grouping {
             join(Kind::TcpSetup(s), Kind::TlsHandshake(s));
             join(Kind::TcpSetup(c), Kind::TlsHandshake(c));
         }
+        if self.pool_term_sides {
+            join(Kind::NewConnection(s), Kind::NewConnection(c));
+        }
         let mut groups: BTreeMap<usize, Vec<Kind>> = BTreeMap::new();
         for (i, k) in Kind::ALL.iter().enumerate() {
+            if k.is_term() && !self.connection_term {
+                continue;
+            }
             let r = find(&mut parent, i);
             groups.entry(r).or_default().push(*k);
         }
@@ -189,6 +236,9 @@ pub fn group_name(kinds: &[Kind]) -> String {
     }
     if kinds.contains(&Kind::TransportUdp) {
         return "transport".into();
+    }
+    if kinds.iter().any(|k| k.is_term()) {
+        return "per-connection".into();
     }
     let tcp = kinds.iter().any(|k| matches!(k, Kind::TcpSetup(_)));
     let tls = kinds.iter().any(|k| matches!(k, Kind::TlsHandshake(_)));
@@ -526,7 +576,9 @@ pub struct Factor {
     pub name: String,
     /// The kinds it scales.
     pub kinds: Vec<String>,
-    /// The fitted factor (measured / bare cost).
+    /// `× bare` for a factor, `µs per connection` for a per-connection term.
+    pub unit: String,
+    /// The fitted factor (measured / bare cost), or the term in µs per connection.
     pub value: f64,
     /// Standard error from the residuals (only when over-determined).
     pub std_error: Option<f64>,
@@ -572,6 +624,29 @@ pub struct Calibration {
     pub warnings: Vec<String>,
 }
 
+/// Whether the fit carries the additive per-new-TLS-connection terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionTerm {
+    /// Optional, like a finer split of the factors: of the groupings that determine every
+    /// factor, the one predicting the most configurations wins, then the one with the most
+    /// factors and terms, then the one pooling the fewest kinds, then the one with terms.
+    /// Without them the model is factors only.
+    #[default]
+    Auto,
+    /// Always fitted; a measured set that cannot determine them is refused, naming them.
+    Required,
+}
+
+/// The TLS connection a component opens per call, by side (the per-connection term's count).
+fn new_tls_connection(id: &ComponentId) -> Option<Side> {
+    match id {
+        ComponentId::TlsHandshake(s, _) => Some(*s),
+        ComponentId::TlsClientLoop { .. } => Some(Side::Client),
+        _ => None,
+    }
+}
+
 /// Components of a configuration summed per kind; `Err` names a missing component.
 fn kind_sums(
     c: &Config,
@@ -581,6 +656,10 @@ fn kind_sums(
     for id in ComponentId::compose(c) {
         let v = values.get(&id).ok_or(id)?;
         *m.entry(Kind::of(&id)).or_insert(0.0) += v;
+        // Each handshake component is one new TLS connection per call.
+        if let Some(s) = new_tls_connection(&id) {
+            *m.entry(Kind::NewConnection(s)).or_insert(0.0) += 1.0;
+        }
     }
     Ok(m)
 }
@@ -597,8 +676,26 @@ fn present(rows: &[Vec<f64>], j: usize) -> bool {
     rows.iter().any(|r| r[j].abs() > 0.0)
 }
 
-/// Fits the factors to `measured`, using `values` for the bare components.
+/// The bare model of a configuration (every factor 1, no per-connection term), µs.
+fn bare_us(sums: &BTreeMap<Kind, f64>) -> f64 {
+    sums.iter()
+        .filter(|(k, _)| !k.is_term())
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// Fits the factors to `measured`, using `values` for the bare components; the
+/// per-connection terms only where they are free ([`ConnectionTerm::Auto`]).
 pub fn fit(measured: &[Measured], values: &ComponentValues) -> Result<Calibration> {
+    fit_with(measured, values, ConnectionTerm::Auto)
+}
+
+/// Fits the factors, and the per-connection terms as `term` says.
+pub fn fit_with(
+    measured: &[Measured],
+    values: &ComponentValues,
+    term: ConnectionTerm,
+) -> Result<Calibration> {
     if measured.is_empty() {
         return Err(Error::Usage(
             "calibration needs at least one measured configuration".into(),
@@ -628,6 +725,9 @@ pub fn fit(measured: &[Measured], values: &ComponentValues) -> Result<Calibratio
     // then the most factors (the finest split), then the fewest pools.
     let mut best: Option<(Grouping, usize, usize)> = None;
     for g in Grouping::all() {
+        if term == ConnectionTerm::Required && !g.connection_term {
+            continue;
+        }
         let groups = g.groups();
         let a: Vec<Vec<f64>> = sums.iter().map(|s| design_row(s, &groups)).collect();
         let used: Vec<usize> = (0..groups.len()).filter(|&j| present(&a, j)).collect();
@@ -653,14 +753,14 @@ pub fn fit(measured: &[Measured], values: &ComponentValues) -> Result<Calibratio
         }
     }
     let Some((grouping, _, _)) = best else {
-        return Err(underdetermined(measured, &sums, values));
+        return Err(underdetermined(measured, &sums, values, term));
     };
 
     let groups = grouping.groups();
     let a_full: Vec<Vec<f64>> = sums.iter().map(|s| design_row(s, &groups)).collect();
     let used: Vec<usize> = (0..groups.len()).filter(|&j| present(&a_full, j)).collect();
     let a = columns(&a_full, &used);
-    let sol = solve(&a, &y).ok_or_else(|| underdetermined(measured, &sums, values))?;
+    let sol = solve(&a, &y).ok_or_else(|| underdetermined(measured, &sums, values, term))?;
     let (n, p) = (a.len(), used.len());
     let factors: Vec<Factor> = used
         .iter()
@@ -668,6 +768,11 @@ pub fn fit(measured: &[Measured], values: &ComponentValues) -> Result<Calibratio
         .map(|(i, &j)| Factor {
             name: group_name(&groups[j]),
             kinds: groups[j].iter().map(|k| k.label()).collect(),
+            unit: if groups[j].iter().any(|k| k.is_term()) {
+                "µs per connection".into()
+            } else {
+                "× bare".into()
+            },
             value: sol.x[i],
             std_error: sol.se.as_ref().map(|se| se[i]),
         })
@@ -723,7 +828,7 @@ pub fn fit(measured: &[Measured], values: &ComponentValues) -> Result<Calibratio
                 return row;
             };
             let r = design_row(s, &groups);
-            row.model_us = Some(r.iter().sum());
+            row.model_us = Some(bare_us(s));
             let unfitted: Vec<String> = (0..groups.len())
                 .filter(|j| r[*j] != 0.0 && !used.contains(j))
                 .map(|j| group_name(&groups[j]))
@@ -787,13 +892,9 @@ fn underdetermined(
     measured: &[Measured],
     sums: &[BTreeMap<Kind, f64>],
     values: &ComponentValues,
+    term: ConnectionTerm,
 ) -> Error {
-    let coarse = Grouping {
-        pool_transport: true,
-        pool_tcp_sides: true,
-        pool_tls_sides: true,
-        pool_connection: true,
-    };
+    let coarse = Grouping::coarsest(term == ConnectionTerm::Required);
     let groups = coarse.groups();
     let a_full: Vec<Vec<f64>> = sums.iter().map(|s| design_row(s, &groups)).collect();
     let used: Vec<usize> = (0..groups.len()).filter(|&j| present(&a_full, j)).collect();
@@ -818,7 +919,12 @@ fn underdetermined(
             .collect();
         let kinds: Vec<String> = groups[j].iter().map(|k| k.label()).collect();
         lines.push(format!(
-            "factor '{}' ({}) is not determined: it always occurs together with others in the same proportion{}",
+            "{} '{}' ({}) is not determined: it always occurs together with others in the same proportion{}",
+            if groups[j].iter().any(|k| k.is_term()) {
+                "per-connection term"
+            } else {
+                "factor"
+            },
             group_name(&groups[j]),
             kinds.join(" + "),
             if helpers.is_empty() {
@@ -833,13 +939,18 @@ fn underdetermined(
     }
     let names: Vec<String> = measured.iter().map(|m| m.config.name()).collect();
     Error::Usage(format!(
-        "calibration refused: the measured set ({}) cannot determine every factor, even with kinds pooled: {}",
+        "calibration refused: the measured set ({}) cannot determine every factor{}, even with kinds pooled: {}",
         names.join(", "),
+        if term == ConnectionTerm::Required {
+            " and the per-connection term (required)"
+        } else {
+            ""
+        },
         lines.join("; ")
     ))
 }
 
-// ---- small dense linear algebra (p ≤ 8 factors) ------------------------------------------
+// ---- small dense linear algebra (p ≤ 10 factors) ------------------------------------------
 
 fn columns(a: &[Vec<f64>], cols: &[usize]) -> Vec<Vec<f64>> {
     a.iter()
@@ -1019,12 +1130,19 @@ pub fn render(cal: &Calibration) -> String {
         }
     ));
     let mut t = Table::new();
-    t.set_header(vec!["factor", "scales", "fitted", "± std. error"]);
+    t.set_header(vec![
+        "factor / term",
+        "scales",
+        "fitted",
+        "unit",
+        "± std. error",
+    ]);
     for f in &cal.factors {
         t.add_row(vec![
             f.name.clone(),
             f.kinds.join(" + "),
             format!("{:.3}", f.value),
+            f.unit.clone(),
             f.std_error
                 .map(|s| format!("{s:.3}"))
                 .unwrap_or_else(|| "-".into()),

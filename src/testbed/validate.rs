@@ -2,14 +2,16 @@
 //! model on its proxy (Sec. V-B, V-C). Every testbed configuration is run several times
 //! (median and spread); the model is calibrated on UDP, TLS persistent (proxy chain) and
 //! TLS with a new connection per call (outbound: server side; inbound: client side) (set
-//! A), and separately on the paper's own subtraction set, which adds TCP (set B); each
-//! predicts the configurations it was not fitted on. The local proxy is also predicted the
+//! A), separately on the paper's own subtraction set, which adds TCP (set B), and on set A
+//! plus the resumed handshakes of each side, which determines a fixed µs per new TLS
+//! connection per side beside the handshake factors (set C); each predicts the
+//! configurations it was not fitted on. The local proxy is also predicted the
 //! paper's way (Fig. 16: inbound + outbound − proxy chain, from the measured figures), and
 //! a leave-one-out fit on every measured configuration is shown beside them.
 
 use super::{plan_for, provenance, run_series, series_table, Bed, Series};
 use crate::handshake::Pki;
-use crate::model::calibrate::{self, Calibration, Measured};
+use crate::model::calibrate::{self, Calibration, ConnectionTerm, Measured};
 use crate::model::configs::{ProxyMode, Transport};
 use crate::model::{
     default_criterion_dir, default_results_dir, load_estimates, Flows, ModelOptions,
@@ -40,10 +42,34 @@ pub const PAPER_SET: [&str; 7] = [
     "inbound/tls",
 ];
 
-/// Both calibration sets, with their labels.
-pub const SETS: [(&str, &[&str]); 2] = [
-    ("A: UDP + TLS chain + TLS per call", &CALIBRATION_SET),
-    ("B: the paper's subtraction set", &PAPER_SET),
+/// Set A plus the resumed handshake of each side: full and resumed tell the fixed cost of
+/// a new TLS connection (µs, per side) from the handshake's crypto (× bare).
+pub const CONNECTION_SET: [&str; 6] = [
+    "proxy-chain/udp",
+    "proxy-chain/tls-aes",
+    "outbound/tls",
+    "inbound/tls",
+    "outbound/tls-resumed",
+    "inbound/tls-resumed",
+];
+
+/// The calibration sets, with their labels and whether the per-connection term is fitted.
+pub const SETS: [(&str, &[&str], ConnectionTerm); 3] = [
+    (
+        "A: UDP + TLS chain + TLS per call (factors only)",
+        &CALIBRATION_SET,
+        ConnectionTerm::Auto,
+    ),
+    (
+        "B: the paper's subtraction set (factors only)",
+        &PAPER_SET,
+        ConnectionTerm::Auto,
+    ),
+    (
+        "C: A + resumed TLS per call (factors + µs per new TLS connection)",
+        &CONNECTION_SET,
+        ConnectionTerm::Required,
+    ),
 ];
 
 /// The paper's validation figures.
@@ -179,8 +205,8 @@ pub fn validate(series: &[Series], values: &calibrate::ComponentValues) -> Resul
             .collect()
     };
     let mut fits = Vec::new();
-    for (_, members) in SETS {
-        fits.push(calibrate::fit(&measured_of(members)?, values)?);
+    for (_, members, term) in SETS {
+        fits.push(calibrate::fit_with(&measured_of(members)?, values, term)?);
     }
     let all_names: Vec<String> = series.iter().map(|s| s.bed.name()).collect();
     let all_refs: Vec<&str> = all_names.iter().map(String::as_str).collect();
@@ -193,7 +219,7 @@ pub fn validate(series: &[Series], values: &calibrate::ComponentValues) -> Resul
         let cells = SETS
             .iter()
             .zip(&fits)
-            .map(|((_, members), cal)| {
+            .map(|((_, members, _), cal)| {
                 let pred = cal
                     .rows
                     .iter()
@@ -226,7 +252,7 @@ pub fn validate(series: &[Series], values: &calibrate::ComponentValues) -> Resul
         .iter()
         .zip(fits)
         .enumerate()
-        .map(|(i, ((label, members), cal))| {
+        .map(|(i, ((label, members, _), cal))| {
             let errs: Vec<f64> = rows
                 .iter()
                 .filter(|r| !r.sets[i].calibration)
@@ -326,7 +352,7 @@ pub fn render(v: &Validation) -> String {
         }
     }
     let mut t = comfy_table::Table::new();
-    let mut header = vec!["factor (× bare model)".to_string()];
+    let mut header = vec!["factor (× bare) / term (µs per new TLS connection)".to_string()];
     header.extend(
         fits.iter()
             .map(|(l, _)| l.split(':').next().unwrap_or(l).to_string()),
@@ -336,13 +362,23 @@ pub fn render(v: &Validation) -> String {
         let mut row = vec![n.clone()];
         for (_, cal) in &fits {
             let cell = cal.factors.iter().find(|f| &f.name == n).map(|f| {
-                format!(
-                    "{:.2}{}",
-                    f.value,
-                    f.std_error
-                        .map(|s| format!(" ± {s:.2}"))
-                        .unwrap_or_default()
-                )
+                if f.unit == "× bare" {
+                    format!(
+                        "{:.2}{}",
+                        f.value,
+                        f.std_error
+                            .map(|s| format!(" ± {s:.2}"))
+                            .unwrap_or_default()
+                    )
+                } else {
+                    format!(
+                        "{:.0} µs{}",
+                        f.value,
+                        f.std_error
+                            .map(|s| format!(" ± {s:.0}"))
+                            .unwrap_or_default()
+                    )
+                }
             });
             row.push(cell.unwrap_or_default());
         }
@@ -356,7 +392,7 @@ pub fn render(v: &Validation) -> String {
         "spread (± half range)".into(),
         "bare model µs".into(),
     ];
-    for (label, _) in SETS {
+    for (label, _, _) in SETS {
         let short = label.split(':').next().unwrap_or(label);
         header.push(format!("{short}: calibrated µs"));
         header.push(format!("{short}: error"));
@@ -404,7 +440,7 @@ pub fn render(v: &Validation) -> String {
     }
     let mut t = comfy_table::Table::new();
     let mut header = vec!["local configuration".to_string(), "measured µs".into()];
-    for (label, _) in SETS {
+    for (label, _, _) in SETS {
         let short = label.split(':').next().unwrap_or(label);
         header.push(format!("{short}: model"));
         header.push("error".into());
@@ -448,15 +484,17 @@ pub fn svg(v: &Validation) -> Result<String> {
             }
         })
         .collect();
+    let mut series = vec!["measured (median)".to_string()];
+    for (label, _, _) in SETS {
+        let short = label.split(':').next().unwrap_or(label);
+        series.push(format!("model calibrated on set {short}"));
+    }
+    series.push("inbound + outbound − chain".into());
+    let series: Vec<&str> = series.iter().map(String::as_str).collect();
     grouped_bars(
         "Testbed: measured vs calibrated model, µs of proxy CPU per call (cf. Fig. 16)",
         "µs per call",
-        &[
-            "measured (median)",
-            "model calibrated on set A",
-            "model calibrated on set B",
-            "inbound + outbound − chain",
-        ],
+        &series,
         &groups,
     )
 }
