@@ -14,8 +14,20 @@ fn main() {
 
     // Versions of the crates whose code is measured, read from Cargo.lock.
     const MEASURED: &[&str] = &[
-        "openssl", "openssl-sys", "rustls", "ring", "aws-lc-rs", "aws-lc-sys", "rsa", "aes",
-        "des", "cbc", "hmac", "sha1", "aes-gcm", "num-bigint",
+        "openssl",
+        "openssl-sys",
+        "rustls",
+        "ring",
+        "aws-lc-rs",
+        "aws-lc-sys",
+        "rsa",
+        "aes",
+        "des",
+        "cbc",
+        "hmac",
+        "sha1",
+        "aes-gcm",
+        "num-bigint",
     ];
     let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
     let mut found = Vec::new();

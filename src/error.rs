@@ -43,13 +43,13 @@ pub enum Error {
     #[error("results {}: {what}", path.display())]
     Results { path: PathBuf, what: String },
 
-    /// The instruction-count gate found benchmarks above the threshold, or missing from the run.
-    #[error("instruction-count gate failed: {what}")]
-    Regression { what: String },
-
     /// A SIP message is malformed, or not what the proxy can handle (outside bytes: never a panic).
     #[error("SIP message: {what}")]
     Sip { what: String },
+
+    /// The instruction-count gate found benchmarks above the threshold, or missing from the run.
+    #[error("instruction-count gate failed: {what}")]
+    Regression { what: String },
 
     /// The user asked for something that does not exist (backend, scenario, value).
     #[error("{0}")]
