@@ -7,12 +7,10 @@ use std::time::Duration;
 use tlscost::eventloop::{self, Pki};
 use tlscost::fixtures::Fixtures;
 
-fn or_die<T>(r: tlscost::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
-}
+use tlscost::error::or_stop;
 
 fn bench(c: &mut Criterion) {
-    let pki = or_die(Fixtures::locate().and_then(|f| Pki::load(&f)));
+    let pki = or_stop(Fixtures::locate().and_then(|f| Pki::load(&f)));
     let mut g = c.benchmark_group("eventloop");
     // Wall time per handshake exceeds the CPU time criterion sees (the client waits for the
     // server): keep the measurement short so the run stays bounded.
@@ -22,10 +20,10 @@ fn bench(c: &mut Criterion) {
     for s in eventloop::bench_scenarios() {
         let id = s.bench_id();
         // Self-check before timing: two handshakes, each verified on both ends.
-        or_die(eventloop::run_scenario(&pki, &s, 2));
+        or_stop(eventloop::run_scenario(&pki, &s, 2));
         let param = id.parameter.clone().unwrap_or_default();
         g.bench_function(BenchmarkId::new(id.function.clone(), param), |b| {
-            b.iter_custom(|iters| or_die(eventloop::client_cpu(&pki, &s, iters)))
+            b.iter_custom(|iters| or_stop(eventloop::client_cpu(&pki, &s, iters)))
         });
     }
     g.finish();

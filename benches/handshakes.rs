@@ -7,11 +7,7 @@ use std::time::Duration;
 use tlscost::handshake::{HandshakeBench, Pki, Scenario, Side, RUSTLS_NO_RSA_KX};
 use tlscost::names::Dimension;
 
-/// Prints the error (no panic trace) and stops the run.
-fn stop(e: tlscost::Error) -> ! {
-    eprintln!("error: {e}");
-    std::process::exit(1)
-}
+use tlscost::error::stop;
 
 fn handshakes(c: &mut Criterion) {
     let pki = Pki::locate().unwrap_or_else(|e| stop(e));

@@ -11,14 +11,10 @@ use tlscost::crypto::cases::{self, Case, Group};
 use tlscost::fixtures::Fixtures;
 use tlscost::names::Dimension;
 
-/// Stops the run with a message (no panic trace).
-fn fail(what: impl std::fmt::Display) -> ! {
-    eprintln!("error: {what}");
-    std::process::exit(1);
-}
+use tlscost::error::stop;
 
 fn main() {
-    let fx = Fixtures::locate().unwrap_or_else(|e| fail(e));
+    let fx = Fixtures::locate().unwrap_or_else(|e| stop(e));
     // Small samples: the whole quick run (`-- --quick`) has to fit in a few minutes even on
     // a busy 2-core machine. Quick mode stops a bench once two estimates agree within the
     // significance level (10%), after at least 0.1 s and at most the measurement time.
@@ -32,7 +28,7 @@ fn main() {
         .configure_from_args();
     let mut noted = BTreeSet::new();
     for &group in Group::ALL {
-        let plan = cases::plan(group, &fx).unwrap_or_else(|e| fail(e));
+        let plan = cases::plan(group, &fx).unwrap_or_else(|e| stop(e));
         for s in &plan.skipped {
             eprintln!("skipped {}: {}", s.what, s.why);
         }
@@ -51,14 +47,14 @@ fn main() {
                             eprintln!("{note}");
                         }
                     }
-                    case = Some(spec.build().unwrap_or_else(|e| fail(e)));
+                    case = Some(spec.build().unwrap_or_else(|e| stop(e)));
                 }
                 let Some(run) = case.as_mut() else {
                     return;
                 };
                 // Cases with untimed work between iterations (libssl record open) time themselves.
                 if run.batched() {
-                    b.iter_custom(|iters| run.timed(iters).unwrap_or_else(|e| fail(e)));
+                    b.iter_custom(|iters| run.timed(iters).unwrap_or_else(|e| stop(e)));
                     return;
                 }
                 b.iter(|| {
@@ -67,7 +63,7 @@ fn main() {
                     }
                 });
                 if failures > 0 {
-                    fail(format!(
+                    stop(format!(
                         "{}: {failures} timed iterations failed after the self-check passed",
                         spec.id
                     ));

@@ -8,15 +8,13 @@ use tlscost::fixtures::Fixtures;
 use tlscost::names::Dimension;
 use tlscost::transport::{self, BaseFlow, ConnectAccept, TcpPair, UdpPair};
 
-fn or_die<T>(r: tlscost::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
-}
+use tlscost::error::or_stop;
 
 fn send_recv(c: &mut Criterion) {
-    let corpus = or_die(Fixtures::locate().and_then(|f| f.sip()));
+    let corpus = or_stop(Fixtures::locate().and_then(|f| f.sip()));
     let messages = corpus.unique_messages();
-    let mut udp = or_die(UdpPair::new());
-    let mut tcp = or_die(TcpPair::new());
+    let mut udp = or_stop(UdpPair::new());
+    let mut tcp = or_stop(TcpPair::new());
     for (proto, id_of) in [
         ("udp", transport::udp_send_recv_id as fn(&str) -> _),
         ("tcp", transport::tcp_send_recv_id),
@@ -30,14 +28,14 @@ fn send_recv(c: &mut Criterion) {
             let param = id.parameter.clone().unwrap_or_default();
             g.throughput(Throughput::Bytes(m.bytes.len() as u64));
             if proto == "udp" {
-                or_die(udp.check(&id.full(), &m.bytes));
+                or_stop(udp.check(&id.full(), &m.bytes));
                 g.bench_function(BenchmarkId::new(id.function.clone(), param), |b| {
-                    b.iter(|| black_box(or_die(udp.send_recv(black_box(&m.bytes))).len()))
+                    b.iter(|| black_box(or_stop(udp.send_recv(black_box(&m.bytes))).len()))
                 });
             } else {
-                or_die(tcp.check(&id.full(), &m.bytes));
+                or_stop(tcp.check(&id.full(), &m.bytes));
                 g.bench_function(BenchmarkId::new(id.function.clone(), param), |b| {
-                    b.iter(|| black_box(or_die(tcp.send_recv(black_box(&m.bytes))).len()))
+                    b.iter(|| black_box(or_stop(tcp.send_recv(black_box(&m.bytes))).len()))
                 });
             }
         }
@@ -46,32 +44,32 @@ fn send_recv(c: &mut Criterion) {
 }
 
 fn connect_accept(c: &mut Criterion) {
-    let ca = or_die(ConnectAccept::new());
+    let ca = or_stop(ConnectAccept::new());
     let (connect, accept) = (transport::tcp_connect_id(), transport::tcp_accept_id());
-    or_die(ca.check(&connect.full()));
+    or_stop(ca.check(&connect.full()));
     let mut g = c.benchmark_group(connect.group);
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(1));
     g.bench_function(connect.function.clone(), |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| or_die(ca.connect_timed())).sum())
+        b.iter_custom(|iters| (0..iters).map(|_| or_stop(ca.connect_timed())).sum())
     });
     g.bench_function(accept.function.clone(), |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| or_die(ca.accept_timed())).sum())
+        b.iter_custom(|iters| (0..iters).map(|_| or_stop(ca.accept_timed())).sum())
     });
     g.finish();
 }
 
 fn base(c: &mut Criterion) {
-    let corpus = or_die(Fixtures::locate().and_then(|f| f.sip()));
+    let corpus = or_stop(Fixtures::locate().and_then(|f| f.sip()));
     let mut g = c.benchmark_group("base");
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(1));
     for flow in BaseFlow::ALL {
         let id = flow.bench_id();
-        let mut call = or_die(flow.setup(&corpus));
-        or_die(call.check(&id.full()));
+        let mut call = or_stop(flow.setup(&corpus));
+        or_stop(call.check(&id.full()));
         g.bench_function(id.function.clone(), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| or_die(call.run_call())).sum())
+            b.iter_custom(|iters| (0..iters).map(|_| or_stop(call.run_call())).sum())
         });
     }
     g.finish();

@@ -68,3 +68,15 @@ impl Error {
         }
     }
 }
+
+/// How a benchmark stops when its set-up or self-check fails: prints `error: …` (the
+/// message names the benchmark or input) and exits with status 1, never a panic trace.
+pub fn stop(e: impl std::fmt::Display) -> ! {
+    eprintln!("error: {e}");
+    std::process::exit(1)
+}
+
+/// The value, or [`stop`] with the error.
+pub fn or_stop<T>(r: Result<T>) -> T {
+    r.unwrap_or_else(|e| stop(e))
+}
