@@ -18,11 +18,13 @@ pub struct Group {
     pub values: Vec<Option<f64>>,
 }
 
-const COLORS: [RGBColor; 4] = [
+const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(214, 39, 40),
 ];
 
 /// Horizontal grouped bars, first group at the top.
