@@ -9,7 +9,7 @@
 
 use super::cipher::{Aes128Gcm, CbcCipher, CipherAlg, GCM_NONCE_LEN, GCM_TAG_LEN};
 use super::mac::{HmacSha1, Sha1, SHA1_LEN};
-use super::rsa::{RsaKey, PRE_MASTER_LEN};
+use super::rsa::RsaKey;
 use super::{crypto_err, Backend};
 use crate::names::Dimension;
 use crate::{Error, Result};
@@ -72,24 +72,8 @@ impl OpensslRsa {
             })
         };
         let mut key = build().map_err(|e| crypto_err(B, "set up RSA contexts", e))?;
-        key.warm()?;
+        super::rsa::warm_up(&mut key)?;
         Ok(key)
-    }
-
-    /// One private decrypt and one sign, so that the key's Montgomery contexts and
-    /// blinding values exist before anything is timed.
-    fn warm(&mut self) -> Result<()> {
-        let pm = [0x03u8; PRE_MASTER_LEN];
-        let ct = self.encrypt(&pm)?;
-        if self.decrypt(&ct)? != pm {
-            return Err(crypto_err(
-                B,
-                "warm-up",
-                "decrypt did not return the message",
-            ));
-        }
-        self.sign(b"warm-up")?;
-        Ok(())
     }
 }
 

@@ -72,6 +72,23 @@ pub trait RsaKey {
     fn verify(&mut self, message: &[u8], signature: &[u8]) -> Result<bool>;
 }
 
+/// Warms a freshly loaded key as a running server's key is warm: one private decrypt and one
+/// sign, so that its Montgomery contexts and blinding values exist before anything is timed
+/// (DESIGN.md: a cold OpenSSL key costs 2.4x). The decrypt must give back the message.
+pub fn warm_up(key: &mut dyn RsaKey) -> Result<()> {
+    let pm = [0x03u8; PRE_MASTER_LEN];
+    let ct = key.encrypt(&pm)?;
+    if key.decrypt(&ct)? != pm {
+        return Err(super::crypto_err(
+            key.backend(),
+            "warm-up",
+            "decrypt did not return the message",
+        ));
+    }
+    key.sign(b"warm-up")?;
+    Ok(())
+}
+
 /// The DER `DigestInfo` prefix of a SHA-256 hash in a PKCS#1 v1.5 signature (RFC 8017 9.2).
 pub const SHA256_DIGEST_INFO: [u8; 19] = [
     0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,

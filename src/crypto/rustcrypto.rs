@@ -6,7 +6,7 @@
 
 use super::cipher::{Aes128Gcm, CbcCipher, CipherAlg, GCM_NONCE_LEN, GCM_TAG_LEN};
 use super::mac::{HmacSha1, Sha1, SHA1_LEN};
-use super::rsa::{RsaKey, PRE_MASTER_LEN};
+use super::rsa::RsaKey;
 use super::{crypto_err, Backend};
 use crate::names::Dimension;
 use crate::{Error, Result};
@@ -61,16 +61,7 @@ impl RustCryptoRsa {
             public,
             bits,
         };
-        let pm = [0x03u8; PRE_MASTER_LEN];
-        let ct = key.encrypt(&pm)?;
-        if key.decrypt(&ct)? != pm {
-            return Err(crypto_err(
-                B,
-                "warm-up",
-                "decrypt did not return the message",
-            ));
-        }
-        key.sign(b"warm-up")?;
+        super::rsa::warm_up(&mut key)?;
         Ok(key)
     }
 }
