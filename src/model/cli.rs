@@ -139,13 +139,7 @@ pub fn run(args: ModelArgs) -> Result<()> {
             eprintln!("Warning: {w}");
         }
     }
-    let exporter: Box<dyn Exporter> = if args.json {
-        Box::new(report::json::Json)
-    } else if args.markdown {
-        Box::new(report::table::Table::markdown())
-    } else {
-        Box::new(report::table::Table::terminal())
-    };
+    let exporter = report::stdout_exporter(args.json, args.markdown);
     for a in exporter.model(&model)? {
         print!("{}", String::from_utf8_lossy(&a.bytes));
     }

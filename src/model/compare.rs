@@ -5,7 +5,7 @@ use super::{default_criterion_dir, load_estimates};
 use crate::crypto::Backend;
 use crate::handshake::Stack;
 use crate::names::Dimension;
-use crate::report::{self, Exporter};
+use crate::report;
 use crate::results::criterion::Estimate;
 use crate::results::ResultsFile;
 use crate::{Error, Result};
@@ -316,13 +316,7 @@ pub fn compute(args: &CompareArgs) -> Result<Vec<Comparison>> {
 /// `tlscost compare`.
 pub fn run(args: CompareArgs) -> Result<()> {
     let cmp = compute(&args)?;
-    let exporter: Box<dyn Exporter> = if args.json {
-        Box::new(report::json::Json)
-    } else if args.markdown {
-        Box::new(report::table::Table::markdown())
-    } else {
-        Box::new(report::table::Table::terminal())
-    };
+    let exporter = report::stdout_exporter(args.json, args.markdown);
     for a in exporter.comparison(&cmp)? {
         print!("{}", String::from_utf8_lossy(&a.bytes));
     }

@@ -65,3 +65,15 @@ pub fn fmt_us(us: f64) -> String {
 pub fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.digits$}"))
 }
+
+/// The exporter for standard output that the `--json` / `--markdown` flags select
+/// (the terminal table otherwise).
+pub fn stdout_exporter(json: bool, markdown: bool) -> Box<dyn Exporter> {
+    if json {
+        Box::new(json::Json)
+    } else if markdown {
+        Box::new(table::Table::markdown())
+    } else {
+        Box::new(table::Table::terminal())
+    }
+}
