@@ -11,7 +11,7 @@ use tlscost::transport::{self, BaseFlow, ConnectAccept, TcpPair, UdpPair};
 use tlscost::error::or_stop;
 
 fn send_recv(c: &mut Criterion) {
-    let corpus = or_stop(Fixtures::locate().and_then(|f| f.sip()));
+    let corpus = or_stop(Fixtures::locate().and_then(|f| f.flows()));
     let messages = corpus.unique_messages();
     let mut udp = or_stop(UdpPair::new());
     let mut tcp = or_stop(TcpPair::new());
@@ -60,12 +60,12 @@ fn connect_accept(c: &mut Criterion) {
 }
 
 fn base(c: &mut Criterion) {
-    let corpus = or_stop(Fixtures::locate().and_then(|f| f.sip()));
+    let corpus = or_stop(Fixtures::locate().and_then(|f| f.flows()));
     let mut g = c.benchmark_group("base");
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(1));
     for flow in BaseFlow::ALL {
-        let id = flow.bench_id();
+        let id = or_stop(corpus.flow(flow.flow_name()).map(transport::base_bench_id));
         let mut call = or_stop(flow.setup(&corpus));
         or_stop(call.check(&id.full()));
         g.bench_function(id.function.clone(), |b| {

@@ -71,6 +71,7 @@ fn toy_flows() -> Flows {
     Flows {
         basic: SipFlow {
             name: "basic".into(),
+            set: None,
             messages: vec![
                 msg("a", UacToUas, Legs::Both),
                 msg("b", UasToUac, Legs::Both),
@@ -78,6 +79,7 @@ fn toy_flows() -> Flows {
         },
         auth: SipFlow {
             name: "auth".into(),
+            set: None,
             messages: vec![
                 msg("c", UacToUas, Legs::Left),
                 msg("d", UasToUac, Legs::Left),

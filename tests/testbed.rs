@@ -12,7 +12,8 @@ use tlscost::testbed::validate::{self, CALIBRATION_SET};
 use tlscost::testbed::wire::Framer;
 use tlscost::testbed::{self, Bed, Plan, Series};
 
-/// A reader that returns its data a few bytes at a time.
+/// A connection that returns its data a few bytes at a time (and takes any write: the
+/// framer answers keep-alive pings on the connection it reads).
 struct Trickle(Vec<u8>, usize);
 impl Read for Trickle {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -20,6 +21,14 @@ impl Read for Trickle {
         buf[..n].copy_from_slice(&self.0[..n]);
         self.0.drain(..n);
         Ok(n)
+    }
+}
+impl std::io::Write for Trickle {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

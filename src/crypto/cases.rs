@@ -79,7 +79,7 @@ pub fn payloads(fx: &Fixtures) -> Result<Vec<Payload>> {
             data: Rc::new((0..n).map(|i| (i * 7 % 251) as u8).collect()),
         })
         .collect();
-    let corpus = fx.sip()?;
+    let corpus = fx.flows()?;
     for m in corpus.unique_messages() {
         out.push(Payload {
             parameter: format!("sip-{}", m.name),

@@ -42,7 +42,7 @@ fn check_received(step: &Step, got: &[u8], who: &str) -> Result<()> {
                 sent.vias().len()
             )));
         }
-        if recv.max_forwards() != Some(sent.max_forwards().unwrap_or(70).saturating_sub(1)) {
+        if recv.max_forwards() != Some(crate::transport::forwarded_max_forwards(&sent)) {
             return Err(fail("Max-Forwards not decremented".into()));
         }
     } else {

@@ -92,7 +92,7 @@ impl Plan {
             let from_uac = msg.method().is_some();
             if !from_uac && sent_by.is_none() {
                 let top = msg.vias().first().copied().unwrap_or("");
-                sent_by = Some(sip::via_sent_by(top)?.to_string());
+                sent_by = Some(sip::via_sent_by(top)?);
                 route_uri = msg.record_routes().first().map(|rr| {
                     rr.trim()
                         .trim_start_matches('<')
@@ -331,6 +331,11 @@ pub fn run_bed(bed: Bed, plan: &Plan, pki: &Pki) -> Result<RunResult> {
     let start = Instant::now();
     let total = plan.total_calls();
     let (prep, uac, uas) = if bed.transport == Transport::Udp {
+        // RFC 3261 18.1.1: a large message goes over TCP or TLS, never fragmented over UDP.
+        for step in &plan.steps {
+            sip::check_udp_size(&step.name, step.bytes.len())
+                .map_err(|e| fail(format!("{name} cannot carry this flow: {e}")))?;
+        }
         let (ps, cs, ss) = (udp_bind("proxy")?, udp_bind("UAC")?, udp_bind("UAS")?);
         let (pa, ca, sa) = (
             addr(ps.local_addr(), "proxy")?,
@@ -552,7 +557,7 @@ pub fn plan_for(calls: u64, warmup: u64, rate: f64, repeat: usize, beds: usize) 
     if repeat == 0 || repeat > 20 {
         return Err(Error::Usage(format!("--repeat {repeat}: expected 1..=20")));
     }
-    let flow = Fixtures::locate()?.sip()?.flow("basic")?.clone();
+    let flow = Fixtures::locate()?.flows()?.flow("basic")?.clone();
     let plan = Plan::new(&flow, calls, warmup, rate)?;
     let est = (calls + warmup) as f64 / rate * (repeat * beds) as f64;
     if est > MAX_RUN_S {
