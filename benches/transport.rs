@@ -75,5 +75,24 @@ fn base(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, send_recv, connect_accept, base);
+/// The base's SIP parser alone, per message of the flow (what part of the base is parsing).
+fn parse(c: &mut Criterion) {
+    let corpus = or_stop(Fixtures::locate().and_then(|f| f.flows()));
+    let probe = transport::sip_parse_id("x");
+    let mut g = c.benchmark_group(probe.group);
+    g.warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(500));
+    for m in corpus.unique_messages() {
+        let id = transport::sip_parse_id(&m.name);
+        or_stop(transport::check_parse(&id.full(), &m.bytes));
+        g.throughput(Throughput::Bytes(m.bytes.len() as u64));
+        let param = id.parameter.clone().unwrap_or_default();
+        g.bench_function(BenchmarkId::new(id.function.clone(), param), |b| {
+            b.iter(|| black_box(tlscost::sip::parse(black_box(&m.bytes)).map(|p| p.headers.len())))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, send_recv, connect_accept, base, parse);
 criterion_main!(benches);

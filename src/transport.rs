@@ -684,6 +684,27 @@ pub fn tcp_send_recv_id(message: &str) -> BenchId {
     BenchId::new("transport", &["tcp", "send-recv"]).with_parameter(format!("sip-{message}"))
 }
 
+/// `sip/parse/sip-<message>`: the base's parser on one message (part of the base's cost).
+pub fn sip_parse_id(message: &str) -> BenchId {
+    BenchId::new("sip", &["parse"]).with_parameter(format!("sip-{message}"))
+}
+
+/// Self-check of the parse bench: `msg` parses, with a body of its Content-Length.
+pub fn check_parse(bench: &str, msg: &[u8]) -> Result<()> {
+    let m = sip::parse(msg)?;
+    if m.content_length != Some(m.body.len()) {
+        return Err(Error::SelfCheck {
+            bench: bench.into(),
+            what: format!(
+                "Content-Length {:?}, body {} bytes",
+                m.content_length,
+                m.body.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// `transport/tcp/connect/client`.
 pub fn tcp_connect_id() -> BenchId {
     BenchId::new("transport", &["tcp", "connect", "client"])

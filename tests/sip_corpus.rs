@@ -29,10 +29,14 @@ struct Case {
 fn cases() -> Vec<Case> {
     let index = std::fs::read_to_string(dir().join("verdicts.tsv")).expect("verdicts.tsv");
     let mut out = Vec::new();
-    for line in index.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in index
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let cols: Vec<&str> = line.split('\t').collect();
         assert_eq!(cols.len(), 4, "verdicts.tsv: {line:?}");
-        let bytes = std::fs::read(dir().join(cols[0])).unwrap_or_else(|e| panic!("{}: {e}", cols[0]));
+        let bytes =
+            std::fs::read(dir().join(cols[0])).unwrap_or_else(|e| panic!("{}: {e}", cols[0]));
         out.push(Case {
             file: cols[0].into(),
             kind: cols[1].into(),
@@ -142,7 +146,10 @@ fn every_case_gets_its_verdict() {
                     assert_eq!(fields(&sip::parse(framed).unwrap()), fields(&m), "{what}");
                 }
                 if c.detail == "udp-refused" {
-                    assert!(sip::check_udp_size(&c.file, c.bytes.len()).is_err(), "{what}");
+                    assert!(
+                        sip::check_udp_size(&c.file, c.bytes.len()).is_err(),
+                        "{what}"
+                    );
                 } else {
                     sip::check_udp_size(&c.file, c.bytes.len()).unwrap();
                 }
@@ -157,7 +164,9 @@ fn every_case_gets_its_verdict() {
             },
             "answer" => {
                 let (code, unsupported) = c.detail.split_once(' ').unwrap_or((&c.detail, ""));
-                let Action::Reply(got, bytes) = p.handle(&c.bytes).unwrap_or_else(|e| panic!("{what}: {e}")) else {
+                let Action::Reply(got, bytes) =
+                    p.handle(&c.bytes).unwrap_or_else(|e| panic!("{what}: {e}"))
+                else {
                     panic!("{what}: the proxy did not answer")
                 };
                 assert_eq!(got.to_string(), code, "{what}");
@@ -173,23 +182,41 @@ fn every_case_gets_its_verdict() {
             }
             "forward" => {
                 let req = sip::parse(&c.bytes).unwrap();
-                let Action::Send(Leg::Uas, out) = p.handle(&c.bytes).unwrap_or_else(|e| panic!("{what}: {e}")) else {
+                let Action::Send(Leg::Uas, out) =
+                    p.handle(&c.bytes).unwrap_or_else(|e| panic!("{what}: {e}"))
+                else {
                     panic!("{what}: not forwarded")
                 };
                 let fwd = sip::parse(&out).unwrap();
                 let top = fwd.top_via().unwrap();
-                assert_eq!(top.transport, "TLS", "{what}: the proxy's Via names the leg's transport");
+                assert_eq!(
+                    top.transport, "TLS",
+                    "{what}: the proxy's Via names the leg's transport"
+                );
                 assert!(top.is_rfc3261(), "{what}");
-                assert!(branches.insert(top.branch.unwrap().to_string()), "{what}: branch reused");
+                assert!(
+                    branches.insert(top.branch.unwrap().to_string()),
+                    "{what}: branch reused"
+                );
                 assert_eq!(fwd.vias()[1..], req.vias()[..], "{what}");
                 let (key, value) = c.detail.split_once('=').unwrap_or((&c.detail, ""));
                 match key {
-                    "max-forwards" => assert_eq!(fwd.max_forwards().map(|m| m.to_string()).as_deref(), Some(value), "{what}"),
+                    "max-forwards" => assert_eq!(
+                        fwd.max_forwards().map(|m| m.to_string()).as_deref(),
+                        Some(value),
+                        "{what}"
+                    ),
                     "routes" => assert_eq!(fwd.routes().len().to_string(), value, "{what}"),
                     "branch" => {
                         // A retransmission maps to the same downstream branch.
-                        let Action::Send(_, again) = proxy().handle(&c.bytes).unwrap() else { panic!() };
-                        assert_eq!(sip::parse(&again).unwrap().top_via().unwrap().branch, top.branch, "{what}");
+                        let Action::Send(_, again) = proxy().handle(&c.bytes).unwrap() else {
+                            panic!()
+                        };
+                        assert_eq!(
+                            sip::parse(&again).unwrap().top_via().unwrap().branch,
+                            top.branch,
+                            "{what}"
+                        );
                     }
                     other => panic!("{what}: unknown forward check {other}"),
                 }
@@ -208,9 +235,18 @@ fn every_case_gets_its_verdict() {
                 }
                 // A ping is answered with a pong on the same connection.
                 let pings = whole.0.iter().filter(|f| **f == Frame::Ping).count();
-                let mut pipe = Pipe { input: c.bytes.clone(), pos: 0, chunk: 5, written: Vec::new() };
+                let mut pipe = Pipe {
+                    input: c.bytes.clone(),
+                    pos: 0,
+                    chunk: 5,
+                    written: Vec::new(),
+                };
                 let mut framer = Framer::new("corpus connection");
-                let messages = whole.0.iter().filter(|f| matches!(f, Frame::Message(_))).count();
+                let messages = whole
+                    .0
+                    .iter()
+                    .filter(|f| matches!(f, Frame::Message(_)))
+                    .count();
                 for _ in 0..messages {
                     framer.read_message(&mut pipe, "corpus").unwrap();
                 }
@@ -219,11 +255,16 @@ fn every_case_gets_its_verdict() {
             "error" => {
                 let (_, e) = frames(&c.bytes, 5);
                 let e = e.unwrap_or_else(|| panic!("{what}: no framing error"));
-                assert!(e.contains("corpus connection") && e.contains(&c.detail), "{what}: {e}");
+                assert!(
+                    e.contains("corpus connection") && e.contains(&c.detail),
+                    "{what}: {e}"
+                );
             }
             other => panic!("{what}: unknown verdict {other}"),
         }
-        *counts.entry((c.kind.clone(), c.verdict.clone())).or_default() += 1;
+        *counts
+            .entry((c.kind.clone(), c.verdict.clone()))
+            .or_default() += 1;
     }
     eprintln!("SIP corpus: {} cases", all.len());
     for ((kind, verdict), n) in &counts {
@@ -239,12 +280,20 @@ fn a_framing_error_sticks() {
     f.push(b"\r\n\r\n");
     let e2 = f.next_frame().unwrap_err().to_string();
     assert_eq!(e1, e2);
-    assert!(e1.contains("conn 7") && e1.contains("must be closed"), "{e1}");
+    assert!(
+        e1.contains("conn 7") && e1.contains("must be closed"),
+        "{e1}"
+    );
 }
 
 #[test]
 fn a_pong_is_recognised_after_our_ping() {
-    let mut pipe = Pipe { input: b"\r\n".to_vec(), pos: 0, chunk: 64, written: Vec::new() };
+    let mut pipe = Pipe {
+        input: b"\r\n".to_vec(),
+        pos: 0,
+        chunk: 64,
+        written: Vec::new(),
+    };
     let mut f = Framer::new("client");
     f.keepalive(&mut pipe).unwrap();
     assert_eq!(pipe.written, b"\r\n\r\n");
@@ -256,10 +305,18 @@ fn a_pong_is_recognised_after_our_ping() {
 
 #[test]
 fn the_end_of_a_stream_mid_message_names_the_connection() {
-    let mut pipe = Pipe { input: b"OPTIONS sip:b@x SIP/2.0\r\nl: 5\r\n\r\nhe".to_vec(), pos: 0, chunk: 64, written: Vec::new() };
+    let mut pipe = Pipe {
+        input: b"OPTIONS sip:b@x SIP/2.0\r\nl: 5\r\n\r\nhe".to_vec(),
+        pos: 0,
+        chunk: 64,
+        written: Vec::new(),
+    };
     let mut f = Framer::new("uas 3");
     let e = f.read_frame(&mut pipe).unwrap_err().to_string();
-    assert!(e.contains("uas 3") && e.contains("bytes of a message"), "{e}");
+    assert!(
+        e.contains("uas 3") && e.contains("bytes of a message"),
+        "{e}"
+    );
 }
 
 mod properties {
@@ -275,7 +332,13 @@ mod properties {
         (proptest::sample::select(forms), any::<u64>()).prop_map(|(n, bits)| {
             n.chars()
                 .enumerate()
-                .map(|(i, c)| if bits >> (i % 64) & 1 == 1 { c.to_ascii_uppercase() } else { c })
+                .map(|(i, c)| {
+                    if bits >> (i % 64) & 1 == 1 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
                 .collect()
         })
     }

@@ -67,9 +67,17 @@ pub fn run(args: Args) -> Result<()> {
             println!("\nflow '{}'\n{t}", f.name);
             println!("  base (UDP proxy self-check): {}", verdict(&f.base));
             println!("  UDP:                         {}", verdict(&f.udp));
-            println!("  testbed:                     {}", verdict(&f.testbed));
+            let testbed = match &f.testbed {
+                Ok(what) => format!("yes, {what}"),
+                Err(e) => format!("no: {e}"),
+            };
+            println!("  testbed:                     {testbed}");
         }
-        println!("\nmodel (--flow {}): {}", report.dir, verdict(&report.model));
+        println!(
+            "\nmodel (--flow {}): {}",
+            report.dir,
+            verdict(&report.model)
+        );
         println!("record cost: {}", report.pricing);
     }
     if report.usable() {

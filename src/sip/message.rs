@@ -140,7 +140,10 @@ impl Name {
 
     /// The canonical lowercase long name (`None` for [`Name::Other`]).
     pub fn long(self) -> Option<&'static str> {
-        NAMES.iter().find(|(n, _, _)| *n == self).map(|(_, l, _)| *l)
+        NAMES
+            .iter()
+            .find(|(n, _, _)| *n == self)
+            .map(|(_, l, _)| *l)
     }
 
     /// The compact form, if the registry gives one.
@@ -232,9 +235,10 @@ pub struct Head {
     pub content_length: Option<usize>,
 }
 
-/// Finds the end of the header block: `Ok(None)` when no empty line is there yet.
+/// Where the header block ends (the index of its closing CRLF CRLF), `None` when no empty
+/// line is there yet.
 pub fn head_end(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(4).position(|w| w == b"\r\n\r\n")
+    memchr::memmem::find(bytes, b"\r\n\r\n")
 }
 
 /// The header block's extent and Content-Length, for framing a stream (RFC 3261 18.3):
@@ -243,10 +247,9 @@ pub fn scan_head(bytes: &[u8]) -> Result<Option<Head>> {
     let Some(end) = head_end(bytes) else {
         return Ok(None);
     };
-    let head = head_text(&bytes[..end])?;
-    let (_, rest) = head.split_once("\r\n").unwrap_or((head, ""));
+    let (_, block) = head_text(&bytes[..end])?;
     let mut content_length = None;
-    for h in header_fields(rest) {
+    for h in header_fields(block) {
         let h = h?;
         if h.kind == Name::ContentLength {
             content_length = Some(parse_content_length(h.value, content_length)?);
@@ -258,30 +261,30 @@ pub fn scan_head(bytes: &[u8]) -> Result<Option<Head>> {
     }))
 }
 
-fn head_text(head: &[u8]) -> Result<&str> {
+/// The header block as text (UTF-8), split into the start line and the header fields;
+/// a CR or LF inside the start line is refused (every line ends in CRLF, RFC 3261 7).
+fn head_text(head: &[u8]) -> Result<(&str, &str)> {
     let text = std::str::from_utf8(head)
         .map_err(|e| err(format!("headers are not UTF-8 (byte {})", e.valid_up_to())))?;
-    // Every line ends in CRLF (RFC 3261 7): a CR or LF alone is malformed, not a line end.
-    let b = text.as_bytes();
-    for (i, &c) in b.iter().enumerate() {
-        let bare = match c {
-            b'\r' => b.get(i + 1) != Some(&b'\n'),
-            b'\n' => i == 0 || b[i - 1] != b'\r',
-            _ => false,
-        };
-        if bare {
-            return Err(err(format!(
-                "a bare {} at byte {i}: SIP lines end in CRLF",
-                if c == b'\r' { "CR" } else { "LF" }
-            )));
-        }
+    let (start, block) = text.split_once("\r\n").unwrap_or((text, ""));
+    if let Some(i) = start.bytes().position(|c| c == b'\r' || c == b'\n') {
+        return Err(bare(start.as_bytes()[i], i));
     }
-    Ok(text)
+    Ok((start, block))
+}
+
+fn bare(c: u8, at: usize) -> crate::Error {
+    err(format!(
+        "a bare {} at byte {at} of a line: SIP lines end in CRLF",
+        if c == b'\r' { "CR" } else { "LF" }
+    ))
 }
 
 fn parse_content_length(value: &str, seen: Option<usize>) -> Result<usize> {
     if seen.is_some() {
-        return Err(err("more than one Content-Length (a message has exactly one length)"));
+        return Err(err(
+            "more than one Content-Length (a message has exactly one length)",
+        ));
     }
     Ok(digits(value, "Content-Length", MAX_MESSAGE as u64).map_err(err)? as usize)
 }
@@ -294,19 +297,25 @@ fn header_fields(block: &str) -> impl Iterator<Item = Result<Header<'_>>> {
         if rest.is_empty() {
             return None;
         }
-        // The field ends at the first CRLF not followed by SP or HTAB (a fold continues it).
+        // The field ends at the first CRLF not followed by SP or HTAB (a fold continues
+        // it); a CR or LF alone is malformed. One pass over the bytes.
         let b = rest.as_bytes();
-        let mut end = rest.len();
         let mut i = 0;
-        while let Some(p) = rest[i..].find("\r\n") {
+        let end = loop {
+            let Some(p) = memchr::memchr2(b'\r', b'\n', &b[i..]) else {
+                break b.len();
+            };
             let at = i + p;
+            if b[at] == b'\n' || b.get(at + 1) != Some(&b'\n') {
+                rest = "";
+                return Some(Err(bare(b[at], at)));
+            }
             if b.get(at + 2).is_some_and(|&c| is_wsp(c)) {
                 i = at + 2;
                 continue;
             }
-            end = at;
-            break;
-        }
+            break at;
+        };
         let line = &rest[..end];
         rest = rest.get(end + 2..).unwrap_or("");
         Some(parse_header(line))
@@ -353,7 +362,11 @@ fn parse_start_line(line: &str) -> Result<StartLine<'_>> {
         check_version(version).map_err(err)?;
         let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
         let code_ok = code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit());
-        let code: u16 = if code_ok { code.parse().unwrap_or(0) } else { 0 };
+        let code: u16 = if code_ok {
+            code.parse().unwrap_or(0)
+        } else {
+            0
+        };
         if !(100..=699).contains(&code) {
             return Err(err(format!(
                 "status line '{line}': the status code must be 3 digits, 100..=699"
@@ -388,7 +401,9 @@ fn parse_cseq(value: &str) -> Result<CSeq<'_>> {
     }
     let method = trim_lws(rest);
     if !is_token(method) {
-        return Err(err(format!("CSeq '{value}': method '{method}' is not a token")));
+        return Err(err(format!(
+            "CSeq '{value}': method '{method}' is not a token"
+        )));
     }
     Ok(CSeq { number, method })
 }
@@ -410,9 +425,8 @@ pub fn parse(bytes: &[u8]) -> Result<Message<'_>> {
         )));
     }
     let end = head_end(bytes).ok_or_else(|| err("no empty line (CRLF CRLF) ends the headers"))?;
-    let head = head_text(&bytes[..end])?;
+    let (start_raw, block) = head_text(&bytes[..end])?;
     let rest = &bytes[end + 4..];
-    let (start_raw, block) = head.split_once("\r\n").unwrap_or((head, ""));
     let start = parse_start_line(start_raw)?;
 
     let mut headers = Vec::with_capacity(16);
@@ -421,7 +435,9 @@ pub fn parse(bytes: &[u8]) -> Result<Message<'_>> {
     for h in header_fields(block) {
         let h = h?;
         match h.kind {
-            Name::ContentLength => content_length = Some(parse_content_length(h.value, content_length)?),
+            Name::ContentLength => {
+                content_length = Some(parse_content_length(h.value, content_length)?)
+            }
             Name::MaxForwards => {
                 if max_forwards.is_some() {
                     return Err(err("more than one Max-Forwards"));
@@ -573,7 +589,8 @@ impl<'a> Message<'a> {
     /// inside values kept), the empty line, the body. Parsing the result gives the same
     /// fields (a property test checks it).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.start_raw.len() + self.headers.len() * 64 + self.body.len());
+        let mut out =
+            Vec::with_capacity(self.start_raw.len() + self.headers.len() * 64 + self.body.len());
         out.extend_from_slice(self.start_raw.as_bytes());
         out.extend_from_slice(b"\r\n");
         for h in &self.headers {

@@ -187,7 +187,10 @@ impl Proxy {
             );
             return Ok(self.reply(msg, key, 407, "Proxy Authentication Required", &extra));
         }
-        Ok(Action::Send(Leg::Uas, self.forward_request(msg, method, key)))
+        Ok(Action::Send(
+            Leg::Uas,
+            self.forward_request(msg, method, key),
+        ))
     }
 
     /// Whether a Route value names this proxy: its Record-Route URI or its sent-by, with
@@ -250,9 +253,7 @@ impl Proxy {
     /// The response as forwarded: our Via, which must be on top, removed.
     fn forward_response(&self, msg: &Message<'_>) -> Result<Vec<u8>> {
         let vias = msg.vias();
-        let top = msg
-            .top_via()
-            .ok_or_else(|| err("response without a Via"))?;
+        let top = msg.top_via().ok_or_else(|| err("response without a Via"))?;
         if !top.sent_by_is(&self.host, self.port) {
             return Err(err(format!(
                 "response's top Via '{}' is not this proxy's ({})",
@@ -289,7 +290,14 @@ impl Proxy {
     /// From, Call-ID and CSeq copied, To copied with a tag added when it has none; `extra`
     /// header lines (each ending in CRLF) before Content-Length 0. A non-2xx answer to an
     /// INVITE leaves its ACK to the proxy.
-    fn reply(&mut self, msg: &Message<'_>, key: u64, code: u16, reason: &str, extra: &str) -> Action {
+    fn reply(
+        &mut self,
+        msg: &Message<'_>,
+        key: u64,
+        code: u16,
+        reason: &str,
+        extra: &str,
+    ) -> Action {
         if msg.method() == Some("INVITE") {
             self.answered.insert(key);
         }

@@ -126,7 +126,8 @@ impl Framer {
                 None => return Ok(None),
                 Some(b'\r') if b.len() == 1 => return Ok(None),
                 Some(b'\r' | b'\n') => {
-                    return Err(self.fail("a CR or LF that is not part of a CRLF before a start line".into()))
+                    return Err(self
+                        .fail("a CR or LF that is not part of a CRLF before a start line".into()))
                 }
                 Some(_) => {}
             }
@@ -143,7 +144,8 @@ impl Framer {
             };
             let Some(body) = head.content_length else {
                 return Err(self.fail(
-                    "a message without Content-Length (RFC 3261 18.3: mandatory on a stream)".into(),
+                    "a message without Content-Length (RFC 3261 18.3: mandatory on a stream)"
+                        .into(),
                 ));
             };
             let total = head.len + body;
@@ -174,7 +176,10 @@ impl Framer {
                 let what = if self.buf.is_empty() {
                     "the peer closed the connection".to_string()
                 } else {
-                    format!("the peer closed the connection with {} bytes of a message", self.buf.len())
+                    format!(
+                        "the peer closed the connection with {} bytes of a message",
+                        self.buf.len()
+                    )
                 };
                 return Err(Error::io(
                     format!("{}: reading SIP", self.name()),
@@ -209,7 +214,9 @@ impl Framer {
         match self.read_frame(conn)? {
             Frame::Pong => Ok(()),
             Frame::Ping => Err(self.fail("a ping arrived where the pong of ours was due".into())),
-            Frame::Message(_) => Err(self.fail("a message arrived where the pong of our ping was due".into())),
+            Frame::Message(_) => {
+                Err(self.fail("a message arrived where the pong of our ping was due".into()))
+            }
         }
     }
 }

@@ -56,7 +56,8 @@ impl<'a> SipUri<'a> {
 
     /// Whether both URIs name the same host (case-insensitive) and the same effective port.
     pub fn same_host_port(&self, other: &SipUri<'_>) -> bool {
-        self.host.eq_ignore_ascii_case(other.host) && self.effective_port() == other.effective_port()
+        self.host.eq_ignore_ascii_case(other.host)
+            && self.effective_port() == other.effective_port()
     }
 }
 
@@ -150,7 +151,10 @@ pub fn check_request_uri(uri: &str) -> Result<(), String> {
     let Some((scheme, rest)) = uri.split_once(':') else {
         return Err(format!("request URI '{uri}' has no scheme"));
     };
-    let scheme_ok = scheme.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+    let scheme_ok = scheme
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphabetic)
         && scheme
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
@@ -162,7 +166,9 @@ pub fn check_request_uri(uri: &str) -> Result<(), String> {
     } else if uri.bytes().all(|b| b > b' ' && b != 0x7f) {
         Ok(())
     } else {
-        Err(format!("request URI '{uri}' contains white space or a control character"))
+        Err(format!(
+            "request URI '{uri}' contains white space or a control character"
+        ))
     }
 }
 
@@ -179,7 +185,10 @@ mod tests {
     #[test]
     fn hosts_ports_and_defaults() {
         let u = parse_sip_uri("sip:bob@[2001:db8::2]:5070;transport=tcp").unwrap();
-        assert_eq!((u.host, u.port, u.user), ("[2001:db8::2]", Some(5070), Some("bob")));
+        assert_eq!(
+            (u.host, u.port, u.user),
+            ("[2001:db8::2]", Some(5070), Some("bob"))
+        );
         let u = parse_sip_uri("SIP:sip.tlscost.test;transport=TLS;lr").unwrap();
         assert_eq!(u.effective_port(), 5061);
         assert_eq!(u.param("lr"), Some(None));
@@ -188,7 +197,14 @@ mod tests {
         let a = parse_sip_uri("sip:x.test:5060").unwrap();
         let b = parse_sip_uri("sip:X.TEST;lr").unwrap();
         assert!(a.same_host_port(&b));
-        for bad in ["http://x", "sip:", "sip:@x", "sip:[::1", "sip:x:99999", "sip:x y"] {
+        for bad in [
+            "http://x",
+            "sip:",
+            "sip:@x",
+            "sip:[::1",
+            "sip:x:99999",
+            "sip:x y",
+        ] {
             assert!(parse_sip_uri(bad).is_err(), "{bad}");
         }
     }

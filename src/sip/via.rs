@@ -35,11 +35,12 @@ impl Via<'_> {
     /// The port sent-by means: the one given, else 5061 for TLS and 5060 otherwise
     /// (RFC 3261 18.2.2 / 19.1.2).
     pub fn effective_port(&self) -> u16 {
-        self.port.unwrap_or(if self.transport.eq_ignore_ascii_case("tls") {
-            SIPS_PORT
-        } else {
-            SIP_PORT
-        })
+        self.port
+            .unwrap_or(if self.transport.eq_ignore_ascii_case("tls") {
+                SIPS_PORT
+            } else {
+                SIP_PORT
+            })
     }
 
     /// Whether the branch carries the RFC 3261 magic cookie.
@@ -50,7 +51,13 @@ impl Via<'_> {
     /// Whether this Via's sent-by is `host[:port]` (host case-insensitive, default ports
     /// filled in by the transport).
     pub fn sent_by_is(&self, host: &str, port: Option<u16>) -> bool {
-        let port = port.unwrap_or(Via { port: None, ..*self }.effective_port());
+        let port = port.unwrap_or(
+            Via {
+                port: None,
+                ..*self
+            }
+            .effective_port(),
+        );
         self.host.eq_ignore_ascii_case(host) && self.effective_port() == port
     }
 }
@@ -113,7 +120,8 @@ pub fn parse_via(value: &str) -> Result<Via<'_>, String> {
         s = p;
         if let Some(v) = after_name.strip_prefix('=') {
             let v = skip_sws(v);
-            let len = gen_value_len(v).ok_or_else(|| fail(&format!("parameter '{pname}' has no valid value")))?;
+            let len = gen_value_len(v)
+                .ok_or_else(|| fail(&format!("parameter '{pname}' has no valid value")))?;
             if pname.eq_ignore_ascii_case("branch") {
                 branch = Some(&v[..len]);
             }
@@ -148,7 +156,11 @@ fn gen_value_len(s: &str) -> Option<usize> {
         return None;
     }
     let n = b.iter().take_while(|&&c| is_gen_value_char(c)).count();
-    (n > 0 && !b.get(n).is_some_and(|&c| !is_wsp(c) && !b";,\r".contains(&c))).then_some(n)
+    (n > 0
+        && !b
+            .get(n)
+            .is_some_and(|&c| !is_wsp(c) && !b";,\r".contains(&c)))
+    .then_some(n)
 }
 
 #[cfg(test)]
@@ -173,8 +185,13 @@ mod tests {
 
     #[test]
     fn ipv6_and_params() {
-        let v = parse_via("SIP/2.0/UDP [2001:db8::1]:5060;received=2001:db8::9;rport;branch=z9hG4bKx").unwrap();
-        assert_eq!((v.host, v.port, v.branch), ("[2001:db8::1]", Some(5060), Some("z9hG4bKx")));
+        let v =
+            parse_via("SIP/2.0/UDP [2001:db8::1]:5060;received=2001:db8::9;rport;branch=z9hG4bKx")
+                .unwrap();
+        assert_eq!(
+            (v.host, v.port, v.branch),
+            ("[2001:db8::1]", Some(5060), Some("z9hG4bKx"))
+        );
         let v = parse_via("SIP/2.0/TCP [::1];maddr=\"x;y\"").unwrap();
         assert_eq!((v.port, v.effective_port(), v.branch), (None, 5060, None));
         assert!(!v.is_rfc3261());
@@ -204,7 +221,10 @@ mod tests {
 
     #[test]
     fn own_sent_by() {
-        assert_eq!(split_host_port("198.51.100.1:5061"), Ok(("198.51.100.1", Some(5061))));
+        assert_eq!(
+            split_host_port("198.51.100.1:5061"),
+            Ok(("198.51.100.1", Some(5061)))
+        );
         assert_eq!(split_host_port("[::1]"), Ok(("[::1]", None)));
         assert!(split_host_port("a b").is_err());
         let via = parse_via("SIP/2.0/TLS proxy.test").unwrap();
