@@ -397,3 +397,31 @@ mod properties {
         }
     }
 }
+
+/// The committed WebRTC flow: loadable, every message over the proxy's self-check, UDP
+/// refused by its size, and the testbed runs it over TLS.
+#[test]
+fn the_webrtc_flow_runs_on_tls_and_not_on_udp() {
+    use tlscost::testbed::{run_bed, Bed, Plan};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("flows/webrtc");
+    let report = tlscost::flow::check(&dir).unwrap();
+    assert!(report.usable() && report.model.is_ok());
+    let basic = &report.flows[0];
+    assert!(basic.udp.is_err() && basic.testbed.is_ok());
+    assert!(basic
+        .messages
+        .iter()
+        .any(|m| m.name == "sip-webrtc-invite" && m.bytes > 5000 && !m.udp));
+    let corpus = tlscost::fixtures::load_dir(&dir).unwrap();
+    let plan = Plan::new(corpus.flow("basic").unwrap(), 3, 1, 500.0).unwrap();
+    let pki = tlscost::handshake::Pki::locate().unwrap();
+    let udp = run_bed(Bed::from_name("proxy-chain/udp").unwrap(), &plan, &pki).unwrap_err();
+    assert!(udp.to_string().contains("18.1.1"), "{udp}");
+    let tls = run_bed(Bed::from_name("proxy-chain/tls-aes").unwrap(), &plan, &pki).unwrap();
+    assert_eq!(tls.calls, 3);
+    let notes = tlscost::flow::model_notes(&[corpus.flow("basic").unwrap()]);
+    assert!(
+        notes.iter().any(|n| n.contains("needs TCP or TLS")),
+        "{notes:?}"
+    );
+}

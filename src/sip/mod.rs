@@ -49,12 +49,9 @@ fn err(what: impl Into<String>) -> Error {
 /// names the message in the error.
 pub fn check_udp_size(name: &str, len: usize) -> crate::Result<()> {
     if len > UDP_LIMIT {
-        return Err(Error::Unsupported {
-            backend: "UDP",
-            what: format!(
-                "message '{name}' is {len} bytes, over {UDP_LIMIT}: RFC 3261 18.1.1 sends it over a congestion-controlled transport (TCP or TLS), never as a fragmented UDP datagram"
-            ),
-        });
+        return Err(Error::Usage(format!(
+            "UDP cannot carry message '{name}': it is {len} bytes, over {UDP_LIMIT}, and RFC 3261 18.1.1 sends such a message over a congestion-controlled transport (TCP or TLS), never as fragmented UDP datagrams"
+        )));
     }
     Ok(())
 }
