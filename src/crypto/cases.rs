@@ -18,6 +18,7 @@
 //!   padding: only the MAC check can refuse it) is refused; and every single-fault record
 //!   of [`crate::record::fault`] is refused for its own reason, so a check missing from
 //!   `open` fails the bench.
+//!
 //! A failed check is an [`Error::SelfCheck`] naming the benchmark. Combinations a backend
 //! does not offer are not cases but [`Skip`]s, each with the reason.
 
