@@ -149,7 +149,8 @@ pub fn supports(suite: Suite, backend: Backend) -> std::result::Result<(), Strin
     }
 }
 
-enum Protection {
+/// One direction's primitives: a CBC cipher and HMAC-SHA1, or AES-GCM and its salt.
+pub(crate) enum Protection {
     Cbc {
         cipher: Box<dyn CbcCipher>,
         mac: Box<dyn HmacSha1>,
@@ -158,6 +159,28 @@ enum Protection {
         aead: Box<dyn Aes128Gcm>,
         salt: [u8; 4],
     },
+}
+
+impl Protection {
+    /// `suite`'s primitives, all from `backend`, keyed with `keys`.
+    pub(crate) fn new(suite: Suite, backend: Backend, keys: &RecordKeys) -> Result<Protection> {
+        if let Err(why) = supports(suite, backend) {
+            return Err(Error::Unsupported {
+                backend: backend.label(),
+                what: format!("record suite {}: {why}", suite.label()),
+            });
+        }
+        Ok(match suite.cbc_alg() {
+            Some(alg) => Protection::Cbc {
+                cipher: crypto::cbc_cipher(backend, alg, &keys.enc_key)?,
+                mac: crypto::hmac_sha1(backend, &keys.mac_key)?,
+            },
+            None => Protection::Gcm {
+                aead: crypto::aes128_gcm(backend, &keys.enc_key)?,
+                salt: keys.salt,
+            },
+        })
+    }
 }
 
 /// One direction's record protection state: keys and sequence numbers.
@@ -172,28 +195,13 @@ pub struct RecordLayer {
 impl RecordLayer {
     /// Record protection of `suite` with every primitive from `backend`.
     pub fn new(suite: Suite, backend: Backend, keys: &RecordKeys) -> Result<RecordLayer> {
-        if let Err(why) = supports(suite, backend) {
-            return Err(Error::Unsupported {
-                backend: backend.label(),
-                what: format!("record suite {}: {why}", suite.label()),
-            });
-        }
-        match suite.cbc_alg() {
-            Some(alg) => Self::cbc(
-                crypto::cbc_cipher(backend, alg, &keys.enc_key)?,
-                crypto::hmac_sha1(backend, &keys.mac_key)?,
-            ),
-            None => Ok(RecordLayer {
-                suite,
-                label: backend.label(),
-                prot: Protection::Gcm {
-                    aead: crypto::aes128_gcm(backend, &keys.enc_key)?,
-                    salt: keys.salt,
-                },
-                write_seq: 0,
-                read_seq: 0,
-            }),
-        }
+        Ok(RecordLayer {
+            suite,
+            label: backend.label(),
+            prot: Protection::new(suite, backend, keys)?,
+            write_seq: 0,
+            read_seq: 0,
+        })
     }
 
     /// CBC record protection over any cipher and any HMAC-SHA1 (possibly of two backends).

@@ -153,6 +153,41 @@ pub trait RsaPublicKey {
     }
 }
 
+/// Implements [`RsaPublicKey`] for a backend's private-key type through its field `public`
+/// (its public half, which every backend's key keeps).
+macro_rules! public_half {
+    ($key:ty) => {
+        impl $crate::crypto::rsa::RsaPublicKey for $key {
+            fn backend(&self) -> $crate::crypto::Backend {
+                $crate::crypto::rsa::RsaPublicKey::backend(&self.public)
+            }
+
+            fn bits(&self) -> u32 {
+                $crate::crypto::rsa::RsaPublicKey::bits(&self.public)
+            }
+
+            fn encrypt(&mut self, message: &[u8]) -> $crate::Result<Vec<u8>> {
+                $crate::crypto::rsa::RsaPublicKey::encrypt(&mut self.public, message)
+            }
+
+            fn verify_with(
+                &mut self,
+                hash: $crate::crypto::rsa::SigHash,
+                message: &[u8],
+                signature: &[u8],
+            ) -> $crate::Result<bool> {
+                $crate::crypto::rsa::RsaPublicKey::verify_with(
+                    &mut self.public,
+                    hash,
+                    message,
+                    signature,
+                )
+            }
+        }
+    };
+}
+pub(crate) use public_half;
+
 /// An RSA private key (and its public half) of one backend.
 ///
 /// Every method returns an error instead of panicking: a wrong length or a backend failure

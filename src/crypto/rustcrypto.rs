@@ -119,23 +119,7 @@ impl RustCryptoRsa {
     }
 }
 
-impl RsaPublicKey for RustCryptoRsa {
-    fn backend(&self) -> Backend {
-        B
-    }
-
-    fn bits(&self) -> u32 {
-        self.public.bits
-    }
-
-    fn encrypt(&mut self, message: &[u8]) -> Result<Vec<u8>> {
-        self.public.encrypt(message)
-    }
-
-    fn verify_with(&mut self, hash: SigHash, message: &[u8], signature: &[u8]) -> Result<bool> {
-        self.public.verify_with(hash, message, signature)
-    }
-}
+super::rsa::public_half!(RustCryptoRsa);
 
 impl RsaKey for RustCryptoRsa {
     fn decrypt(&mut self, ciphertext: &[u8]) -> Result<Vec<u8>> {

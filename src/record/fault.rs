@@ -19,11 +19,11 @@
 use super::{Suite, APPLICATION_DATA, GCM_EXPLICIT_LEN, HEADER_LEN, MAX_FRAGMENT, TLS12};
 use crate::crypto::cipher::GCM_TAG_LEN;
 use crate::crypto::mac::SHA1_LEN;
-use crate::crypto::{self, Aes128Gcm, Backend, CbcCipher, HmacSha1};
+use crate::crypto::Backend;
 use crate::names::Dimension;
 use crate::{Error, Result};
 
-use super::RecordKeys;
+use super::{Protection, RecordKeys};
 
 /// The one check a forged record fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -157,17 +157,6 @@ impl Fault {
     }
 }
 
-enum Primitives {
-    Cbc {
-        cipher: Box<dyn CbcCipher>,
-        mac: Box<dyn HmacSha1>,
-    },
-    Gcm {
-        aead: Box<dyn Aes128Gcm>,
-        salt: [u8; 4],
-    },
-}
-
 /// What goes into one hand-built record.
 struct Spec {
     header_type: u8,
@@ -188,28 +177,13 @@ struct Spec {
 pub struct Forger {
     suite: Suite,
     backend: Backend,
-    prims: Primitives,
+    prims: Protection,
 }
 
 impl Forger {
     /// A forger of `suite` records with `backend`'s primitives keyed with `keys`.
     pub fn new(suite: Suite, backend: Backend, keys: &RecordKeys) -> Result<Forger> {
-        if let Err(why) = super::supports(suite, backend) {
-            return Err(Error::Unsupported {
-                backend: backend.label(),
-                what: format!("record suite {}: {why}", suite.label()),
-            });
-        }
-        let prims = match suite.cbc_alg() {
-            Some(alg) => Primitives::Cbc {
-                cipher: crypto::cbc_cipher(backend, alg, &keys.enc_key)?,
-                mac: crypto::hmac_sha1(backend, &keys.mac_key)?,
-            },
-            None => Primitives::Gcm {
-                aead: crypto::aes128_gcm(backend, &keys.enc_key)?,
-                salt: keys.salt,
-            },
-        };
+        let prims = Protection::new(suite, backend, keys)?;
         Ok(Forger {
             suite,
             backend,
@@ -281,12 +255,12 @@ impl Forger {
                 match self.prims {
                     // The bytes are a correct fragment; only the header's length lies (one
                     // block short: still whole blocks, still long enough).
-                    Primitives::Cbc { .. } => {
+                    Protection::Cbc { .. } => {
                         let len = r.len() - HEADER_LEN - bs;
                         set_length(&mut r, len);
                     }
                     // Header correct for the fragment, then one byte that is not part of it.
-                    Primitives::Gcm { .. } => r.push(0x5a),
+                    Protection::Gcm { .. } => r.push(0x5a),
                 }
                 return Ok(r);
             }
@@ -309,8 +283,8 @@ impl Forger {
             }
             Fault::TooShort => {
                 let frag = match self.prims {
-                    Primitives::Cbc { .. } => 2 * bs,
-                    Primitives::Gcm { .. } => GCM_EXPLICIT_LEN + GCM_TAG_LEN - 1,
+                    Protection::Cbc { .. } => 2 * bs,
+                    Protection::Gcm { .. } => GCM_EXPLICIT_LEN + GCM_TAG_LEN - 1,
                 };
                 let mut r = vec![APPLICATION_DATA, TLS12[0], TLS12[1]];
                 r.extend_from_slice(&(frag as u16).to_be_bytes());
@@ -357,7 +331,7 @@ impl Forger {
         let body_len = (head.len() + SHA1_LEN + 1).div_ceil(bs) * bs;
         let mut pt = head.to_vec();
         pt.resize(body_len - SHA1_LEN - 1, 0x42);
-        let Primitives::Cbc { cipher, mac } = &mut self.prims else {
+        let Protection::Cbc { cipher, mac } = &mut self.prims else {
             return Err(self.err("padding faults are CBC only"));
         };
         let tag = mac.mac(&[&pseudo_header(seq, APPLICATION_DATA, TLS12, pt.len()), &pt])?;
@@ -373,7 +347,7 @@ impl Forger {
     fn build(&mut self, s: &Spec) -> Result<Vec<u8>> {
         let bs = self.block_len();
         match &mut self.prims {
-            Primitives::Cbc { cipher, mac } => {
+            Protection::Cbc { cipher, mac } => {
                 let mut tag = mac.mac(&[
                     &pseudo_header(s.mac_seq, s.mac_type, TLS12, s.plaintext.len()),
                     &s.plaintext,
@@ -393,7 +367,7 @@ impl Forger {
                 cipher.encrypt(&iv, &mut body)?;
                 Ok(frame(s.header_type, s.version, &[&iv, &body]))
             }
-            Primitives::Gcm { aead, salt } => {
+            Protection::Gcm { aead, salt } => {
                 let explicit = s.mac_seq.to_be_bytes();
                 let mut nonce = [0u8; 12];
                 nonce[..4].copy_from_slice(salt);
