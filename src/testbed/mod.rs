@@ -469,6 +469,7 @@ impl Series {
             configuration: self.bed.name(),
             us_per_call: self.median(),
             spread_us: Some(self.spread()),
+            protocol: None,
         }
     }
 }
