@@ -28,7 +28,7 @@ use super::{Protection, RecordKeys};
 /// The one check a forged record fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fault {
-    /// Fewer bytes than a record header (3 bytes of a correct record).
+    /// Fewer bytes than a record header: the first 0 to 4 bytes of a correct record (`pick`).
     ShortHeader,
     /// A content type outside RFC 5246's four (under a MAC or tag that covers it).
     UnknownType,
