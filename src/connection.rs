@@ -242,14 +242,13 @@ fn read_tls(
     Err(format!("more than {MAX_WAKEUPS} wake-ups in one read"))
 }
 
-fn new_poller(sock: &TcpStream, interest: Event) -> std::io::Result<Poller> {
+/// Makes `sock` non-blocking (Nagle off) and registers it, level-triggered, with `interest`.
+fn register(poller: &Poller, sock: &TcpStream, interest: Event) -> std::io::Result<()> {
     sock.set_nonblocking(true)?;
     sock.set_nodelay(true)?;
-    let poller = Poller::new()?;
-    // SAFETY: the socket is deleted from the poller before it is dropped (or dropped with
-    // the poller on an error path, which Linux epoll handles by removing the entry).
-    unsafe { poller.add_with_mode(sock, interest, PollMode::Level)? };
-    Ok(poller)
+    // SAFETY: the socket is deleted from the poller before it is dropped (or dropped on an
+    // error path, which Linux epoll handles by removing the entry).
+    unsafe { poller.add_with_mode(sock, interest, PollMode::Level) }
 }
 
 /// Serves `n` connections one after another; returns the server thread's CPU time over
@@ -261,9 +260,11 @@ fn serve(
 ) -> std::result::Result<(Duration, Vec<ServerSaw>), String> {
     let io = |what: &'static str| move |e: std::io::Error| format!("server {what}: {e}");
     listener.set_nonblocking(true).map_err(io("non-blocking"))?;
-    let lpoll = Poller::new().map_err(io("poller"))?;
+    // One poller for the listener and the connection, as a server's event loop has; the
+    // listener is armed one-shot, only while the server waits for a connection.
+    let poller = Poller::new().map_err(io("poller"))?;
     // SAFETY: the listener outlives the poller's use of it and is deleted before return.
-    unsafe { lpoll.add_with_mode(&listener, Event::readable(LISTENER), PollMode::Level) }
+    unsafe { poller.add_with_mode(&listener, Event::none(LISTENER), PollMode::Oneshot) }
         .map_err(io("registering the listener"))?;
     let mut events = Events::new();
     let mut saw = Vec::with_capacity(n);
@@ -276,8 +277,11 @@ fn serve(
             match listener.accept() {
                 Ok((s, _)) => break s,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    poller
+                        .modify_with_mode(&listener, Event::readable(LISTENER), PollMode::Oneshot)
+                        .map_err(io("arming the listener"))?;
                     events.clear();
-                    if lpoll
+                    if poller
                         .wait(&mut events, Some(WAIT_TIMEOUT))
                         .map_err(io("epoll_wait"))?
                         == 0
@@ -289,8 +293,8 @@ fn serve(
             }
         };
         let mut interest = Event::readable(CONN);
-        let poller = new_poller(&sock, interest).map_err(io("socket set-up"))?;
-        let mut cevents = Events::new();
+        register(&poller, &sock, interest).map_err(io("socket set-up"))?;
+        let cevents = &mut events;
         match &ctx {
             None => {
                 // Plain TCP: wait for the client's FIN, read the end of file, close.
@@ -303,7 +307,7 @@ fn serve(
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                             wait(
                                 &poller,
-                                &mut cevents,
+                                cevents,
                                 &sock,
                                 &mut interest,
                                 Event::readable(CONN),
@@ -317,7 +321,7 @@ fn serve(
             }
             Some(ctx) => {
                 let ssl = Ssl::new(ctx).map_err(|e| format!("server Ssl::new: {e}"))?;
-                let mut s = drive(&poller, &mut cevents, &mut interest, ssl.accept(sock))
+                let mut s = drive(&poller, cevents, &mut interest, ssl.accept(sock))
                     .map_err(|e| format!("server #{i}: {e}"))?;
                 saw.push(ServerSaw {
                     reused: s.ssl().session_reused(),
@@ -330,13 +334,13 @@ fn serve(
                         Err(e) => {
                             let want =
                                 wanted(e.code()).ok_or_else(|| format!("server write: {e}"))?;
-                            wait(&poller, &mut cevents, s.get_ref(), &mut interest, want)
+                            wait(&poller, cevents, s.get_ref(), &mut interest, want)
                                 .map_err(io("waiting to write"))?;
                         }
                     }
                 }
                 let mut b = [0u8; 16];
-                while read_tls(&poller, &mut cevents, &mut interest, &mut s, &mut b)
+                while read_tls(&poller, cevents, &mut interest, &mut s, &mut b)
                     .map_err(|e| format!("server #{i}: {e}"))?
                     > 0
                 {}
@@ -347,7 +351,7 @@ fn serve(
         }
     }
     let cpu = thread_cpu_time().saturating_sub(cpu0);
-    lpoll
+    poller
         .delete(&listener)
         .map_err(io("deregistering the listener"))?;
     Ok((cpu, saw))
@@ -356,6 +360,7 @@ fn serve(
 /// One client connection; returns its CPU time and, for TLS, the session to resume.
 fn client_once(
     s: &Scenario,
+    poller: &Poller,
     ctx: Option<&SslContext>,
     addr: SocketAddr,
     session: Option<&SslSession>,
@@ -370,7 +375,7 @@ fn client_once(
     };
     // A fresh connection's first handshake step writes the ClientHello.
     let mut interest = Event::writable(CONN);
-    let poller = new_poller(&sock, interest).map_err(io("socket set-up"))?;
+    register(poller, &sock, interest).map_err(io("socket set-up"))?;
     let mut events = Events::new();
     let mut ssl = Ssl::new(ctx).map_err(|e| conn_err(s, format!("client Ssl::new: {e}")))?;
     let mut setup = || -> std::result::Result<(), openssl::error::ErrorStack> {
@@ -383,10 +388,10 @@ fn client_once(
         Ok(())
     };
     setup().map_err(|e| conn_err(s, format!("client set-up: {e}")))?;
-    let mut stream = drive(&poller, &mut events, &mut interest, ssl.connect(sock))
+    let mut stream = drive(poller, &mut events, &mut interest, ssl.connect(sock))
         .map_err(|e| conn_err(s, format!("client: {e}")))?;
     let mut b = [0u8; 1];
-    let n = read_tls(&poller, &mut events, &mut interest, &mut stream, &mut b)
+    let n = read_tls(poller, &mut events, &mut interest, &mut stream, &mut b)
         .map_err(|e| conn_err(s, format!("client: {e}")))?;
     let _ = stream.shutdown();
     poller
@@ -464,7 +469,9 @@ pub fn run(pki: &Pki, s: &Scenario, n: usize) -> Result<Tally> {
         })
         .map_err(|e| Error::io("spawning the server thread", e))?;
     let client = (|| -> Result<Duration> {
-        let (_, mut session) = client_once(s, cctx.as_ref(), addr, None)?;
+        // One poller for all of the client's connections, as a client's event loop has.
+        let poller = Poller::new().map_err(|e| Error::io("creating the client's poller", e))?;
+        let (_, mut session) = client_once(s, &poller, cctx.as_ref(), addr, None)?;
         let mut total = Duration::ZERO;
         for _ in 0..n {
             let resume = match s.layer {
@@ -475,7 +482,7 @@ pub fn run(pki: &Pki, s: &Scenario, n: usize) -> Result<Tally> {
                 ),
                 _ => None,
             };
-            let (cpu, next) = client_once(s, cctx.as_ref(), addr, resume)?;
+            let (cpu, next) = client_once(s, &poller, cctx.as_ref(), addr, resume)?;
             total += cpu;
             if next.is_some() {
                 session = next;

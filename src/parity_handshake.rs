@@ -200,10 +200,11 @@ pub fn parse_s_time(out: &str) -> Result<u64> {
     out.lines()
         .filter_map(|l| {
             let (n, rest) = l.trim().split_once(' ')?;
-            rest.starts_with("connections in ")
-                .then(|| rest.contains("s;"))
-                .filter(|x| *x)
-                .and_then(|_| n.parse::<u64>().ok())
+            if rest.starts_with("connections in ") && rest.contains("s;") {
+                n.parse::<u64>().ok()
+            } else {
+                None
+            }
         })
         .last()
         .ok_or_else(|| Error::Crypto {
@@ -399,4 +400,19 @@ pub fn render(rows: &[Row], band: (f64, f64)) -> String {
         "{t}\nratio = tlscost / openssl (CPU per connection; s_time: user + system of the process, start-up cancelled; s_server: its process CPU clock; tlscost: each side's thread CPU time; fastest of the rounds). The socket components should sit within {:.2}..{:.2}; the in-memory handshake is shown for what it leaves out.\n- {DIFFERENCES}\n",
         band.0, band.1
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s_time_output_gives_its_connections() {
+        let out = "Collecting connection statistics for 3 seconds\n*****\n\n150 connections in 0.16s; 937.50 connections/user sec, bytes read 0\n150 connections in 4 real seconds, 0 bytes read per connection\n";
+        assert_eq!(parse_s_time(out).unwrap(), 150);
+        let e = parse_s_time("ERROR\nconnect:errno=111\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("connections in"), "{e}");
+    }
 }

@@ -350,6 +350,10 @@ fn synthetic_estimates() -> BTreeMap<String, Estimate> {
                 100_000.0
             } else if id.starts_with("handshake/") || id.starts_with("eventloop/") {
                 500_000.0
+            } else if id.starts_with("connection/openssl/") {
+                600_000.0
+            } else if id.starts_with("connection/") {
+                30_000.0
             } else {
                 1_000.0
             };
@@ -1221,6 +1225,93 @@ fn validate_measured_file_truncated() {
     .arg(&m)
     .watch(tmp.path())
     .says(&["testbed.csv"])
+    .refused();
+}
+
+#[test]
+fn model_unknown_protocol() {
+    let tmp = TempDir::new().unwrap();
+    let res = results_file(tmp.path(), "r.json");
+    Case::new(
+        "model: unknown --protocol",
+        &[
+            "model",
+            "--no-save",
+            "--protocol",
+            "tls14-magic",
+            "--results",
+        ],
+    )
+    .arg(res)
+    .says(&["tls14-magic", "expected one of"])
+    .refused();
+}
+
+#[test]
+fn model_protocol_the_stack_lacks() {
+    let tmp = TempDir::new().unwrap();
+    let res = results_file(tmp.path(), "r.json");
+    Case::new(
+        "model: rustls with RSA key transport",
+        &[
+            "model",
+            "--no-save",
+            "--stack",
+            "rustls",
+            "--protocol",
+            "tls12-rsa-aes128-sha",
+            "--results",
+        ],
+    )
+    .arg(res)
+    .says(&["--protocol", "RSA key transport"])
+    .refused();
+}
+
+#[test]
+fn model_protocol_not_measured_names_the_command() {
+    let tmp = TempDir::new().unwrap();
+    let res = results_file(tmp.path(), "r.json");
+    Case::new(
+        "model: --protocol whose benches are missing",
+        &[
+            "model",
+            "--no-save",
+            "--protocol",
+            "tls13-aes128-gcm",
+            "--results",
+        ],
+    )
+    .arg(res)
+    .says(&["tls13-aes128-gcm", "cargo bench --bench"])
+    .refused();
+}
+
+#[test]
+fn validate_server_file_missing_or_of_another_kind() {
+    let tmp = TempDir::new().unwrap();
+    let res = results_file(tmp.path(), "r.json");
+    let missing = tmp.path().join("kamailio.json");
+    Case::new(
+        "validate --server: file missing",
+        &["validate", "--no-save", "--results"],
+    )
+    .arg(&res)
+    .arg("--server")
+    .arg(&missing)
+    .says(&["kamailio.json"])
+    .refused();
+    let csv = tmp.path().join("cal.csv");
+    std::fs::write(&csv, b"configuration,us_per_call\nproxy-chain/udp,60\n").unwrap();
+    Case::new(
+        "validate --server: a calibration CSV, not a measured-server file",
+        &["validate", "--no-save", "--results"],
+    )
+    .arg(&res)
+    .arg("--server")
+    .arg(&csv)
+    .watch(tmp.path())
+    .says(&["cal.csv", "tlscost server"])
     .refused();
 }
 

@@ -562,3 +562,39 @@ fn reader_takes_a_measured_server_file() {
         .to_string();
     assert!(e.contains("no measurements"), "{e}");
 }
+
+/// `validate --server`'s computation: the smallest sets come from what the file measured;
+/// S+R (full and resumed on the server side) predicts the rest of that side exactly, the
+/// uncalibrated error uses the measured UDP figure as the base.
+#[test]
+fn server_validation_uses_the_smallest_sets() {
+    use tlscost::model::validate;
+    let names = [
+        "proxy-chain/udp",
+        "proxy-chain/tcp",
+        "proxy-chain/tls-aes",
+        "outbound/tcp",
+        "outbound/tls",
+        "outbound/tls-resumed",
+        "outbound/tls-mutual",
+    ];
+    let m = synth(&names, pooled, &[]);
+    let sets = validate::smallest_sets(&m, Protocol::Tls12RsaAes128Sha).unwrap();
+    assert_eq!(sets.len(), 2);
+    assert_eq!(sets[1].members.last().unwrap(), "outbound/tls-resumed");
+    let v = validate::validate("a synthetic server", &m, &prices(), &sets).unwrap();
+    let mutual = v
+        .rows
+        .iter()
+        .find(|r| r.name == "outbound/tls-mutual")
+        .unwrap();
+    assert!(mutual.sets[1].error.unwrap().abs() < 1e-9, "{mutual:?}");
+    let udp = v.rows.iter().find(|r| r.name == "proxy-chain/udp").unwrap();
+    assert!(udp.uncalibrated_error.unwrap().abs() < 1e-9);
+    assert!(v.uncalibrated_mean_abs_error.unwrap() > 0.05);
+    // Without a TLS configuration per call, the sets cannot be made: said, with the list.
+    let e = validate::smallest_sets(&m[..3], Protocol::Tls12RsaAes128Sha)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("outbound/tls or inbound/tls"), "{e}");
+}
