@@ -29,7 +29,7 @@ fn prices() -> Prices {
 }
 
 /// The truth: every component times its kind's factor (socket handling at × 1), plus per
-/// new connection (TCP or TLS) of a side the term `factor(Kind::NewConnection(side))` µs.
+/// new TLS connection of a side the term `factor(Kind::NewConnection(side))` µs.
 fn truth(config: &Config, factor: &impl Fn(Kind) -> f64, v: &ComponentValues) -> f64 {
     ComponentId::compose(config)
         .iter()
@@ -41,7 +41,7 @@ fn truth(config: &Config, factor: &impl Fn(Kind) -> f64, v: &ComponentValues) ->
                 factor(k)
             };
             let term = match id {
-                ComponentId::TcpHandshake(s) => factor(Kind::NewConnection(*s)),
+                ComponentId::TlsHandshake(s, _) => factor(Kind::NewConnection(*s)),
                 _ => 0.0,
             };
             f * v[id] + term
@@ -76,6 +76,14 @@ fn factor_of(cal: &Calibration, name: &str) -> f64 {
         .value
 }
 
+/// Every named factor or term was fitted to its known value.
+fn assert_fitted(cal: &Calibration, want: &[(&str, f64)]) {
+    for (name, w) in want {
+        let got = factor_of(cal, name);
+        assert!((got - w).abs() < 1e-6 * w.abs(), "{name}: {got} vs {w}");
+    }
+}
+
 fn row<'a>(cal: &'a Calibration, name: &str) -> &'a calibrate::Row {
     cal.rows
         .iter()
@@ -92,24 +100,29 @@ fn known(k: Kind) -> f64 {
         Kind::Auth => 1.3,
         Kind::Handshake(Side::Server) => 1.4,
         Kind::Handshake(Side::Client) => 1.9,
+        Kind::TcpSetup(Side::Server) => 2.5,
+        Kind::TcpSetup(Side::Client) => 3.5,
         Kind::NewConnection(Side::Server) => 310.0,
         Kind::NewConnection(Side::Client) => 140.0,
         Kind::Socket(_) => 1.0,
     }
 }
 
-/// The same with TCP's extra scaled like the UDP base: what a set without TCP can fit.
+/// The same with TCP's extra scaled like the UDP base and TCP set-up like its side's
+/// handshake: what a set without TCP can fit.
 fn pooled(k: Kind) -> f64 {
     match k {
         Kind::TransportTcp => known(Kind::TransportUdp),
+        Kind::TcpSetup(s) => known(Kind::Handshake(s)),
         k => known(k),
     }
 }
 
-/// The paper's set (TCP and TLS per call on each side) determines, per side, the handshake
-/// factor and the per-connection term; mutual, resumed and local are predicted exactly.
+/// The paper's set plus resumed per call on each side determines, per side, the TCP
+/// set-up factor, the handshake factor and the per-connection term; mutual and local are
+/// predicted exactly.
 #[test]
-fn paper_set_recovers_per_side_factors_and_terms() {
+fn paper_set_with_resumed_recovers_per_side_factors_and_terms() {
     let names = [
         "proxy-chain/udp",
         "proxy-chain/tcp",
@@ -118,25 +131,29 @@ fn paper_set_recovers_per_side_factors_and_terms() {
         "outbound/tls",
         "inbound/tcp",
         "inbound/tls",
+        "outbound/tls-resumed",
+        "inbound/tls-resumed",
         "proxy-chain-auth/udp",
     ];
     let cal = calibrate::fit(&synth(&names, known, &[]), &prices()).unwrap();
     assert_eq!(cal.method, "exact");
     assert_eq!(cal.grouping.server, SideFit::Both);
     assert_eq!(cal.grouping.client, SideFit::Both);
-    for (name, want) in [
-        ("transport-udp", 1.7),
-        ("transport-tcp", 2.2),
-        ("tls-record", 3.1),
-        ("auth", 1.3),
-        ("tls-handshake-server", 1.4),
-        ("tls-handshake-client", 1.9),
-        ("per-connection-server", 310.0),
-        ("per-connection-client", 140.0),
-    ] {
-        let got = factor_of(&cal, name);
-        assert!((got - want).abs() < 1e-6 * want, "{name}: {got} vs {want}");
-    }
+    assert_fitted(
+        &cal,
+        &[
+            ("transport-udp", 1.7),
+            ("transport-tcp", 2.2),
+            ("tls-record", 3.1),
+            ("auth", 1.3),
+            ("tls-handshake-server", 1.4),
+            ("tls-handshake-client", 1.9),
+            ("tcp-setup-server", 2.5),
+            ("tcp-setup-client", 3.5),
+            ("per-connection-server", 310.0),
+            ("per-connection-client", 140.0),
+        ],
+    );
     assert!(cal.warnings.is_empty(), "{:?}", cal.warnings);
     let v = values();
     for r in &cal.rows {
@@ -172,15 +189,15 @@ fn full_and_resumed_recover_the_terms_and_least_squares_reports_errors() {
     )
     .unwrap();
     assert_eq!(cal.method, "exact");
-    for (name, want) in [
-        ("transport", 1.7),
-        ("tls-record", 3.1),
-        ("tls-handshake-server", 1.4),
-        ("per-connection-client", 140.0),
-    ] {
-        let got = factor_of(&cal, name);
-        assert!((got - want).abs() < 1e-6 * want, "{name}: {got} vs {want}");
-    }
+    assert_fitted(
+        &cal,
+        &[
+            ("transport", 1.7),
+            ("tls-record", 3.1),
+            ("connection-server", 1.4),
+            ("per-connection-client", 140.0),
+        ],
+    );
     // More configurations than parameters: least squares.
     let more = [
         &names[..],
@@ -200,7 +217,7 @@ fn full_and_resumed_recover_the_terms_and_least_squares_reports_errors() {
         assert!(r.loo_error.is_some() || without, "{n}: {r:?}");
     }
     assert!(row(&cal, "local/tls").loo_error.is_some());
-    let hs = factor_of(&cal, "tls-handshake-server");
+    let hs = factor_of(&cal, "connection-server");
     assert!((hs - 1.4).abs() < 0.2, "{hs}");
 }
 
@@ -240,26 +257,25 @@ fn a_server_side_set_predicts_no_client_side_configuration() {
     }
 }
 
-/// One TLS kind on a side cannot tell the handshake factor from the term: the handshake is
-/// taken at its bare cost, the term carries the rest, and the note says so.
+/// One TLS kind on a side cannot tell the handshake factor from the term: the factor is
+/// fitted without a term (the paper's model), and the note says so.
 #[test]
-fn one_kind_per_side_fits_the_term_with_the_handshake_at_its_bare_cost() {
+fn one_kind_per_side_fits_the_handshake_factor_without_a_term() {
     let names = ["proxy-chain/udp", "proxy-chain/tls-aes", "outbound/tls"];
-    let unit_hs = |k: Kind| match k {
-        Kind::Handshake(_) => 1.0,
+    let no_term = |k: Kind| match k {
+        Kind::NewConnection(_) => 0.0,
         k => pooled(k),
     };
-    let cal = calibrate::fit(&synth(&names, unit_hs, &[]), &prices()).unwrap();
-    assert_eq!(cal.grouping.server, SideFit::TermOnly);
-    let t = factor_of(&cal, "per-connection-server");
-    assert!((t - 310.0).abs() < 1e-6 * 310.0, "{t}");
+    let cal = calibrate::fit(&synth(&names, no_term, &[]), &prices()).unwrap();
+    assert_eq!(cal.grouping.server, SideFit::FactorOnly);
+    assert_fitted(&cal, &[("connection-server", 1.4)]);
     assert!(cal
         .notes
         .iter()
-        .any(|n| n.contains("server side") && n.contains("bare cost")));
-    // Resumed on that side is then predicted exactly (the truth has the handshake at × 1).
+        .any(|n| n.contains("server side") && n.contains("one kind")));
+    // Resumed on that side is then predicted exactly.
     let c = calibrate::config_from_name("outbound/tls-resumed").unwrap();
-    let want = truth(&c, &unit_hs, &values());
+    let want = truth(&c, &no_term, &values());
     let got = row(&cal, "outbound/tls-resumed").predicted_us.unwrap();
     assert!((got - want).abs() < 1e-6 * want, "{got} vs {want}");
 }
@@ -341,11 +357,11 @@ fn rows_of_another_protocol_are_priced_with_its_components() {
         "outbound/tls",
         "outbound/tls-resumed",
     ];
-    let mut m = synth(&names, known, &[]);
+    let mut m = synth(&names, pooled, &[]);
     let c = calibrate::config_from_name("outbound/tls-mutual").unwrap();
     m.push(Measured {
         config: c,
-        us: truth(&c, &known, &tls13),
+        us: truth(&c, &pooled, &tls13),
         spread_us: None,
         protocol: Some(Protocol::Tls13Aes128Gcm),
     });
@@ -359,7 +375,7 @@ fn rows_of_another_protocol_are_priced_with_its_components() {
         .unwrap();
     assert!(r.measured && r.fit_error.unwrap().abs() < 1e-6, "{r:?}");
     let c = calibrate::config_from_name("outbound/tls").unwrap();
-    let want = truth(&c, &known, &tls13);
+    let want = truth(&c, &pooled, &tls13);
     let got = cal
         .rows
         .iter()

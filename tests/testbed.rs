@@ -173,8 +173,8 @@ fn validation_on_consistent_data_predicts_every_configuration() {
     let factor = |k: Kind| match k {
         Kind::TransportUdp | Kind::TransportTcp => 2.0,
         Kind::Record => 1.5,
-        Kind::Handshake(Side::Server) => 1.3,
-        Kind::Handshake(Side::Client) => 1.6,
+        Kind::Handshake(Side::Server) | Kind::TcpSetup(Side::Server) => 1.3,
+        Kind::Handshake(Side::Client) | Kind::TcpSetup(Side::Client) => 1.6,
         Kind::Socket(_) | Kind::Auth => 1.0,
         Kind::NewConnection(Side::Server) => 400.0,
         Kind::NewConnection(Side::Client) => 250.0,
@@ -186,7 +186,7 @@ fn validation_on_consistent_data_predicts_every_configuration() {
                 .iter()
                 .map(|id| {
                     let term = match id {
-                        ComponentId::TcpHandshake(s) => factor(Kind::NewConnection(*s)),
+                        ComponentId::TlsHandshake(s, _) => factor(Kind::NewConnection(*s)),
                         _ => 0.0,
                     };
                     factor(Kind::of(id)) * v[id] + term

@@ -85,11 +85,15 @@ pub enum Kind {
     Auth,
     /// The in-memory TLS handshake of one side (crypto and state machine): a factor.
     Handshake(Side),
-    /// Connection handling on sockets of one side (TCP set-up and close; for TLS, what the
-    /// connection costs beyond the in-memory handshake): taken at its measured cost.
+    /// TCP set-up and close of one side on sockets (`connection/tcp/<side>`): a factor of
+    /// its own when a TCP configuration per call is measured on the side, else sharing the
+    /// side's handshake factor (or taken at × 1 where the side has none).
+    TcpSetup(Side),
+    /// What a new TLS connection costs one side on sockets beyond its TCP set-up and its
+    /// in-memory handshake: taken at its measured cost.
     Socket(Side),
-    /// A fixed cost per new connection (TCP or TLS) on one side, in µs: a term, whose bare
-    /// value is the number of new connections per call.
+    /// A fixed cost per new TLS connection on one side, in µs: a term, whose bare value is
+    /// the number of new TLS connections per call.
     NewConnection(Side),
 }
 
@@ -106,7 +110,8 @@ impl Kind {
             ComponentId::TcpExtra => Kind::TransportTcp,
             ComponentId::TlsBulk(_) => Kind::Record,
             ComponentId::Auth(..) => Kind::Auth,
-            ComponentId::TcpHandshake(s) | ComponentId::TlsConnection(s, _) => Kind::Socket(*s),
+            ComponentId::TcpHandshake(s) => Kind::TcpSetup(*s),
+            ComponentId::TlsConnection(s, _) => Kind::Socket(*s),
             ComponentId::TlsHandshake(s, _) => Kind::Handshake(*s),
             ComponentId::TlsClientLoop { .. } => Kind::Handshake(Side::Client),
         }
@@ -120,6 +125,7 @@ impl Kind {
             Kind::Record => "tls-record".into(),
             Kind::Auth => "auth".into(),
             Kind::Handshake(s) => format!("tls-handshake-{}", s.label()),
+            Kind::TcpSetup(s) => format!("tcp-setup-{}", s.label()),
             Kind::Socket(s) => format!("socket-{}", s.label()),
             Kind::NewConnection(s) => format!("per-connection-{}", s.label()),
         }
@@ -128,7 +134,9 @@ impl Kind {
     /// The side a per-connection kind belongs to.
     pub fn side(self) -> Option<Side> {
         match self {
-            Kind::Handshake(s) | Kind::Socket(s) | Kind::NewConnection(s) => Some(s),
+            Kind::Handshake(s) | Kind::TcpSetup(s) | Kind::Socket(s) | Kind::NewConnection(s) => {
+                Some(s)
+            }
             _ => None,
         }
     }
@@ -138,17 +146,18 @@ impl Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SideFit {
-    /// A factor on the in-memory handshake and a µs term per new connection (needs two
-    /// kinds of new connection on the side: TCP and TLS, or two TLS kinds).
+    /// A factor on the in-memory handshake and a µs term per new TLS connection (needs
+    /// two TLS kinds of new connection on the side: full and resumed, or full and mutual).
     Both,
-    /// The term only; the handshake at its bare cost (× 1).
-    TermOnly,
     /// The handshake factor only, no term (the paper's model).
     FactorOnly,
+    /// The term only; the handshake at its bare cost (× 1).
+    TermOnly,
 }
 
 impl SideFit {
-    const ALL: [SideFit; 3] = [SideFit::Both, SideFit::TermOnly, SideFit::FactorOnly];
+    /// In order of preference at equal coverage and parameter count.
+    const ALL: [SideFit; 3] = [SideFit::Both, SideFit::FactorOnly, SideFit::TermOnly];
 }
 
 /// How the kinds are fitted: which share a factor, which sides carry terms.
@@ -156,6 +165,9 @@ impl SideFit {
 pub struct Grouping {
     /// One factor for the UDP base and TCP's extra (per-message transport).
     pub pool_transport: bool,
+    /// TCP set-up shares its side's handshake factor (× 1 where the side has none) instead
+    /// of a factor of its own.
+    pub pool_tcp_setup: bool,
     /// The server side (new connections from the UAC).
     pub server: SideFit,
     /// The client side (new connections towards the UAS).
@@ -168,13 +180,16 @@ impl Grouping {
     pub fn all() -> Vec<Grouping> {
         let mut v = Vec::new();
         for pool_transport in [false, true] {
-            for server in SideFit::ALL {
-                for client in SideFit::ALL {
-                    v.push(Grouping {
-                        pool_transport,
-                        server,
-                        client,
-                    });
+            for pool_tcp_setup in [false, true] {
+                for server in SideFit::ALL {
+                    for client in SideFit::ALL {
+                        v.push(Grouping {
+                            pool_transport,
+                            pool_tcp_setup,
+                            server,
+                            client,
+                        });
+                    }
                 }
             }
         }
@@ -198,13 +213,18 @@ impl Grouping {
         g.push(vec![Kind::Record]);
         g.push(vec![Kind::Auth]);
         for s in [Side::Server, Side::Client] {
-            match self.side(s) {
-                SideFit::Both => {
-                    g.push(vec![Kind::Handshake(s)]);
-                    g.push(vec![Kind::NewConnection(s)]);
-                }
-                SideFit::TermOnly => g.push(vec![Kind::NewConnection(s)]),
-                SideFit::FactorOnly => g.push(vec![Kind::Handshake(s)]),
+            let fit = self.side(s);
+            let mut hs = vec![Kind::Handshake(s)];
+            if self.pool_tcp_setup {
+                hs.push(Kind::TcpSetup(s));
+            } else {
+                g.push(vec![Kind::TcpSetup(s)]);
+            }
+            if fit != SideFit::TermOnly {
+                g.push(hs);
+            }
+            if fit != SideFit::FactorOnly {
+                g.push(vec![Kind::NewConnection(s)]);
             }
         }
         g
@@ -217,6 +237,9 @@ impl Grouping {
             f.push(Kind::Socket(s));
             if self.side(s) == SideFit::TermOnly {
                 f.push(Kind::Handshake(s));
+                if self.pool_tcp_setup {
+                    f.push(Kind::TcpSetup(s));
+                }
             }
         }
         f
@@ -227,6 +250,9 @@ impl Grouping {
 pub fn group_name(kinds: &[Kind]) -> String {
     if kinds.len() > 1 && kinds.contains(&Kind::TransportUdp) {
         return "transport".into();
+    }
+    if let [Kind::Handshake(s), Kind::TcpSetup(_)] = kinds {
+        return format!("connection-{}", s.label());
     }
     kinds
         .iter()
@@ -243,6 +269,11 @@ fn undetermined_reason(kinds: &[Kind]) -> String {
         Kind::TransportTcp => {
             "no measured TCP or TLS configuration determines TCP's per-message extra".into()
         }
+        Kind::TcpSetup(s) => format!(
+            "no measured TCP configuration {} determines the {} side's TCP set-up factor",
+            side_verb(s),
+            s.label()
+        ),
         Kind::Handshake(s) | Kind::NewConnection(s) => format!(
             "the measured configurations {} cannot tell the {} side's handshake factor from its per-connection term (measure a second kind of new connection on that side: TCP, resumed or mutual)",
             side_verb(s),
@@ -751,8 +782,9 @@ fn kind_sums(
     for id in ComponentId::compose(c) {
         let v = values.get(&id).ok_or(id)?;
         *m.entry(Kind::of(&id)).or_insert(0.0) += v;
-        // Every new connection, TCP or TLS, sets up one TCP connection.
-        if let ComponentId::TcpHandshake(s) = id {
+        // Each handshake component is one new TLS connection per call; every new
+        // connection, TCP or TLS, has one TCP set-up (which marks the side as used).
+        if let ComponentId::TlsHandshake(s, _) = id {
             *m.entry(Kind::NewConnection(s)).or_insert(0.0) += 1.0;
         }
     }
@@ -790,7 +822,7 @@ fn bare_us(sums: &BTreeMap<Kind, f64>) -> f64 {
 fn sides_of(sums: &BTreeMap<Kind, f64>) -> Vec<Side> {
     [Side::Server, Side::Client]
         .into_iter()
-        .filter(|s| sums.get(&Kind::NewConnection(*s)).is_some_and(|n| *n > 0.0))
+        .filter(|s| sums.get(&Kind::TcpSetup(*s)).is_some_and(|n| *n != 0.0))
         .collect()
 }
 
@@ -1048,12 +1080,26 @@ pub fn fit_with(
         }
     }
     let mut notes = vec![
-        "Socket handling of new connections (connection/... minus the in-memory handshake; TCP set-up and close) is taken at its measured cost (× 1): the same kernel does it for the server.".to_string(),
+        "A new TLS connection's handling on sockets beyond its TCP set-up and in-memory handshake (connection/openssl/... minus both) is taken at its measured cost (× 1): the same kernel does it for the server.".to_string(),
     ];
     for s in [Side::Server, Side::Client] {
-        if grouping.side(s) == SideFit::TermOnly && exercised.contains(&s) {
+        if !exercised.contains(&s) {
+            continue;
+        }
+        match grouping.side(s) {
+            SideFit::FactorOnly => notes.push(format!(
+                "{} side: one kind of TLS connection measured, which cannot tell a handshake factor from a per-connection term: the factor is fitted, no term (the paper's model); measure resumed or mutual on this side to fit both.",
+                s.label()
+            )),
+            SideFit::TermOnly => notes.push(format!(
+                "{} side: the in-memory handshake is taken at its bare cost (× 1) and the per-connection term carries the rest.",
+                s.label()
+            )),
+            SideFit::Both => {}
+        }
+        if grouping.pool_tcp_setup {
             notes.push(format!(
-                "{} side: the measured configurations have one kind of new connection only, which cannot tell a handshake factor from the per-connection term: the in-memory handshake is taken at its bare cost (× 1) and the term carries the rest.",
+                "{} side: no TCP configuration per call measured: TCP set-up shares the side's handshake factor.",
                 s.label()
             ));
         }
@@ -1110,6 +1156,7 @@ fn underdetermined(
 ) -> Error {
     let coarse = Grouping {
         pool_transport: true,
+        pool_tcp_setup: true,
         server: if term == ConnectionTerm::Required {
             SideFit::Both
         } else {
@@ -1143,7 +1190,12 @@ fn underdetermined(
             match groups[j][0] {
                 Kind::TransportUdp => "also measure proxy-chain/udp".to_string(),
                 Kind::Record => "also measure proxy-chain/tls-aes".to_string(),
-                Kind::Handshake(s) | Kind::NewConnection(s) => format!(
+                Kind::TcpSetup(s) => format!(
+            "no measured TCP configuration {} determines the {} side's TCP set-up factor",
+            side_verb(s),
+            s.label()
+        ),
+        Kind::Handshake(s) | Kind::NewConnection(s) => format!(
                     "also measure a second kind of new connection on the {} side ({})",
                     s.label(),
                     match s {
