@@ -100,6 +100,13 @@ impl Row {
 /// the legacy suite exists whatever the system default.
 const CIPHER: &str = "AES128-SHA:@SECLEVEL=0";
 
+/// Both tools without the system's default CA file, directory and store: with them, every
+/// handshake looks the peer's (and for the server its own chain's) issuer up in
+/// `/etc/ssl/certs`, which cost each side about 0.7-0.9 ms per connection here, more than
+/// the RSA operation; tlscost's ends trust only the fixtures' CA, as a SIP server
+/// configured with its own CA list does.
+pub const NO_DEFAULT_CA: [&str; 3] = ["-no-CAfile", "-no-CApath", "-no-CAstore"];
+
 fn free_port() -> Result<u16> {
     let l = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .map_err(|e| Error::io("finding a free loopback port", e))?;
@@ -134,7 +141,8 @@ impl SServer {
             .arg(&id.cert.path)
             .arg("-key")
             .arg(&id.key.path)
-            .args(["-tls1_2", "-cipher", CIPHER, "-quiet"]);
+            .args(["-tls1_2", "-cipher", CIPHER, "-quiet"])
+            .args(NO_DEFAULT_CA);
         if mode == Mode::Reuse {
             cmd.arg("-no_ticket");
         }
@@ -225,6 +233,7 @@ fn s_time(openssl: &Path, port: u16, mode: Mode, seconds: u32) -> Result<(u64, D
         .arg(format!("127.0.0.1:{port}"))
         .arg(mode.flag())
         .args(["-time", &seconds.to_string(), "-cipher", CIPHER])
+        .args(NO_DEFAULT_CA)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -367,7 +376,7 @@ pub fn measure(openssl: &Path, seconds: u32, rounds: u32) -> Result<Vec<Row>> {
 }
 
 /// What still differs between the two sides of each pair, printed under the table.
-pub const DIFFERENCES: &str = "s_time connects and handshakes with blocking calls, then closes without close_notify; s_server (blocking, select() on its socket and stdin) handshakes, waits for the client's close, and prints nothing (-quiet). tlscost's connections are non-blocking with an epoll loop on both ends, the server writes one byte of application data and both ends exchange close_notify. The in-memory handshake has no sockets at all.";
+pub const DIFFERENCES: &str = "Both OpenSSL tools run with -no-CAfile -no-CApath -no-CAstore (see NO_DEFAULT_CA: the system store would add a look-up in /etc/ssl/certs to every handshake). s_time connects and handshakes with blocking calls, then closes without close_notify; s_server (blocking, select() on its socket and stdin) handshakes, waits for the client's close, and prints nothing (-quiet). tlscost's connections are non-blocking with an epoll loop on both ends, the server writes one byte of application data and both ends exchange close_notify. The in-memory handshake has no sockets at all.";
 
 /// The handshake table.
 pub fn render(rows: &[Row], band: (f64, f64)) -> String {

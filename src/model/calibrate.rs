@@ -750,7 +750,7 @@ pub struct Calibration {
     /// The model's protocol (label).
     pub protocol: String,
     /// Every configuration of [`universe`] on the model's protocol, then the TLS ones on
-    /// every other protocol the file measured.
+    /// every other protocol that was benchmarked or that the file measured.
     pub rows: Vec<Row>,
     /// What the fit takes as given (kinds at their bare cost).
     pub notes: Vec<String>,
@@ -900,9 +900,11 @@ pub fn fit_with(
         .into_iter()
         .map(|c| price(c, default, prices))
         .collect();
+    // Every other protocol whose components were measured, and those the file names.
     let others: BTreeSet<Protocol> = measured
         .iter()
         .map(|m| row_protocol(m, prices))
+        .chain(prices.by_protocol.keys().copied())
         .filter(|p| *p != default)
         .collect();
     for p in others {

@@ -318,8 +318,10 @@ pub fn smallest_sets(measured: &[Measured], default: Protocol) -> Result<Vec<Set
     let side = ["outbound", "inbound", "outbound-auth"]
         .into_iter()
         .find(|m| has(&format!("{m}/tls")));
-    let Some(side) = side else {
+    if side.is_none() {
         missing.push("outbound/tls or inbound/tls".into());
+    }
+    let Some(side) = side.filter(|_| missing.is_empty()) else {
         return Err(Error::Usage(format!(
             "validate --server: the smallest calibration set needs {} measured (on the model's protocol {}); the file has: {}",
             missing.join(", "),
@@ -327,14 +329,6 @@ pub fn smallest_sets(measured: &[Measured], default: Protocol) -> Result<Vec<Set
             keys.join(", ")
         )));
     };
-    if !missing.is_empty() {
-        return Err(Error::Usage(format!(
-            "validate --server: the smallest calibration set needs {} measured (on the model's protocol {}); the file has: {}",
-            missing.join(", "),
-            default.label(),
-            keys.join(", ")
-        )));
-    }
     let base: Vec<String> = vec![
         "proxy-chain/udp".into(),
         "proxy-chain/tls-aes".into(),
