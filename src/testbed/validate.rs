@@ -72,7 +72,7 @@ pub const SETS: [(&str, &str, &[&str], ConnectionTerm); 3] = [
     ),
     (
         "B",
-        "B: the paper's subtraction set (TCP and TLS per call: factor + term per side)",
+        "B: the paper's subtraction set (TCP and TLS per call: TCP set-up and handshake factors per side)",
         &PAPER_SET,
         ConnectionTerm::Auto,
     ),
