@@ -135,10 +135,19 @@ pub fn render(v: &Validation) -> String {
             s.within_15,
             s.predicted
         ));
+        // Configurations not predicted, once per reason.
+        let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
         for (name, why) in &s.not_predicted {
+            match by_reason.iter_mut().find(|(w, _)| *w == why.as_str()) {
+                Some((_, names)) => names.push(name),
+                None => by_reason.push((why, vec![name])),
+            }
+        }
+        for (why, names) in by_reason {
             out.push_str(&format!(
-                "  {} does not predict {name}: {why}\n",
-                s.spec.short
+                "  {} does not predict {}: {why}\n",
+                s.spec.short,
+                names.join(", ")
             ));
         }
     }
