@@ -893,6 +893,14 @@ pub fn fit_with(
     }
     let y: Vec<f64> = measured.iter().map(|m| m.us).collect();
     let exercised: BTreeSet<Side> = sums.iter().flat_map(sides_of).collect();
+    // Sides with a TCP configuration per call measured: only there can TCP set-up have a
+    // factor of its own (elsewhere it would only stand in for the per-connection term).
+    let tcp_sides: BTreeSet<Side> = measured
+        .iter()
+        .zip(&sums)
+        .filter(|(m, _)| m.config.transport == Transport::Tcp)
+        .flat_map(|(_, s)| sides_of(s))
+        .collect();
 
     // What is predicted: the universe on the model's protocol, then the TLS configurations
     // on the other protocols the file names.
@@ -923,6 +931,9 @@ pub fn fit_with(
         if term == ConnectionTerm::Required
             && (g.server != SideFit::Both || g.client != SideFit::Both)
         {
+            continue;
+        }
+        if !g.pool_tcp_setup && tcp_sides != exercised {
             continue;
         }
         let groups = g.groups();
