@@ -214,7 +214,7 @@ pub fn parse_s_time(out: &str) -> Result<u64> {
                 None
             }
         })
-        .last()
+        .next_back()
         .ok_or_else(|| Error::Crypto {
             backend: "openssl s_time",
             op: "parse",

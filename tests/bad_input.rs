@@ -349,7 +349,7 @@ fn synthetic_estimates() -> BTreeMap<String, Estimate> {
             } else if id.starts_with("base/") {
                 100_000.0
             } else if id.starts_with("handshake/") && id.contains("/resumed") {
-                100_000.0
+                90_000.0
             } else if id.starts_with("handshake/") || id.starts_with("eventloop/") {
                 500_000.0
             } else if id.starts_with("connection/openssl/") && id.contains("/resumed") {
