@@ -221,18 +221,21 @@ fn full_and_resumed_recover_the_terms_and_least_squares_reports_errors() {
     assert!((hs - 1.4).abs() < 0.2, "{hs}");
 }
 
-/// A set that exercises only the server side (new connections from the UAC) predicts no
-/// configuration that opens connections towards the UAS, and says why.
+/// Configurations that exercise the server side only (new connections from the UAC).
+const SERVER_SIDE: [&str; 6] = [
+    "proxy-chain/udp",
+    "proxy-chain/tcp",
+    "proxy-chain/tls-aes",
+    "outbound/tcp",
+    "outbound/tls",
+    "outbound/tls-resumed",
+];
+
+/// A set that exercises only the server side predicts no configuration that opens
+/// connections towards the UAS, and says why.
 #[test]
 fn a_server_side_set_predicts_no_client_side_configuration() {
-    let names = [
-        "proxy-chain/udp",
-        "proxy-chain/tcp",
-        "proxy-chain/tls-aes",
-        "outbound/tcp",
-        "outbound/tls",
-        "outbound/tls-resumed",
-    ];
+    let names = SERVER_SIDE;
     let cal = calibrate::fit(&synth(&names, known, &[]), &prices()).unwrap();
     assert!(
         cal.factors.iter().all(|f| !f.name.contains("client")),
@@ -585,15 +588,7 @@ fn reader_takes_a_measured_server_file() {
 #[test]
 fn server_validation_uses_the_smallest_sets() {
     use tlscost::model::validate;
-    let names = [
-        "proxy-chain/udp",
-        "proxy-chain/tcp",
-        "proxy-chain/tls-aes",
-        "outbound/tcp",
-        "outbound/tls",
-        "outbound/tls-resumed",
-        "outbound/tls-mutual",
-    ];
+    let names = [&SERVER_SIDE[..], &["outbound/tls-mutual"]].concat();
     let m = synth(&names, pooled, &[]);
     let sets = validate::smallest_sets(&m, Protocol::Tls12RsaAes128Sha).unwrap();
     assert_eq!(sets.len(), 2);
