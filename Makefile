@@ -15,7 +15,7 @@ else
 $(error OPENSSL=$(OPENSSL): expected system or vendored)
 endif
 # Criterion (wall-time) benches; the gungraun gate is run by `make gate` only.
-CRITERION_BENCHES := primitives handshakes transport eventloop
+CRITERION_BENCHES := primitives handshakes transport eventloop connections
 BENCH_FLAGS := $(foreach b,$(CRITERION_BENCHES),--bench $(b))
 
 .PHONY: all setup build test bench model fixtures lint gate baseline parity audit fuzz clean kamailio kamailio-setup
@@ -54,18 +54,20 @@ MODEL_CRITERION = -- --quick --noplot
 model:
 	@start=$$(date +%s); set -e; \
 	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
-	step 1/6 "build the benches and tlscost (release)"; \
-	$(CARGO) bench $(FEATURES) --no-run --bench transport --bench primitives --bench handshakes --bench eventloop; \
+	step 1/7 "build the benches and tlscost (release)"; \
+	$(CARGO) bench $(FEATURES) --no-run --bench transport --bench primitives --bench handshakes --bench eventloop --bench connections; \
 	$(CARGO) build $(FEATURES) --profile bench --bin tlscost; \
-	step 2/6 "transport: SIP messages over loopback UDP/TCP, TCP connect/accept, the UDP base"; \
+	step 2/7 "transport: SIP messages over loopback UDP/TCP, TCP connect/accept, the UDP base"; \
 	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_CRITERION) '^(transport|base)/'; \
-	step 3/6 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS) and libssl; RSA-2048 and small records to price handshakes"; \
+	step 3/7 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS) and libssl; RSA-2048 and small records to price handshakes"; \
 	$(CARGO) bench $(FEATURES) --bench primitives $(MODEL_CRITERION) '^(record/($(MODEL_BACKENDS)|libssl)/(aes128-sha|3des-sha)/(seal|open)/sip-|rsa/openssl/[a-z]+/2048$$|record/openssl/(aes128-sha|3des-sha)/(seal|open)/64$$)'; \
-	step 4/6 "handshakes: openssl (TLS_RSA AES128-SHA, 3DES-SHA where this OpenSSL has it) and rustls (ECDHE), per side and kind"; \
+	step 4/7 "handshakes: openssl (TLS_RSA AES128-SHA, 3DES-SHA where this OpenSSL has it) and rustls (ECDHE), per side and kind"; \
 	$(CARGO) bench $(FEATURES) --bench handshakes $(MODEL_CRITERION) '^handshake/(openssl/tls12-rsa-(aes128|3des)-sha|rustls/tls12-ecdhe-rsa-aes128-gcm)/'; \
-	step 5/6 "event loop (App. D): client handshake on sockets, faulty vs fixed loop"; \
+	step 5/7 "event loop (App. D): client handshake on sockets, faulty vs fixed loop"; \
 	$(CARGO) bench $(FEATURES) --bench eventloop $(MODEL_CRITERION) '^eventloop/(faulty|fixed)/tls12-rsa-aes128-sha/[a-z-]+/1ms$$'; \
-	step 6/6 "the per-call model"; \
+	step 6/7 "connections: new TCP and TLS (TLS_RSA AES128-SHA: full, mutual, resumed-id) connections on loopback sockets, each side"; \
+	$(CARGO) bench $(FEATURES) --bench connections $(MODEL_CRITERION) '^connection/(tcp|openssl/tls12-rsa-aes128-sha/(full|mutual|resumed-id))/'; \
+	step 7/7 "the per-call model"; \
 	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- model $(MODEL_ARGS); \
 	echo "make model finished in $$(( $$(date +%s) - start )) s"
 

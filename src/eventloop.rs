@@ -83,7 +83,7 @@ fn ssl_version(p: Protocol) -> SslVersion {
 }
 
 /// The cipher name OpenSSL must report after the handshake.
-fn openssl_cipher(p: Protocol) -> &'static str {
+pub(crate) fn openssl_cipher(p: Protocol) -> &'static str {
     match p {
         Protocol::Tls12RsaAes128Sha => "AES128-SHA",
         Protocol::Tls12Rsa3desSha => "DES-CBC3-SHA",
@@ -266,43 +266,60 @@ fn versions(
 }
 
 fn server_context(pki: &Pki, s: &Scenario) -> Result<SslContext> {
-    let build = || -> std::result::Result<SslContext, openssl::error::ErrorStack> {
-        let mut b = SslContext::builder(SslMethod::tls_server())?;
-        versions(&mut b, s.protocol)?;
-        b.set_certificate(&pki.server_cert)?;
-        b.set_private_key(&pki.server_key)?;
-        b.check_private_key()?;
-        b.set_session_id_context(b"tlscost-eventloop")?;
-        b.set_session_cache_mode(SslSessionCacheMode::SERVER);
-        if s.kind != Kind::ResumedTicket {
-            // Session-id resumption (the paper's "session reuse"); in TLS 1.3 this makes
-            // OpenSSL's tickets stateful, which is as close as TLS 1.3 gets to a session id.
-            b.set_options(SslOptions::NO_TICKET);
-        }
-        if s.kind == Kind::Mutual {
-            b.cert_store_mut().add_cert(pki.ca.clone())?;
-            b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
-        }
-        Ok(b.build())
-    };
-    build().map_err(|e| tls_err(s, format!("server context: {e}")))
+    server_context_for(pki, s.protocol, s.kind)
+        .map_err(|e| tls_err(s, format!("server context: {e}")))
 }
 
 fn client_context(pki: &Pki, s: &Scenario) -> Result<SslContext> {
-    let build = || -> std::result::Result<SslContext, openssl::error::ErrorStack> {
-        let mut b = SslContext::builder(SslMethod::tls_client())?;
-        versions(&mut b, s.protocol)?;
+    client_context_for(pki, s.protocol, s.kind)
+        .map_err(|e| tls_err(s, format!("client context: {e}")))
+}
+
+/// The OpenSSL server context of a protocol and kind: the server certificate and key; a
+/// session cache with session-id resumption (tickets off) except for `resumed-ticket`;
+/// for `mutual`, a required client certificate verified against the CA.
+pub(crate) fn server_context_for(
+    pki: &Pki,
+    protocol: Protocol,
+    kind: Kind,
+) -> std::result::Result<SslContext, openssl::error::ErrorStack> {
+    let mut b = SslContext::builder(SslMethod::tls_server())?;
+    versions(&mut b, protocol)?;
+    b.set_certificate(&pki.server_cert)?;
+    b.set_private_key(&pki.server_key)?;
+    b.check_private_key()?;
+    b.set_session_id_context(b"tlscost-eventloop")?;
+    b.set_session_cache_mode(SslSessionCacheMode::SERVER);
+    if kind != Kind::ResumedTicket {
+        // Session-id resumption (the paper's "session reuse"); in TLS 1.3 this makes
+        // OpenSSL's tickets stateful, which is as close as TLS 1.3 gets to a session id.
+        b.set_options(SslOptions::NO_TICKET);
+    }
+    if kind == Kind::Mutual {
         b.cert_store_mut().add_cert(pki.ca.clone())?;
-        b.set_verify(SslVerifyMode::PEER);
-        b.set_session_cache_mode(SslSessionCacheMode::CLIENT);
-        if s.kind == Kind::Mutual {
-            b.set_certificate(&pki.client_cert)?;
-            b.set_private_key(&pki.client_key)?;
-            b.check_private_key()?;
-        }
-        Ok(b.build())
-    };
-    build().map_err(|e| tls_err(s, format!("client context: {e}")))
+        b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    }
+    Ok(b.build())
+}
+
+/// The OpenSSL client context of a protocol and kind: trusts the CA and verifies the
+/// server; a client session cache; for `mutual`, the client certificate and key.
+pub(crate) fn client_context_for(
+    pki: &Pki,
+    protocol: Protocol,
+    kind: Kind,
+) -> std::result::Result<SslContext, openssl::error::ErrorStack> {
+    let mut b = SslContext::builder(SslMethod::tls_client())?;
+    versions(&mut b, protocol)?;
+    b.cert_store_mut().add_cert(pki.ca.clone())?;
+    b.set_verify(SslVerifyMode::PEER);
+    b.set_session_cache_mode(SslSessionCacheMode::CLIENT);
+    if kind == Kind::Mutual {
+        b.set_certificate(&pki.client_cert)?;
+        b.set_private_key(&pki.client_key)?;
+        b.check_private_key()?;
+    }
+    Ok(b.build())
 }
 
 /// The calling thread's CPU time (user + system).

@@ -5,6 +5,7 @@
 //! A component is defined once here and used by the criterion benches, the gungraun
 //! gate, the tests and the CLI alike. See `DESIGN.md` for the layout.
 
+pub mod connection;
 pub mod crypto;
 pub mod error;
 pub mod eventloop;
@@ -17,6 +18,7 @@ pub mod machine;
 pub mod model;
 pub mod names;
 pub mod parity;
+pub mod parity_handshake;
 pub mod profile;
 pub mod record;
 pub mod report;

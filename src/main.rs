@@ -70,7 +70,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Fixtures(args) => tlscost::fixtures::run(args),
         Command::Gate(args) => tlscost::gate::run(args),
         Command::Model(args) => tlscost::model::run(args),
-        Command::Compare(args) => tlscost::model::compare::run(args),
+        Command::Compare(args) => tlscost::model::run_compare(args),
         Command::Parity(args) => tlscost::parity::run(args),
         Command::Eventloop(args) => tlscost::eventloop::run(args),
         Command::Testbed(args) => tlscost::testbed::run(args),

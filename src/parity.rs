@@ -36,6 +36,13 @@ pub struct Args {
     /// The `openssl` command to run.
     #[arg(long, default_value = "openssl")]
     pub openssl: PathBuf,
+    /// Which part to run: primitives (`openssl speed`), handshakes (`openssl s_time`
+    /// against `openssl s_server`), or all.
+    #[arg(long, default_value = "all", value_parser = ["all", "primitives", "handshakes"])]
+    pub part: String,
+    /// Seconds of the long s_time run per kind and round (and of each tlscost side).
+    #[arg(long, default_value_t = 3)]
+    pub handshake_seconds: u32,
 }
 
 /// One compared operation.
@@ -415,15 +422,34 @@ pub fn render(rows: &[Row]) -> String {
     s
 }
 
-/// `tlscost parity`: measure, print the table, fail if a ratio is outside the band.
+/// `tlscost parity`: measure, print the tables, fail if a ratio that should match is
+/// outside the band (the primitives; the handshakes' socket components).
 pub fn run(args: Args) -> Result<()> {
-    let rows = measure(&args)?;
-    print!("{}", render(&rows));
-    let outside: Vec<String> = rows
-        .iter()
-        .filter(|r| !r.in_band())
-        .map(|r| format!("{} ({:.3})", r.op.label(), r.ratio()))
-        .collect();
+    let mut outside: Vec<String> = Vec::new();
+    if args.part != "handshakes" {
+        let rows = measure(&args)?;
+        print!("{}", render(&rows));
+        outside.extend(
+            rows.iter()
+                .filter(|r| !r.in_band())
+                .map(|r| format!("{} ({:.3})", r.op.label(), r.ratio())),
+        );
+    }
+    if args.part != "primitives" {
+        if args.handshake_seconds == 0 || args.rounds == 0 {
+            return Err(Error::Usage(
+                "--handshake-seconds and --rounds must be at least 1".into(),
+            ));
+        }
+        let rows =
+            crate::parity_handshake::measure(&args.openssl, args.handshake_seconds, args.rounds)?;
+        print!("{}", crate::parity_handshake::render(&rows, BAND));
+        outside.extend(
+            rows.iter()
+                .filter(|r| !(BAND.0..=BAND.1).contains(&r.socket_ratio()))
+                .map(|r| format!("{} sockets ({:.3})", r.label(), r.socket_ratio())),
+        );
+    }
     if outside.is_empty() {
         Ok(())
     } else {

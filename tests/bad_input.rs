@@ -348,8 +348,16 @@ fn synthetic_estimates() -> BTreeMap<String, Estimate> {
                 140_000.0
             } else if id.starts_with("base/") {
                 100_000.0
+            } else if id.starts_with("handshake/") && id.contains("/resumed") {
+                90_000.0
             } else if id.starts_with("handshake/") || id.starts_with("eventloop/") {
                 500_000.0
+            } else if id.starts_with("connection/openssl/") && id.contains("/resumed") {
+                160_000.0
+            } else if id.starts_with("connection/openssl/") {
+                600_000.0
+            } else if id.starts_with("connection/") {
+                30_000.0
             } else {
                 1_000.0
             };
@@ -1221,6 +1229,165 @@ fn validate_measured_file_truncated() {
     .arg(&m)
     .watch(tmp.path())
     .says(&["testbed.csv"])
+    .refused();
+}
+
+#[test]
+fn model_unknown_protocol() {
+    let tmp = TempDir::new().unwrap();
+    let res = results_file(tmp.path(), "r.json");
+    Case::new(
+        "model: unknown --protocol",
+        &[
+            "model",
+            "--no-save",
+            "--protocol",
+            "tls14-magic",
+            "--results",
+        ],
+    )
+    .arg(res)
+    .says(&["tls14-magic", "expected one of"])
+    .refused();
+}
+
+#[test]
+fn model_protocol_the_stack_lacks() {
+    let tmp = TempDir::new().unwrap();
+    let res = results_file(tmp.path(), "r.json");
+    Case::new(
+        "model: rustls with RSA key transport",
+        &[
+            "model",
+            "--no-save",
+            "--stack",
+            "rustls",
+            "--protocol",
+            "tls12-rsa-aes128-sha",
+            "--results",
+        ],
+    )
+    .arg(res)
+    .says(&["--protocol", "RSA key transport"])
+    .refused();
+}
+
+#[test]
+fn model_protocol_not_measured_names_the_command() {
+    let tmp = TempDir::new().unwrap();
+    let res = results_file(tmp.path(), "r.json");
+    Case::new(
+        "model: --protocol whose benches are missing",
+        &[
+            "model",
+            "--no-save",
+            "--protocol",
+            "tls13-aes128-gcm",
+            "--results",
+        ],
+    )
+    .arg(res)
+    .says(&["no estimate", "cargo bench --bench"])
+    .refused();
+}
+
+/// The control of the `validate --server` cases: a measured-server file with the smallest
+/// set (and a TLS 1.3 row the synthetic estimates cannot price) validates, and says what it
+/// could not predict.
+#[test]
+fn validate_server_runs_on_a_measured_server_file() {
+    use tlscost::server::file::{
+        LoadInfo, ServerFile, ServerInfo, ServerMeasurement, KIND, SCHEMA_VERSION,
+    };
+    let tmp = TempDir::new().unwrap();
+    let res = results_file(tmp.path(), "r.json");
+    let row = |c: &str, us: f64, protocol: Option<&str>| ServerMeasurement {
+        configuration: c.into(),
+        protocol: protocol.map(String::from),
+        us_per_call: us,
+        spread_us: us * 0.02,
+        runs_us: vec![us],
+        idle_us_per_s: 0.0,
+        generator_us_per_call: 0.0,
+        details: vec![],
+    };
+    let file = ServerFile {
+        kind: KIND.into(),
+        schema_version: SCHEMA_VERSION,
+        date: "2026-11-30T00:00:00Z".into(),
+        machine: Machine::current(),
+        server: ServerInfo {
+            name: "toy".into(),
+            version: "1".into(),
+            start_line: "toy".into(),
+            memory_manager: None,
+            tls_library: None,
+            database: None,
+        },
+        load: LoadInfo {
+            flow: "basic".into(),
+            rate: 50.0,
+            calls: 100,
+            warmup: 10,
+            repeat: 1,
+        },
+        measurements: vec![
+            row("proxy-chain/udp", 300.0, None),
+            row("proxy-chain/tcp", 360.0, None),
+            row("proxy-chain/tls-aes", 420.0, Some("tls12-rsa-aes128-sha")),
+            row("outbound/tls", 2000.0, Some("tls12-rsa-aes128-sha")),
+            row("outbound/tls-resumed", 900.0, Some("tls12-rsa-aes128-sha")),
+            row("outbound/tls", 2100.0, Some("tls13-aes128-gcm")),
+        ],
+        not_measured: vec![],
+        notes: vec![],
+    };
+    let path = tmp.path().join("toy.json");
+    file.write(&path).unwrap();
+    let out = Command::new(BIN)
+        .args(["validate", "--no-save", "--results"])
+        .arg(&res)
+        .arg("--server")
+        .arg(&path)
+        .env("TLSCOST_FIXTURES", fixtures_dir())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "validate --server failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in ["toy 1", "uncalibrated", "S+R", "proxy-chain/tcp", "Fig. 16"] {
+        assert!(text.contains(want), "no '{want}' in:\n{text}");
+    }
+}
+
+#[test]
+fn validate_server_file_missing_or_of_another_kind() {
+    let tmp = TempDir::new().unwrap();
+    let res = results_file(tmp.path(), "r.json");
+    let missing = tmp.path().join("kamailio.json");
+    Case::new(
+        "validate --server: file missing",
+        &["validate", "--no-save", "--results"],
+    )
+    .arg(&res)
+    .arg("--server")
+    .arg(&missing)
+    .says(&["kamailio.json"])
+    .refused();
+    let csv = tmp.path().join("cal.csv");
+    std::fs::write(&csv, b"configuration,us_per_call\nproxy-chain/udp,60\n").unwrap();
+    Case::new(
+        "validate --server: a calibration CSV, not a measured-server file",
+        &["validate", "--no-save", "--results"],
+    )
+    .arg(&res)
+    .arg("--server")
+    .arg(&csv)
+    .watch(tmp.path())
+    .says(&["cal.csv", "tlscost server"])
     .refused();
 }
 

@@ -106,12 +106,14 @@ fn record_ns(backend: &str, suite: &str, op: &str, message: &str) -> Option<f64>
         ("aes128-sha", "seal") => [5.0, 6.0, 7.0, 9.0],
         ("3des-sha", "open") => [10.0, 11.0, 12.0, 14.0],
         ("3des-sha", "seal") => [20.0, 22.0, 24.0, 27.0],
+        ("aes128-gcm", "open") => [30.0, 31.0, 33.0, 36.0],
+        ("aes128-gcm", "seal") => [40.0, 42.0, 45.0, 49.0],
         _ => return None,
     }[i];
     let factor = match (backend, suite) {
         ("openssl", _) => 1.0,
         ("rustcrypto", _) => 2.0,
-        ("awslc", "aes128-sha") => 3.0,
+        ("awslc", "aes128-sha" | "aes128-gcm") => 3.0,
         _ => return None,
     };
     Some(us * factor * 1000.0)
@@ -127,7 +129,7 @@ fn toy_estimates(messages: &[&str]) -> BTreeMap<String, f64> {
         e.insert(format!("transport/tcp/send-recv/sip-{m}"), 5_000.0);
         for backend in ["openssl", "rustcrypto", "awslc"] {
             for op in ["open", "seal"] {
-                for suite in ["aes128-sha", "3des-sha"] {
+                for suite in ["aes128-sha", "3des-sha", "aes128-gcm"] {
                     if let Some(ns) = record_ns(backend, suite, op, m) {
                         e.insert(format!("record/{backend}/{suite}/{op}/sip-{m}"), ns);
                     }
@@ -137,8 +139,13 @@ fn toy_estimates(messages: &[&str]) -> BTreeMap<String, f64> {
     }
     e.insert("transport/tcp/connect/client".to_string(), 20_000.0);
     e.insert("transport/tcp/accept/server".to_string(), 30_000.0);
+    // On sockets: TCP set-up, and TLS connections costing exactly their TCP set-up plus
+    // the OpenSSL in-memory handshake (no handling beyond it).
+    e.insert("connection/tcp/client".to_string(), 20_000.0);
+    e.insert("connection/tcp/server".to_string(), 30_000.0);
     for (stack, proto) in [
         ("openssl", "tls12-rsa-aes128-sha"),
+        ("openssl", "tls12-ecdhe-rsa-aes128-gcm"),
         ("rustls", "tls12-ecdhe-rsa-aes128-gcm"),
     ] {
         let scale = if stack == "rustls" { 2.0 } else { 1.0 };
@@ -156,6 +163,16 @@ fn toy_estimates(messages: &[&str]) -> BTreeMap<String, f64> {
                 format!("handshake/{stack}/{proto}/{kind}/server"),
                 s * scale,
             );
+            if stack == "openssl" {
+                e.insert(
+                    format!("connection/openssl/{proto}/{kind}/client"),
+                    c + 20_000.0,
+                );
+                e.insert(
+                    format!("connection/openssl/{proto}/{kind}/server"),
+                    s + 30_000.0,
+                );
+            }
         }
     }
     e
@@ -388,8 +405,10 @@ fn stack_backend_and_resumption_pick_their_benches() {
         ..ModelOptions::default()
     });
     assert_eq!(m.protocol, "tls12-ecdhe-rsa-aes128-gcm");
-    // rustls toy handshakes cost twice openssl's: inbound/tls = 10 + 6 + 14 + 20 + 200.
-    assert!(close(us(&m, "inbound/tls"), 250.0));
+    // rustls toy handshakes cost twice openssl's: inbound/tls = base 10 + TCP extra 6 + TCP
+    // client set-up 20 + GCM records (open a 30 + seal a 40 + open b 31 + seal b 42 = 143)
+    // + client handshake 200.
+    assert!(close(us(&m, "inbound/tls"), 379.0));
     assert!(m.notes.iter().any(|n| n.contains("no RSA key transport")));
 
     // aws-lc-rs has no 3DES: its 3DES records are OpenSSL's, and it says so.
@@ -755,7 +774,7 @@ fn compare_lines_up_backends_and_files() {
         .iter()
         .find(|r| r.key == "handshake/tls12-ecdhe-rsa-aes128-gcm/full/client")
         .unwrap();
-    assert_eq!(row.values, [None, Some(200_000.0)]);
+    assert_eq!(row.values, [Some(100_000.0), Some(200_000.0)]);
 
     let a = ResultsFile::new(Machine::current(), &est);
     let mut b = a.clone();
@@ -787,4 +806,76 @@ fn every_composed_component_is_in_the_table() {
             assert!(!id.optional(), "{} needs optional {}", c.name(), id.id());
         }
     }
+}
+
+/// `--protocol` prices the TLS configurations with that protocol's handshakes, connections
+/// and records (AES-128-GCM for TLS 1.3), says so in the notes, resumes TLS 1.3 by ticket,
+/// and names the command that measures what is missing.
+#[test]
+fn protocol_picks_its_handshakes_connections_and_records() {
+    use tlscost::handshake::Protocol;
+    let opts = ModelOptions {
+        protocol: Some(Protocol::Tls13Aes128Gcm),
+        ..ModelOptions::default()
+    };
+    let tmp = TempDir::new().unwrap();
+    let mut est = toy_estimates(&["a", "b", "c", "d"]);
+    write_all(tmp.path(), &est, 0.01);
+    let err = build(&opts, &toy_flows(), &load(tmp.path()), &paper())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("tls13-aes128-gcm") && err.contains("cargo bench --bench"),
+        "{err}"
+    );
+    let proto = "tls13-aes128-gcm";
+    for (kind, c, s) in [
+        ("full", 70_000.0, 90_000.0),
+        ("mutual", 110_000.0, 130_000.0),
+        ("resumed-ticket", 30_000.0, 35_000.0),
+    ] {
+        est.insert(format!("handshake/openssl/{proto}/{kind}/client"), c);
+        est.insert(format!("handshake/openssl/{proto}/{kind}/server"), s);
+        est.insert(
+            format!("connection/openssl/{proto}/{kind}/client"),
+            c + 25_000.0,
+        );
+        est.insert(
+            format!("connection/openssl/{proto}/{kind}/server"),
+            s + 45_000.0,
+        );
+    }
+    for m in ["a", "b", "c", "d"] {
+        for op in ["open", "seal"] {
+            est.insert(format!("record/openssl/aes128-gcm/{op}/sip-{m}"), 500.0);
+        }
+    }
+    write_all(tmp.path(), &est, 0.01);
+    let m = build(&opts, &toy_flows(), &load(tmp.path()), &paper()).unwrap();
+    assert_eq!(m.protocol, proto);
+    assert_eq!(m.options.resumed, "resumed-ticket");
+    assert!(m.notes.iter().any(|n| n.contains("AES-128-GCM")));
+    // base 10 + TCP extra 6 + GCM bulk 2 x (open + seal) x 0.5 = 18.
+    assert!(close(us(&m, "proxy-chain/tls-aes"), 18.0));
+    // + client side: TCP 20, handshake 70, handling on sockets 25 - 20 = 5.
+    assert!(close(us(&m, "inbound/tls"), 18.0 + 20.0 + 70.0 + 5.0));
+    assert!(close(
+        us(&m, "inbound/tls-resumed"),
+        18.0 + 20.0 + 30.0 + 5.0
+    ));
+    assert!(m
+        .estimates
+        .contains_key("record/openssl/aes128-gcm/open/sip-a"));
+
+    // rustls has no RSA key transport: refused, naming it.
+    let bad = ModelOptions {
+        stack: Stack::Rustls,
+        protocol: Some(Protocol::Tls12RsaAes128Sha),
+        ..ModelOptions::default()
+    };
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("RSA key transport") && e.contains("--protocol"),
+        "{e}"
+    );
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use tlscost::fixtures::Fixtures;
-use tlscost::handshake::Pki;
+use tlscost::handshake::{Pki, Protocol};
 use tlscost::model::calibrate::{self, ComponentValues, Kind};
 use tlscost::model::components::{ComponentId, Side};
 use tlscost::testbed::validate::{self, CALIBRATION_SET};
@@ -177,13 +177,14 @@ fn values() -> ComponentValues {
 #[test]
 fn validation_on_consistent_data_predicts_every_configuration() {
     let v = values();
-    // Data that the pooled model with a fixed µs per new TLS connection describes exactly.
+    let prices = calibrate::Prices::single(Protocol::Tls12RsaAes128Sha, v.clone());
+    // Data that the model with a fixed µs per new connection per side describes exactly.
     let factor = |k: Kind| match k {
         Kind::TransportUdp | Kind::TransportTcp => 2.0,
         Kind::Record => 1.5,
-        Kind::TcpSetup(Side::Server) | Kind::TlsHandshake(Side::Server) => 1.3,
-        Kind::TcpSetup(Side::Client) | Kind::TlsHandshake(Side::Client) => 1.6,
-        Kind::Auth => 1.0,
+        Kind::Handshake(Side::Server) | Kind::TcpSetup(Side::Server) => 1.3,
+        Kind::Handshake(Side::Client) | Kind::TcpSetup(Side::Client) => 1.6,
+        Kind::Socket(_) | Kind::Auth => 1.0,
         Kind::NewConnection(Side::Server) => 400.0,
         Kind::NewConnection(Side::Client) => 250.0,
     };
@@ -206,32 +207,40 @@ fn validation_on_consistent_data_predicts_every_configuration() {
             }
         })
         .collect();
-    let val = validate::validate(&series, &v).unwrap();
+    let val = validate::validate_testbed(&series, &prices).unwrap();
     assert_eq!(val.sets.len(), 3);
     assert_eq!(val.sets[0].predicted, 15 - CALIBRATION_SET.len());
     assert_eq!(val.sets[1].predicted, 15 - validate::PAPER_SET.len());
     assert_eq!(val.sets[2].predicted, 15 - validate::CONNECTION_SET.len());
-    // Set C carries the per-connection terms and predicts every configuration exactly;
-    // A and B, factors only, cannot represent a fixed cost per connection.
+    // Set C determines a handshake factor and a term per side and predicts every
+    // configuration exactly; A and B (one TLS kind per side) fit factors without a term.
     let c = &val.sets[2];
-    assert!(c.mean_abs_error < 1e-9, "{}: {}", c.label, c.mean_abs_error);
+    assert!(
+        c.mean_abs_error < 1e-9,
+        "{}: {}",
+        c.spec.label,
+        c.mean_abs_error
+    );
     assert_eq!(c.within_10, c.predicted);
     for s in &val.sets[..2] {
-        assert!(s.mean_abs_error > 0.01, "{}: {}", s.label, s.mean_abs_error);
-        assert!(s.calibration.factors.iter().all(|f| f.unit == "× bare"));
+        assert!(s.mean_abs_error > 1e-3, "{}", s.spec.label);
     }
+    assert!(val.uncalibrated_mean_abs_error.unwrap() > 0.01);
     assert_eq!(val.local.len(), 4);
     for l in &val.local {
         assert!(
             (l.model_us[2].unwrap() / l.measured_us - 1.0).abs() < 1e-9,
             "{l:?}"
         );
+        assert!(l.composed_us.is_some());
     }
-    let text = validate::render(&val);
+    let text = tlscost::report::validation::render(&val);
     assert!(text.contains("Fig. 16") && text.contains("local/tls-mutual"));
-    assert!(validate::svg(&val).unwrap().contains("<svg"));
+    assert!(tlscost::report::validation::svg(&val)
+        .unwrap()
+        .contains("<svg"));
     // Without one of the calibration configurations, validation says which is missing.
-    let e = validate::validate(&series[1..], &v)
+    let e = validate::validate_testbed(&series[1..], &prices)
         .unwrap_err()
         .to_string();
     assert!(e.contains("proxy-chain/udp"), "{e}");

@@ -1,44 +1,52 @@
-//! Calibration of the per-call model on an operator's measured per-call figures.
+//! Calibration of the per-call model on a server's measured per-call figures.
 //!
 //! A real proxy spends more around each component than the bare operation costs
-//! (buffers, allocator, connection bookkeeping, system calls, its event loop). Given the
-//! measured CPU µs per call of a few configurations, this module fits one overhead factor
-//! per component kind,
+//! (buffers, allocator, its own connection bookkeeping, its event loop). Given the
+//! measured CPU µs per call of a few configurations, this module fits
 //!
 //! ```text
-//! measured_us(config) ≈ Σ_kind factor_kind × modelled_us(config, kind)
+//! measured_us(config) ≈ Σ_kind factor_kind × bare_us(config, kind)        (factors)
+//!                     + Σ_side term_side × new connections per call (side)  (terms, µs)
+//!                     + Σ socket handling of the new connections            (as measured)
 //! ```
 //!
-//! and predicts every other configuration with the fitted factors. When the measured set
-//! has exactly as many configurations as factors, the fit is the exact solve of a
-//! triangular-like system: the paper's subtraction method (UDP gives the base, TLS proxy
-//! chain minus it the record work, a new-connection mode minus the proxy chain the
-//! handshakes...). With more configurations it is a least-squares fit on relative errors,
-//! with standard errors from the residuals and a leave-one-out prediction error per
-//! measured configuration. A measured set that cannot determine a factor is refused with
-//! the factor's name and the configurations that would determine it.
+//! and predicts every other configuration with them. Its structure follows where a real
+//! server spends:
+//! - per message: one factor on the UDP base and TCP's extra (pooled as `transport` unless
+//!   a TCP configuration tells them apart), one on the TLS records, one on SIP auth;
+//! - per new connection, for each side apart (server: the proxy accepts from the UAC;
+//!   client: it connects towards the UAS), never pooled across sides: a factor on the
+//!   in-memory TLS handshake (its crypto and state machine) and a fixed µs per new
+//!   connection, TCP or TLS (the server's own bookkeeping: connection objects, buffers,
+//!   timers); the connection's handling on sockets beyond the handshake (system calls,
+//!   round trips through the kernel, the event loop, close), measured on loopback
+//!   ([`crate::connection`]), is taken at its measured cost. A side measured with one
+//!   TLS kind only cannot tell the factor from the term: the handshake is then taken at
+//!   its bare cost and the term carries the rest ([`SideFit::TermOnly`]).
 //!
-//! Factors are split per side (client, server) and per kind (UDP transport vs TCP's extra,
-//! TCP set-up vs TLS handshake) only where the data allow; otherwise the kinds are pooled
-//! (see [`Grouping`]).
+//! A configuration whose factors or terms the measured set does not determine is not
+//! predicted: it is listed with the reason ("no measured configuration opens connections
+//! towards the UAS"). A factor outside what a proxy can plausibly add to a bare component
+//! ([`PLAUSIBLE`]) and a negative term are reported as such.
 //!
-//! Besides the factors, the fit can carry an additive term per side: µs per new TLS
-//! connection the proxy accepts (server) or opens (client), whatever the handshake's kind
-//! ([`Kind::NewConnection`]). A real proxy pays a fixed cost per TLS connection (creating
-//! the SSL object, the system calls of the handshake's round trips, closing it) that does
-//! not scale with the handshake's crypto, so a factor on the bare handshake alone
-//! under-predicts cheap (resumed) handshakes once fitted on full ones. Full and resumed
-//! handshakes of a side determine both; [`ConnectionTerm`] says whether the term is
-//! optional or required.
+//! With as many configurations as parameters the solve is exact (the paper's subtraction
+//! method); with more it is least squares on relative errors (nalgebra's SVD), with
+//! standard errors from the residuals and a leave-one-out prediction error per measured
+//! configuration. A TLS configuration measured on another protocol than the model's
+//! (`protocol` column) is priced with that protocol's handshake, connection and record
+//! components; the factors and terms are the same for every protocol.
 
-use super::components::{ComponentId, Estimates, Side};
+use super::components::Estimates;
+use super::components::{ComponentId, Side};
 use super::configs::{BulkSuite, Config, ProxyMode, TlsKind, Transport};
 use super::{component_sum, Flows, ModelOptions};
+use crate::handshake::Protocol;
 use crate::names::Dimension;
 use crate::{Error, Result};
+use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 /// Header of the calibration CSV (its first non-comment line).
 pub const CSV_HEADER: &str = "configuration,us_per_call";
@@ -47,16 +55,23 @@ pub const CSV_HEADER: &str = "configuration,us_per_call";
 pub const CSV_SPREAD: &str = "spread_us";
 
 /// An optional CSV column: the handshake protocol of a TLS configuration, a
-/// [`crate::handshake::Protocol`] label (empty or absent: the paper's `tls12-rsa-aes128-sha`).
+/// [`crate::handshake::Protocol`] label (empty or absent: the model's protocol, by default
+/// the paper's `tls12-rsa-aes128-sha`).
 pub const CSV_PROTOCOL: &str = "protocol";
 
 /// Largest per-call cost accepted (µs): one second per call is not a SIP proxy.
 pub const MAX_US: f64 = 1_000_000.0;
 
-/// A relative tolerance below which a column counts as dependent on the others.
-const RANK_TOL: f64 = 1e-9;
+/// What a proxy can plausibly spend per occurrence of a component, as a multiple of its
+/// bare cost: a fitted factor outside this range is reported (it says more about noise in
+/// the figures, or a cost the model misses, than about the proxy).
+pub const PLAUSIBLE: (f64, f64) = (0.5, 20.0);
 
-/// The finest kind of overhead a factor can scale.
+/// Singular values below this share of the largest (columns scaled to unit norm) count
+/// as zero: the parameter is not determined by the measured set.
+const RANK_TOL: f64 = 1e-8;
+
+/// What one factor or term applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
@@ -68,30 +83,21 @@ pub enum Kind {
     Record,
     /// SIP proxy authentication.
     Auth,
-    /// Per-connection TCP set-up on one side.
+    /// The in-memory TLS handshake of one side (crypto and state machine): a factor.
+    Handshake(Side),
+    /// TCP set-up and close of one side on sockets (`connection/tcp/<side>`): a factor of
+    /// its own when a TCP configuration per call is measured on the side, else sharing the
+    /// side's handshake factor (or taken at × 1 where the side has none).
     TcpSetup(Side),
-    /// Per-handshake TLS on one side.
-    TlsHandshake(Side),
-    /// A fixed cost per new TLS connection on one side, in µs (an additive term, not a
-    /// factor: its bare value is the number of new TLS connections per call).
+    /// What a new TLS connection costs one side on sockets beyond its TCP set-up and its
+    /// in-memory handshake: taken at its measured cost.
+    Socket(Side),
+    /// A fixed cost per new TLS connection on one side, in µs: a term, whose bare value is
+    /// the number of new TLS connections per call.
     NewConnection(Side),
 }
 
 impl Kind {
-    /// Every kind, in report order.
-    pub const ALL: [Kind; 10] = [
-        Kind::TransportUdp,
-        Kind::TransportTcp,
-        Kind::Record,
-        Kind::Auth,
-        Kind::TcpSetup(Side::Server),
-        Kind::TcpSetup(Side::Client),
-        Kind::TlsHandshake(Side::Server),
-        Kind::TlsHandshake(Side::Client),
-        Kind::NewConnection(Side::Server),
-        Kind::NewConnection(Side::Client),
-    ];
-
     /// True for the additive per-connection terms (µs per connection, not × bare cost).
     pub fn is_term(self) -> bool {
         matches!(self, Kind::NewConnection(_))
@@ -105,8 +111,9 @@ impl Kind {
             ComponentId::TlsBulk(_) => Kind::Record,
             ComponentId::Auth(..) => Kind::Auth,
             ComponentId::TcpHandshake(s) => Kind::TcpSetup(*s),
-            ComponentId::TlsHandshake(s, _) => Kind::TlsHandshake(*s),
-            ComponentId::TlsClientLoop { .. } => Kind::TlsHandshake(Side::Client),
+            ComponentId::TlsConnection(s, _) => Kind::Socket(*s),
+            ComponentId::TlsHandshake(s, _) => Kind::Handshake(*s),
+            ComponentId::TlsClientLoop { .. } => Kind::Handshake(Side::Client),
         }
     }
 
@@ -117,156 +124,177 @@ impl Kind {
             Kind::TransportTcp => "transport-tcp".into(),
             Kind::Record => "tls-record".into(),
             Kind::Auth => "auth".into(),
+            Kind::Handshake(s) => format!("tls-handshake-{}", s.label()),
             Kind::TcpSetup(s) => format!("tcp-setup-{}", s.label()),
-            Kind::TlsHandshake(s) => format!("tls-handshake-{}", s.label()),
+            Kind::Socket(s) => format!("socket-{}", s.label()),
             Kind::NewConnection(s) => format!("per-connection-{}", s.label()),
         }
     }
+
+    /// The side a per-connection kind belongs to.
+    pub fn side(self) -> Option<Side> {
+        match self {
+            Kind::Handshake(s) | Kind::TcpSetup(s) | Kind::Socket(s) | Kind::NewConnection(s) => {
+                Some(s)
+            }
+            _ => None,
+        }
+    }
 }
 
-/// Which kinds share one factor. Each switch pools kinds the data may not tell apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+/// How one side's new connections are fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SideFit {
+    /// A factor on the in-memory handshake and a µs term per new TLS connection (needs
+    /// two TLS kinds of new connection on the side: full and resumed, or full and mutual).
+    Both,
+    /// The handshake factor only, no term (the paper's model).
+    FactorOnly,
+    /// The term only; the handshake at its bare cost (× 1).
+    TermOnly,
+}
+
+impl SideFit {
+    /// In order of preference at equal coverage and parameter count.
+    const ALL: [SideFit; 3] = [SideFit::Both, SideFit::FactorOnly, SideFit::TermOnly];
+}
+
+/// How the kinds are fitted: which share a factor, which sides carry terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Grouping {
-    /// One factor for UDP transport and TCP's extra (per-message transport).
+    /// One factor for the UDP base and TCP's extra (per-message transport).
     pub pool_transport: bool,
-    /// One factor for TCP set-up on both sides.
-    pub pool_tcp_sides: bool,
-    /// One factor for TLS handshakes on both sides.
-    pub pool_tls_sides: bool,
-    /// One factor for TCP set-up and TLS handshake of a side (per-connection set-up).
-    pub pool_connection: bool,
-    /// The additive per-new-TLS-connection terms are fitted (else they are left out, 0).
-    pub connection_term: bool,
-    /// One per-connection term for both sides.
-    pub pool_term_sides: bool,
+    /// TCP set-up shares its side's handshake factor (× 1 where the side has none) instead
+    /// of a factor of its own.
+    pub pool_tcp_setup: bool,
+    /// The server side (new connections from the UAC).
+    pub server: SideFit,
+    /// The client side (new connections towards the UAS).
+    pub client: SideFit,
 }
 
 impl Grouping {
-    /// All 48 groupings (16 poolings of the factors, without the per-connection terms, with
-    /// them per side, with one pooled term), finest first; at equal pooling, with the terms
-    /// first.
+    /// Every grouping, in order of preference at equal coverage and parameter count:
+    /// transport split first, then both sides as finely fitted as possible.
     pub fn all() -> Vec<Grouping> {
-        let mut v: Vec<Grouping> = (0u8..48)
-            .map(|b| Grouping {
-                pool_transport: b & 1 != 0,
-                pool_tcp_sides: b & 2 != 0,
-                pool_tls_sides: b & 4 != 0,
-                pool_connection: b & 8 != 0,
-                connection_term: b >= 16,
-                pool_term_sides: b >= 32,
-            })
-            .collect();
-        v.sort_by_key(|g| (g.pools(), !g.connection_term));
+        let mut v = Vec::new();
+        for pool_transport in [false, true] {
+            for pool_tcp_setup in [false, true] {
+                for server in SideFit::ALL {
+                    for client in SideFit::ALL {
+                        v.push(Grouping {
+                            pool_transport,
+                            pool_tcp_setup,
+                            server,
+                            client,
+                        });
+                    }
+                }
+            }
+        }
         v
     }
 
-    /// The coarsest grouping, with or without the per-connection term.
-    pub fn coarsest(connection_term: bool) -> Grouping {
-        Grouping {
-            pool_transport: true,
-            pool_tcp_sides: true,
-            pool_tls_sides: true,
-            pool_connection: true,
-            connection_term,
-            pool_term_sides: connection_term,
+    fn side(&self, s: Side) -> SideFit {
+        match s {
+            Side::Server => self.server,
+            Side::Client => self.client,
         }
     }
 
-    fn pools(&self) -> u32 {
-        [
-            self.pool_transport,
-            self.pool_tcp_sides,
-            self.pool_tls_sides,
-            self.pool_connection,
-            self.pool_term_sides,
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count() as u32
-    }
-
-    /// The factor groups: each a set of kinds, in report order.
+    /// The fitted parameters: each a set of kinds sharing one factor, or one term.
     pub fn groups(&self) -> Vec<Vec<Kind>> {
-        // Union-find over the kinds by the pooling rules.
-        let idx = |k: Kind| Kind::ALL.iter().position(|x| *x == k).unwrap_or(0);
-        let mut parent: Vec<usize> = (0..Kind::ALL.len()).collect();
-        fn find(p: &mut [usize], i: usize) -> usize {
-            let mut r = i;
-            while p[r] != r {
-                r = p[r];
-            }
-            p[i] = r;
-            r
-        }
-        let mut join = |a: Kind, b: Kind| {
-            let (ra, rb) = (find(&mut parent, idx(a)), find(&mut parent, idx(b)));
-            if ra != rb {
-                parent[ra.max(rb)] = ra.min(rb);
-            }
+        let mut g = if self.pool_transport {
+            vec![vec![Kind::TransportUdp, Kind::TransportTcp]]
+        } else {
+            vec![vec![Kind::TransportUdp], vec![Kind::TransportTcp]]
         };
-        let (s, c) = (Side::Server, Side::Client);
-        if self.pool_transport {
-            join(Kind::TransportUdp, Kind::TransportTcp);
-        }
-        if self.pool_tcp_sides {
-            join(Kind::TcpSetup(s), Kind::TcpSetup(c));
-        }
-        if self.pool_tls_sides {
-            join(Kind::TlsHandshake(s), Kind::TlsHandshake(c));
-        }
-        if self.pool_connection {
-            join(Kind::TcpSetup(s), Kind::TlsHandshake(s));
-            join(Kind::TcpSetup(c), Kind::TlsHandshake(c));
-        }
-        if self.pool_term_sides {
-            join(Kind::NewConnection(s), Kind::NewConnection(c));
-        }
-        let mut groups: BTreeMap<usize, Vec<Kind>> = BTreeMap::new();
-        for (i, k) in Kind::ALL.iter().enumerate() {
-            if k.is_term() && !self.connection_term {
-                continue;
+        g.push(vec![Kind::Record]);
+        g.push(vec![Kind::Auth]);
+        for s in [Side::Server, Side::Client] {
+            let fit = self.side(s);
+            let mut hs = vec![Kind::Handshake(s)];
+            if self.pool_tcp_setup {
+                hs.push(Kind::TcpSetup(s));
+            } else {
+                g.push(vec![Kind::TcpSetup(s)]);
             }
-            let r = find(&mut parent, i);
-            groups.entry(r).or_default().push(*k);
+            if fit != SideFit::TermOnly {
+                g.push(hs);
+            }
+            if fit != SideFit::FactorOnly {
+                g.push(vec![Kind::NewConnection(s)]);
+            }
         }
-        groups.into_values().collect()
+        g
+    }
+
+    /// The kinds taken at their bare cost (× 1), not fitted.
+    pub fn fixed(&self) -> Vec<Kind> {
+        let mut f = Vec::new();
+        for s in [Side::Server, Side::Client] {
+            f.push(Kind::Socket(s));
+            if self.side(s) == SideFit::TermOnly {
+                f.push(Kind::Handshake(s));
+                if self.pool_tcp_setup {
+                    f.push(Kind::TcpSetup(s));
+                }
+            }
+        }
+        f
     }
 }
 
-/// The name of a factor that scales these kinds, e.g. `transport`, `connection-server`.
+/// The name of a parameter that applies to these kinds, e.g. `transport`, `per-connection-server`.
 pub fn group_name(kinds: &[Kind]) -> String {
-    if kinds.len() == 1 {
-        return kinds[0].label();
-    }
-    if kinds.contains(&Kind::TransportUdp) {
+    if kinds.len() > 1 && kinds.contains(&Kind::TransportUdp) {
         return "transport".into();
     }
-    if kinds.iter().any(|k| k.is_term()) {
-        return "per-connection".into();
+    if let [Kind::Handshake(s), Kind::TcpSetup(_)] = kinds {
+        return format!("connection-{}", s.label());
     }
-    let tcp = kinds.iter().any(|k| matches!(k, Kind::TcpSetup(_)));
-    let tls = kinds.iter().any(|k| matches!(k, Kind::TlsHandshake(_)));
-    let server = kinds.iter().any(|k| {
-        matches!(
-            k,
-            Kind::TcpSetup(Side::Server) | Kind::TlsHandshake(Side::Server)
-        )
-    });
-    let client = kinds.iter().any(|k| {
-        matches!(
-            k,
-            Kind::TcpSetup(Side::Client) | Kind::TlsHandshake(Side::Client)
-        )
-    });
-    let base = match (tcp, tls) {
-        (true, true) => "connection",
-        (true, false) => "tcp-setup",
-        _ => "tls-handshake",
-    };
-    match (server, client) {
-        (true, false) => format!("{base}-server"),
-        (false, true) => format!("{base}-client"),
-        _ => base.to_string(),
+    kinds
+        .iter()
+        .map(|k| k.label())
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+/// Why a parameter is not determined, in the operator's terms.
+fn undetermined_reason(kinds: &[Kind]) -> String {
+    match kinds[0] {
+        Kind::Record => "no measured TLS configuration determines the TLS record factor".into(),
+        Kind::Auth => "no measured configuration with SIP auth determines the auth factor".into(),
+        Kind::TransportTcp => {
+            "no measured TCP or TLS configuration determines TCP's per-message extra".into()
+        }
+        Kind::TcpSetup(s) => format!(
+            "no measured TCP configuration {} determines the {} side's TCP set-up factor",
+            side_verb(s),
+            s.label()
+        ),
+        Kind::Handshake(s) | Kind::NewConnection(s) => format!(
+            "the measured configurations {} cannot tell the {} side's handshake factor from its per-connection term (measure a second kind of new connection on that side: TCP, resumed or mutual)",
+            side_verb(s),
+            s.label()
+        ),
+        _ => format!("no measured configuration determines {}", group_name(kinds)),
+    }
+}
+
+fn side_verb(s: Side) -> &'static str {
+    match s {
+        Side::Server => "that accept connections from the UAC",
+        Side::Client => "that open connections towards the UAS",
+    }
+}
+
+/// The reason a side with no measured new connection gives for not predicting.
+pub fn unexercised_reason(s: Side) -> String {
+    match s {
+        Side::Server => "no measured configuration accepts new connections from the UAC (outbound or local mode): the server side's per-connection cost is unknown".into(),
+        Side::Client => "no measured configuration opens connections towards the UAS (inbound or local mode): the client side's per-connection cost is unknown".into(),
     }
 }
 
@@ -610,11 +638,729 @@ pub fn write_csv(path: &Path, comment: &[String], rows: &[Measurement]) -> Resul
     crate::fsutil::write_atomic(path, s.as_bytes())
 }
 
-/// The modelled µs per call of every component, by component (bare cost: factor 1).
+/// The bare µs per call of every component of one protocol (factor 1).
 pub type ComponentValues = BTreeMap<ComponentId, f64>;
 
-/// Evaluates every component some configuration of [`universe`] needs; a component whose
-/// benchmarks are missing is left out with the reason.
+/// The bare components by handshake protocol: what calibration prices a configuration with.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Prices {
+    /// The model's protocol: TLS rows without one, and every prediction, are priced with it.
+    pub protocol: Option<Protocol>,
+    /// Component values per protocol (only the protocols whose benchmarks were found).
+    pub by_protocol: BTreeMap<Protocol, ComponentValues>,
+    /// Per protocol, the components whose benchmarks are missing, with the error naming them.
+    pub missing: BTreeMap<Protocol, BTreeMap<ComponentId, String>>,
+}
+
+impl Prices {
+    /// Prices of one protocol only (for synthetic data and tests).
+    pub fn single(protocol: Protocol, values: ComponentValues) -> Prices {
+        Prices {
+            protocol: Some(protocol),
+            by_protocol: BTreeMap::from([(protocol, values)]),
+            missing: BTreeMap::new(),
+        }
+    }
+
+    /// The model's protocol.
+    pub fn default_protocol(&self) -> Protocol {
+        self.protocol.unwrap_or(Protocol::Tls12RsaAes128Sha)
+    }
+
+    /// The values of `protocol`, if any were found.
+    pub fn values(&self, protocol: Protocol) -> Option<&ComponentValues> {
+        self.by_protocol.get(&protocol)
+    }
+}
+
+/// One measured or predicted configuration's key: the configuration and, for TLS, its
+/// handshake protocol.
+pub fn key_name(config: &Config, protocol: Option<Protocol>, default: Protocol) -> String {
+    match protocol {
+        Some(p) if config.transport == Transport::Tls && p != default => {
+            format!("{} ({})", config.name(), p.label())
+        }
+        _ => config.name(),
+    }
+}
+
+/// One fitted factor or term.
+#[derive(Debug, Clone, Serialize)]
+pub struct Factor {
+    /// Name, e.g. `transport`, `tls-handshake-server`, `per-connection-client`.
+    pub name: String,
+    /// The kinds it applies to.
+    pub kinds: Vec<String>,
+    /// `× bare` for a factor, `µs per connection` for a per-connection term.
+    pub unit: String,
+    /// The fitted factor (measured / bare cost), or the term in µs per connection.
+    pub value: f64,
+    /// Standard error from the residuals (only when over-determined).
+    pub std_error: Option<f64>,
+    /// False when a factor is outside [`PLAUSIBLE`] or a term is negative.
+    pub plausible: bool,
+}
+
+/// One configuration after calibration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Configuration name.
+    pub name: String,
+    /// Handshake protocol label of a TLS configuration.
+    pub protocol: Option<String>,
+    /// True when it was in the calibration file.
+    pub measured: bool,
+    /// The measured µs per call.
+    pub measured_us: Option<f64>,
+    /// The bare model (every factor 1, no term).
+    pub model_us: Option<f64>,
+    /// The calibrated prediction (µs per call).
+    pub predicted_us: Option<f64>,
+    /// (predicted − measured) / measured of the fit (measured rows only).
+    pub fit_error: Option<f64>,
+    /// The same, with this row left out of the fit (measured rows, over-determined sets).
+    pub loo_error: Option<f64>,
+    /// Why a figure is missing.
+    pub note: Option<String>,
+}
+
+impl Row {
+    /// `name` or `name (protocol)` when the protocol is not the model's.
+    pub fn key(&self, default: Protocol) -> String {
+        match &self.protocol {
+            Some(p) if p != default.label() => format!("{} ({p})", self.name),
+            _ => self.name.clone(),
+        }
+    }
+}
+
+/// The result of a calibration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Calibration {
+    /// How the kinds were fitted.
+    pub grouping: Grouping,
+    /// The fitted factors and terms.
+    pub factors: Vec<Factor>,
+    /// Number of measured configurations.
+    pub measured: usize,
+    /// `exact` (as many configurations as parameters: the paper's subtraction) or `least-squares`.
+    pub method: String,
+    /// Root mean square of the relative fit residuals (least squares only).
+    pub rms_residual: Option<f64>,
+    /// The model's protocol (label).
+    pub protocol: String,
+    /// Every configuration of [`universe`] on the model's protocol, then the TLS ones on
+    /// every other protocol that was benchmarked or that the file measured.
+    pub rows: Vec<Row>,
+    /// What the fit takes as given (kinds at their bare cost).
+    pub notes: Vec<String>,
+    /// Parameters the data do not support well: implausible, negative, or smaller than
+    /// their standard error.
+    pub warnings: Vec<String>,
+}
+
+/// Whether the fit must carry the per-connection terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionTerm {
+    /// Of the groupings that determine every parameter, the one predicting the most
+    /// configurations wins, then the one with the most parameters, then the finest.
+    #[default]
+    Auto,
+    /// Each side measured with new connections gets both its handshake factor and its
+    /// term ([`SideFit::Both`]); a set that cannot determine them is refused, naming them.
+    Required,
+}
+
+/// Components of a configuration summed per kind, with the new connections per side;
+/// `Err` names a missing component.
+fn kind_sums(
+    c: &Config,
+    values: &ComponentValues,
+) -> std::result::Result<BTreeMap<Kind, f64>, ComponentId> {
+    let mut m = BTreeMap::new();
+    for id in ComponentId::compose(c) {
+        let v = values.get(&id).ok_or(id)?;
+        *m.entry(Kind::of(&id)).or_insert(0.0) += v;
+        // Each handshake component is one new TLS connection per call; every new
+        // connection, TCP or TLS, has one TCP set-up (which marks the side as used).
+        if let ComponentId::TlsHandshake(s, _) = id {
+            *m.entry(Kind::NewConnection(s)).or_insert(0.0) += 1.0;
+        }
+    }
+    Ok(m)
+}
+
+fn design_row(sums: &BTreeMap<Kind, f64>, groups: &[Vec<Kind>]) -> Vec<f64> {
+    groups
+        .iter()
+        .map(|g| g.iter().map(|k| sums.get(k).copied().unwrap_or(0.0)).sum())
+        .collect()
+}
+
+fn fixed_part(sums: &BTreeMap<Kind, f64>, fixed: &[Kind]) -> f64 {
+    fixed
+        .iter()
+        .map(|k| sums.get(k).copied().unwrap_or(0.0))
+        .sum()
+}
+
+/// A parameter is "present" when some measured configuration uses it.
+fn present(rows: &[Vec<f64>], j: usize) -> bool {
+    rows.iter().any(|r| r[j].abs() > 0.0)
+}
+
+/// The bare model of a configuration (every factor 1, no per-connection term), µs.
+fn bare_us(sums: &BTreeMap<Kind, f64>) -> f64 {
+    sums.iter()
+        .filter(|(k, _)| !k.is_term())
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// The sides a configuration opens new connections on.
+fn sides_of(sums: &BTreeMap<Kind, f64>) -> Vec<Side> {
+    [Side::Server, Side::Client]
+        .into_iter()
+        .filter(|s| sums.get(&Kind::TcpSetup(*s)).is_some_and(|n| *n != 0.0))
+        .collect()
+}
+
+/// One configuration to fit or predict, priced.
+struct Priced {
+    config: Config,
+    protocol: Protocol,
+    sums: std::result::Result<BTreeMap<Kind, f64>, String>,
+}
+
+fn price(config: Config, protocol: Protocol, prices: &Prices) -> Priced {
+    let sums = match prices.values(protocol) {
+        None => Err(format!(
+            "no benchmarks of protocol {} were found",
+            protocol.label()
+        )),
+        Some(v) => kind_sums(&config, v).map_err(|id| {
+            prices
+                .missing
+                .get(&protocol)
+                .and_then(|m| m.get(&id))
+                .cloned()
+                .unwrap_or_else(|| format!("the model has no value for its component {}", id.id()))
+        }),
+    };
+    Priced {
+        config,
+        protocol,
+        sums,
+    }
+}
+
+/// The protocol a measured row is priced with (its own, else the model's).
+fn row_protocol(m: &Measured, prices: &Prices) -> Protocol {
+    match (m.config.transport, m.protocol) {
+        (Transport::Tls, Some(p)) => p,
+        _ => prices.default_protocol(),
+    }
+}
+
+/// Fits the factors and terms to `measured` ([`ConnectionTerm::Auto`]).
+pub fn fit(measured: &[Measured], prices: &Prices) -> Result<Calibration> {
+    fit_with(measured, prices, ConnectionTerm::Auto)
+}
+
+/// Fits the factors and terms as `term` says; predicts every configuration the fit determines.
+pub fn fit_with(
+    measured: &[Measured],
+    prices: &Prices,
+    term: ConnectionTerm,
+) -> Result<Calibration> {
+    if measured.is_empty() {
+        return Err(Error::Usage(
+            "calibration needs at least one measured configuration".into(),
+        ));
+    }
+    let default = prices.default_protocol();
+    let mut sums = Vec::new();
+    for m in measured {
+        let p = price(m.config, row_protocol(m, prices), prices);
+        let s = p.sums.map_err(|why| {
+            Error::Usage(format!(
+                "{}: cannot price it: {why}",
+                key_name(&m.config, Some(p.protocol), default)
+            ))
+        })?;
+        sums.push(s);
+    }
+    let y: Vec<f64> = measured.iter().map(|m| m.us).collect();
+    let exercised: BTreeSet<Side> = sums.iter().flat_map(sides_of).collect();
+    // Sides with a TCP configuration per call measured: only there can TCP set-up have a
+    // factor of its own (elsewhere it would only stand in for the per-connection term).
+    let tcp_sides: BTreeSet<Side> = measured
+        .iter()
+        .zip(&sums)
+        .filter(|(m, _)| m.config.transport == Transport::Tcp)
+        .flat_map(|(_, s)| sides_of(s))
+        .collect();
+
+    // What is predicted: the universe on the model's protocol, then the TLS configurations
+    // on the other protocols the file names.
+    let mut targets: Vec<Priced> = universe()
+        .into_iter()
+        .map(|c| price(c, default, prices))
+        .collect();
+    // Every other protocol whose components were measured, and those the file names.
+    let others: BTreeSet<Protocol> = measured
+        .iter()
+        .map(|m| row_protocol(m, prices))
+        .chain(prices.by_protocol.keys().copied())
+        .filter(|p| *p != default)
+        .collect();
+    for p in others {
+        for c in universe()
+            .into_iter()
+            .filter(|c| c.transport == Transport::Tls)
+        {
+            targets.push(price(c, p, prices));
+        }
+    }
+
+    // Pick the grouping: full rank on the measured set, predicting the most
+    // configurations, then the most parameters, then the first in preference order.
+    let mut best: Option<(Grouping, usize, usize)> = None;
+    for g in Grouping::all() {
+        if term == ConnectionTerm::Required
+            && (g.server != SideFit::Both || g.client != SideFit::Both)
+        {
+            continue;
+        }
+        if !g.pool_tcp_setup && tcp_sides != exercised {
+            continue;
+        }
+        let groups = g.groups();
+        let a: Vec<Vec<f64>> = sums.iter().map(|s| design_row(s, &groups)).collect();
+        let used: Vec<usize> = (0..groups.len()).filter(|&j| present(&a, j)).collect();
+        if rank(&columns(&a, &used)) < used.len() {
+            continue;
+        }
+        let coverage = targets
+            .iter()
+            .filter(|t| predictable(t, &groups, &used, &exercised).is_ok())
+            .count();
+        let better = match best {
+            None => true,
+            Some((_, cov, np)) => coverage > cov || (coverage == cov && used.len() > np),
+        };
+        if better {
+            best = Some((g, coverage, used.len()));
+        }
+    }
+    let Some((grouping, _, _)) = best else {
+        return Err(underdetermined(measured, &sums, term));
+    };
+
+    let groups = grouping.groups();
+    let fixed = grouping.fixed();
+    let a_full: Vec<Vec<f64>> = sums.iter().map(|s| design_row(s, &groups)).collect();
+    let used: Vec<usize> = (0..groups.len()).filter(|&j| present(&a_full, j)).collect();
+    let a = columns(&a_full, &used);
+    let c: Vec<f64> = sums.iter().map(|s| fixed_part(s, &fixed)).collect();
+    let sol = solve(&a, &c, &y).ok_or_else(|| underdetermined(measured, &sums, term))?;
+    let (n, p) = (a.len(), used.len());
+    let factors: Vec<Factor> = used
+        .iter()
+        .enumerate()
+        .map(|(i, &j)| {
+            let is_term = groups[j].iter().any(|k| k.is_term());
+            let v = sol.x[i];
+            Factor {
+                name: group_name(&groups[j]),
+                kinds: groups[j].iter().map(|k| k.label()).collect(),
+                unit: if is_term {
+                    "µs per connection".into()
+                } else {
+                    "× bare".into()
+                },
+                value: v,
+                std_error: sol.se.as_ref().map(|se| se[i]),
+                plausible: if is_term {
+                    v >= 0.0
+                } else {
+                    (PLAUSIBLE.0..=PLAUSIBLE.1).contains(&v)
+                },
+            }
+        })
+        .collect();
+
+    // Leave-one-out: refit without each measured row, predict it.
+    let mut loo: Vec<std::result::Result<f64, String>> = Vec::new();
+    for i in 0..n {
+        if n <= p {
+            loo.push(Err(
+                "as many configurations as parameters: no leave-one-out".into(),
+            ));
+            continue;
+        }
+        let keep: Vec<usize> = (0..n).filter(|&k| k != i).collect();
+        let rest: Vec<Vec<f64>> = keep.iter().map(|&k| a[k].clone()).collect();
+        let rc: Vec<f64> = keep.iter().map(|&k| c[k]).collect();
+        let ry: Vec<f64> = keep.iter().map(|&k| y[k]).collect();
+        match solve(&rest, &rc, &ry) {
+            Some(s) => loo.push(Ok((dot(&a[i], &s.x) + c[i]) / y[i] - 1.0)),
+            None => {
+                let undetermined: Vec<String> = (0..p)
+                    .filter(|&j| !identifiable(&rest, j))
+                    .map(|j| group_name(&groups[used[j]]))
+                    .collect();
+                loo.push(Err(format!(
+                    "without it the rest cannot determine {}",
+                    undetermined.join(", ")
+                )));
+            }
+        }
+    }
+
+    let measured_at: BTreeMap<(Config, Protocol), usize> = measured
+        .iter()
+        .enumerate()
+        .map(|(i, m)| ((m.config, row_protocol(m, prices)), i))
+        .collect();
+    let rows = targets
+        .iter()
+        .map(|t| {
+            let mi = measured_at.get(&(t.config, t.protocol)).copied();
+            let mut row = Row {
+                name: t.config.name(),
+                protocol: (t.config.transport == Transport::Tls)
+                    .then(|| t.protocol.label().to_string()),
+                measured: mi.is_some(),
+                measured_us: mi.map(|i| y[i]),
+                model_us: None,
+                predicted_us: None,
+                fit_error: None,
+                loo_error: None,
+                note: None,
+            };
+            let s = match &t.sums {
+                Ok(s) => s,
+                Err(why) => {
+                    row.note = Some(format!("not priced: {why}"));
+                    return row;
+                }
+            };
+            row.model_us = Some(bare_us(s));
+            if let Err(why) = predictable(t, &groups, &used, &exercised) {
+                row.note = Some(format!("not predicted: {why}"));
+                return row;
+            }
+            let r = design_row(s, &groups);
+            let pred: f64 = used
+                .iter()
+                .enumerate()
+                .map(|(i, &j)| r[j] * sol.x[i])
+                .sum::<f64>()
+                + fixed_part(s, &fixed);
+            row.predicted_us = Some(pred);
+            if let Some(i) = mi {
+                row.fit_error = Some(pred / y[i] - 1.0);
+                match &loo[i] {
+                    Ok(e) => row.loo_error = Some(*e),
+                    Err(w) => row.note = Some(w.clone()),
+                }
+            }
+            row
+        })
+        .collect();
+
+    let mut warnings = Vec::new();
+    for f in &factors {
+        if !f.plausible {
+            warnings.push(if f.unit == "× bare" {
+                format!(
+                    "factor '{}' = {:.2}: outside what a proxy can plausibly spend per bare component ({}x to {}x); the figures it rests on are noisy, or the server does work the model has no component for",
+                    f.name, f.value, PLAUSIBLE.0, PLAUSIBLE.1
+                )
+            } else {
+                format!(
+                    "term '{}' = {:.1} µs per connection is negative: the server spends less per new connection than the measured socket components; the figures it rests on are noisy",
+                    f.name, f.value
+                )
+            });
+        } else if let Some(se) = f.std_error.filter(|se| *se > f.value.abs()) {
+            warnings.push(format!(
+                "'{}' = {:.2} ± {se:.2}: not significantly different from zero",
+                f.name, f.value
+            ));
+        }
+    }
+    let mut notes = vec![
+        "A new TLS connection's handling on sockets beyond its TCP set-up and in-memory handshake (connection/openssl/... minus both) is taken at its measured cost (× 1): the same kernel does it for the server.".to_string(),
+    ];
+    for s in [Side::Server, Side::Client] {
+        if !exercised.contains(&s) {
+            continue;
+        }
+        match grouping.side(s) {
+            SideFit::FactorOnly => notes.push(format!(
+                "{} side: one kind of TLS connection measured, which cannot tell a handshake factor from a per-connection term: the factor is fitted, no term (the paper's model); measure resumed or mutual on this side to fit both.",
+                s.label()
+            )),
+            SideFit::TermOnly => notes.push(format!(
+                "{} side: the in-memory handshake is taken at its bare cost (× 1) and the per-connection term carries the rest.",
+                s.label()
+            )),
+            SideFit::Both => {}
+        }
+        if grouping.pool_tcp_setup {
+            notes.push(format!(
+                "{} side: no TCP configuration per call measured: TCP set-up shares the side's handshake factor.",
+                s.label()
+            ));
+        }
+    }
+    Ok(Calibration {
+        warnings,
+        grouping,
+        factors,
+        measured: n,
+        method: if n == p {
+            "exact".into()
+        } else {
+            "least-squares".into()
+        },
+        rms_residual: sol.rms,
+        protocol: default.label().into(),
+        rows,
+        notes,
+    })
+}
+
+/// Whether a priced target can be predicted by a fit of `groups` (`used` determined):
+/// every side it opens connections on was measured, every parameter it needs determined.
+fn predictable(
+    t: &Priced,
+    groups: &[Vec<Kind>],
+    used: &[usize],
+    exercised: &BTreeSet<Side>,
+) -> std::result::Result<(), String> {
+    let s = t.sums.as_ref().map_err(|e| e.clone())?;
+    for side in sides_of(s) {
+        if !exercised.contains(&side) {
+            return Err(unexercised_reason(side));
+        }
+    }
+    let r = design_row(s, groups);
+    let missing: Vec<String> = (0..groups.len())
+        .filter(|j| r[*j] != 0.0 && !used.contains(j))
+        .map(|j| undetermined_reason(&groups[j]))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing.join("; "))
+    }
+}
+
+/// The refusal for a measured set that no grouping can fit: names the parameters of the
+/// coarsest grouping it cannot determine and the configurations that would.
+fn underdetermined(
+    measured: &[Measured],
+    sums: &[BTreeMap<Kind, f64>],
+    term: ConnectionTerm,
+) -> Error {
+    let coarse = Grouping {
+        pool_transport: true,
+        pool_tcp_setup: true,
+        server: if term == ConnectionTerm::Required {
+            SideFit::Both
+        } else {
+            SideFit::TermOnly
+        },
+        client: if term == ConnectionTerm::Required {
+            SideFit::Both
+        } else {
+            SideFit::TermOnly
+        },
+    };
+    let groups = coarse.groups();
+    let a_full: Vec<Vec<f64>> = sums.iter().map(|s| design_row(s, &groups)).collect();
+    let used: Vec<usize> = (0..groups.len()).filter(|&j| present(&a_full, j)).collect();
+    let a = columns(&a_full, &used);
+    let mut lines = Vec::new();
+    for (i, &j) in used.iter().enumerate() {
+        if identifiable(&a, i) {
+            continue;
+        }
+        let kinds: Vec<String> = groups[j].iter().map(|k| k.label()).collect();
+        lines.push(format!(
+            "{} '{}' ({}) is not determined: it always occurs together with others in the same proportion; {}",
+            if groups[j].iter().any(|k| k.is_term()) {
+                "per-connection term"
+            } else {
+                "factor"
+            },
+            group_name(&groups[j]),
+            kinds.join(" + "),
+            match groups[j][0] {
+                Kind::TransportUdp => "also measure proxy-chain/udp".to_string(),
+                Kind::Record => "also measure proxy-chain/tls-aes".to_string(),
+                Kind::TcpSetup(s) => format!(
+            "no measured TCP configuration {} determines the {} side's TCP set-up factor",
+            side_verb(s),
+            s.label()
+        ),
+        Kind::Handshake(s) | Kind::NewConnection(s) => format!(
+                    "also measure a second kind of new connection on the {} side ({})",
+                    s.label(),
+                    match s {
+                        Side::Server => "outbound/tcp, outbound/tls-resumed or outbound/tls-mutual",
+                        Side::Client => "inbound/tcp, inbound/tls-resumed or inbound/tls-mutual",
+                    }
+                ),
+                _ => "measure a configuration that has it alone".to_string(),
+            }
+        ));
+    }
+    if lines.is_empty() {
+        lines.push("the measured configurations are linearly dependent".into());
+    }
+    let names: Vec<String> = measured.iter().map(|m| m.config.name()).collect();
+    Error::Usage(format!(
+        "calibration refused: the measured set ({}) cannot determine every factor{}, even with kinds pooled: {}",
+        names.join(", "),
+        if term == ConnectionTerm::Required {
+            " and the per-connection term of each side (required)"
+        } else {
+            ""
+        },
+        lines.join("; ")
+    ))
+}
+
+// ---- least squares (nalgebra) --------------------------------------------------------------
+
+fn columns(a: &[Vec<f64>], cols: &[usize]) -> Vec<Vec<f64>> {
+    a.iter()
+        .map(|r| cols.iter().map(|&j| r[j]).collect())
+        .collect()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// `a` as a matrix with each column scaled to unit norm, and the scales (0 for a zero column).
+fn normalised(a: &[Vec<f64>]) -> (DMatrix<f64>, Vec<f64>) {
+    let n = a.len();
+    let p = a.first().map_or(0, |r| r.len());
+    let mut m = DMatrix::from_fn(n, p, |i, j| a[i][j]);
+    let scale: Vec<f64> = (0..p).map(|j| m.column(j).norm()).collect();
+    for (j, s) in scale.iter().enumerate() {
+        if *s > 0.0 {
+            m.column_mut(j).unscale_mut(*s);
+        }
+    }
+    (m, scale)
+}
+
+/// The numerical rank of `a` (columns scaled to unit norm first).
+fn rank(a: &[Vec<f64>]) -> usize {
+    let p = a.first().map_or(0, |r| r.len());
+    if a.is_empty() || p == 0 {
+        return 0;
+    }
+    let (m, _) = normalised(a);
+    let sv = m.singular_values();
+    let max = sv.max();
+    if max <= 0.0 {
+        return 0;
+    }
+    sv.iter().filter(|s| **s > RANK_TOL * max).count()
+}
+
+/// Parameter `j` is determined by `a` iff dropping its column lowers the rank.
+fn identifiable(a: &[Vec<f64>], j: usize) -> bool {
+    let p = a.first().map_or(0, |r| r.len());
+    let others: Vec<usize> = (0..p).filter(|&k| k != j).collect();
+    rank(a) == rank(&columns(a, &others)) + 1
+}
+
+struct Solution {
+    x: Vec<f64>,
+    se: Option<Vec<f64>>,
+    rms: Option<f64>,
+}
+
+/// Least squares on relative errors: minimises Σ ((a_i·x + c_i − y_i) / y_i)² by the SVD
+/// of the row-scaled, column-normalised matrix. `None` when the columns are dependent.
+fn solve(a: &[Vec<f64>], c: &[f64], y: &[f64]) -> Option<Solution> {
+    let n = a.len();
+    let p = a.first().map_or(0, |r| r.len());
+    let relative = |x: &[f64]| -> Vec<f64> {
+        (0..n)
+            .map(|i| (dot(&a[i], x) + c[i]) / y[i] - 1.0)
+            .collect()
+    };
+    if p == 0 {
+        // Nothing to fit: everything is fixed.
+        let r = relative(&[]);
+        return Some(Solution {
+            x: vec![],
+            se: None,
+            rms: (n > 0).then(|| (r.iter().map(|e| e * e).sum::<f64>() / n as f64).sqrt()),
+        });
+    }
+    if n < p {
+        return None;
+    }
+    let scaled: Vec<Vec<f64>> = (0..n)
+        .map(|i| a[i].iter().map(|v| v / y[i]).collect())
+        .collect();
+    let (m, scale) = normalised(&scaled);
+    if scale.contains(&0.0) {
+        return None;
+    }
+    let t = DVector::from_fn(n, |i, _| (y[i] - c[i]) / y[i]);
+    let svd = m.svd(true, true);
+    let max = svd.singular_values.max();
+    if svd.singular_values.iter().any(|s| *s <= RANK_TOL * max) {
+        return None;
+    }
+    let z = svd.solve(&t, 0.0).ok()?;
+    let x: Vec<f64> = (0..p).map(|j| z[j] / scale[j]).collect();
+    if n == p {
+        return Some(Solution {
+            x,
+            se: None,
+            rms: None,
+        });
+    }
+    // s² = RSS / (n − p); cov(z) = s² V Σ⁻² Vᵀ.
+    let rss: f64 = relative(&x).iter().map(|e| e * e).sum();
+    let s2 = rss / (n - p) as f64;
+    let v_t = svd.v_t.as_ref()?;
+    let se: Vec<f64> = (0..p)
+        .map(|j| {
+            let var: f64 = (0..p)
+                .map(|k| (v_t[(k, j)] / svd.singular_values[k]).powi(2))
+                .sum::<f64>()
+                * s2;
+            var.sqrt() / scale[j]
+        })
+        .collect();
+    Some(Solution {
+        x,
+        se: Some(se),
+        rms: Some((rss / n as f64).sqrt()),
+    })
+}
+
+/// Formats a relative error as a signed percentage.
+pub fn pct(e: f64) -> String {
+    format!("{:+.1}%", e * 100.0)
+}
+
+/// Evaluates every component some configuration of [`universe`] needs, for `opts`'s
+/// protocol; a component whose benchmarks are missing is left out with the reason.
 pub fn component_values(
     opts: &ModelOptions,
     flows: &Flows,
@@ -640,661 +1386,41 @@ pub fn component_values(
     (values, missing)
 }
 
-/// One fitted factor.
-#[derive(Debug, Clone, Serialize)]
-pub struct Factor {
-    /// Name, e.g. `transport`, `tls-handshake-server`.
-    pub name: String,
-    /// The kinds it scales.
-    pub kinds: Vec<String>,
-    /// `× bare` for a factor, `µs per connection` for a per-connection term.
-    pub unit: String,
-    /// The fitted factor (measured / bare cost), or the term in µs per connection.
-    pub value: f64,
-    /// Standard error from the residuals (only when over-determined).
-    pub std_error: Option<f64>,
-}
-
-/// One configuration after calibration.
-#[derive(Debug, Clone, Serialize)]
-pub struct Row {
-    /// Configuration name.
-    pub name: String,
-    /// True when it was in the calibration file.
-    pub measured: bool,
-    /// The measured µs per call.
-    pub measured_us: Option<f64>,
-    /// The bare model (every factor 1).
-    pub model_us: Option<f64>,
-    /// The calibrated prediction (µs per call).
-    pub predicted_us: Option<f64>,
-    /// (predicted − measured) / measured of the fit (measured rows only).
-    pub fit_error: Option<f64>,
-    /// The same, with this row left out of the fit (measured rows, over-determined sets).
-    pub loo_error: Option<f64>,
-    /// Why a figure is missing.
-    pub note: Option<String>,
-}
-
-/// The result of a calibration.
-#[derive(Debug, Clone, Serialize)]
-pub struct Calibration {
-    /// How the kinds were grouped into factors.
-    pub grouping: Grouping,
-    /// The fitted factors.
-    pub factors: Vec<Factor>,
-    /// Number of measured configurations.
-    pub measured: usize,
-    /// `exact` (as many configurations as factors: the paper's subtraction) or `least-squares`.
-    pub method: String,
-    /// Root mean square of the relative fit residuals (least squares only).
-    pub rms_residual: Option<f64>,
-    /// Every configuration of [`universe`].
-    pub rows: Vec<Row>,
-    /// Factors the data do not support well: negative, or smaller than their standard error.
-    pub warnings: Vec<String>,
-}
-
-/// Whether the fit carries the additive per-new-TLS-connection terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ConnectionTerm {
-    /// Optional, like a finer split of the factors: of the groupings that determine every
-    /// factor, the one predicting the most configurations wins, then the one with the most
-    /// factors and terms, then the one pooling the fewest kinds, then the one with terms.
-    /// Without them the model is factors only.
-    #[default]
-    Auto,
-    /// Always fitted; a measured set that cannot determine them is refused, naming them.
-    Required,
-}
-
-/// The TLS connection a component opens per call, by side (the per-connection term's count).
-fn new_tls_connection(id: &ComponentId) -> Option<Side> {
-    match id {
-        ComponentId::TlsHandshake(s, _) => Some(*s),
-        ComponentId::TlsClientLoop { .. } => Some(Side::Client),
-        _ => None,
-    }
-}
-
-/// Components of a configuration summed per kind; `Err` names a missing component.
-fn kind_sums(
-    c: &Config,
-    values: &ComponentValues,
-) -> std::result::Result<BTreeMap<Kind, f64>, ComponentId> {
-    let mut m = BTreeMap::new();
-    for id in ComponentId::compose(c) {
-        let v = values.get(&id).ok_or(id)?;
-        *m.entry(Kind::of(&id)).or_insert(0.0) += v;
-        // Each handshake component is one new TLS connection per call.
-        if let Some(s) = new_tls_connection(&id) {
-            *m.entry(Kind::NewConnection(s)).or_insert(0.0) += 1.0;
-        }
-    }
-    Ok(m)
-}
-
-fn design_row(sums: &BTreeMap<Kind, f64>, groups: &[Vec<Kind>]) -> Vec<f64> {
-    groups
-        .iter()
-        .map(|g| g.iter().map(|k| sums.get(k).copied().unwrap_or(0.0)).sum())
-        .collect()
-}
-
-/// A group is "present" when some configuration uses it with a non-zero cost.
-fn present(rows: &[Vec<f64>], j: usize) -> bool {
-    rows.iter().any(|r| r[j].abs() > 0.0)
-}
-
-/// The bare model of a configuration (every factor 1, no per-connection term), µs.
-fn bare_us(sums: &BTreeMap<Kind, f64>) -> f64 {
-    sums.iter()
-        .filter(|(k, _)| !k.is_term())
-        .map(|(_, v)| v)
-        .sum()
-}
-
-/// Fits the factors to `measured`, using `values` for the bare components; the
-/// per-connection terms only where they are free ([`ConnectionTerm::Auto`]).
-pub fn fit(measured: &[Measured], values: &ComponentValues) -> Result<Calibration> {
-    fit_with(measured, values, ConnectionTerm::Auto)
-}
-
-/// Fits the factors, and the per-connection terms as `term` says.
-pub fn fit_with(
-    measured: &[Measured],
-    values: &ComponentValues,
-    term: ConnectionTerm,
-) -> Result<Calibration> {
-    if measured.is_empty() {
-        return Err(Error::Usage(
-            "calibration needs at least one measured configuration".into(),
-        ));
-    }
-    let mut sums = Vec::new();
-    for m in measured {
-        let s = kind_sums(&m.config, values).map_err(|id| {
-            Error::Usage(format!(
-                "{}: the model has no value for its component {} (its benchmarks are missing); run the benches first",
-                m.config.name(),
-                id.id()
-            ))
-        })?;
-        sums.push(s);
-    }
-    let y: Vec<f64> = measured.iter().map(|m| m.us).collect();
-    let targets: Vec<(Config, Option<BTreeMap<Kind, f64>>)> = universe()
-        .into_iter()
-        .map(|c| {
-            let s = kind_sums(&c, values).ok();
-            (c, s)
-        })
-        .collect();
-
-    // Pick the grouping: full rank on the measured set, predicting the most configurations,
-    // then the most factors (the finest split), then the fewest pools.
-    let mut best: Option<(Grouping, usize, usize)> = None;
-    for g in Grouping::all() {
-        if term == ConnectionTerm::Required && !g.connection_term {
-            continue;
-        }
-        let groups = g.groups();
-        let a: Vec<Vec<f64>> = sums.iter().map(|s| design_row(s, &groups)).collect();
-        let used: Vec<usize> = (0..groups.len()).filter(|&j| present(&a, j)).collect();
-        let sub = columns(&a, &used);
-        if rank(&sub) < used.len() {
-            continue;
-        }
-        let coverage = targets
-            .iter()
-            .filter(|(_, s)| {
-                s.as_ref().is_some_and(|s| {
-                    let r = design_row(s, &groups);
-                    (0..groups.len()).all(|j| r[j] == 0.0 || used.contains(&j))
-                })
-            })
-            .count();
-        let better = match best {
-            None => true,
-            Some((_, cov, nf)) => coverage > cov || (coverage == cov && used.len() > nf),
-        };
-        if better {
-            best = Some((g, coverage, used.len()));
-        }
-    }
-    let Some((grouping, _, _)) = best else {
-        return Err(underdetermined(measured, &sums, values, term));
+/// The components of `opts`'s protocol and of every other protocol of its stack whose
+/// benchmarks were measured (for rows measured on another protocol).
+pub fn prices(opts: &ModelOptions, flows: &Flows, est: &Estimates) -> Prices {
+    let mut p = Prices {
+        protocol: Some(opts.protocol()),
+        ..Prices::default()
     };
-
-    let groups = grouping.groups();
-    let a_full: Vec<Vec<f64>> = sums.iter().map(|s| design_row(s, &groups)).collect();
-    let used: Vec<usize> = (0..groups.len()).filter(|&j| present(&a_full, j)).collect();
-    let a = columns(&a_full, &used);
-    let sol = solve(&a, &y).ok_or_else(|| underdetermined(measured, &sums, values, term))?;
-    let (n, p) = (a.len(), used.len());
-    let factors: Vec<Factor> = used
-        .iter()
-        .enumerate()
-        .map(|(i, &j)| Factor {
-            name: group_name(&groups[j]),
-            kinds: groups[j].iter().map(|k| k.label()).collect(),
-            unit: if groups[j].iter().any(|k| k.is_term()) {
-                "µs per connection".into()
-            } else {
-                "× bare".into()
-            },
-            value: sol.x[i],
-            std_error: sol.se.as_ref().map(|se| se[i]),
-        })
-        .collect();
-
-    // Leave-one-out: refit without each measured row, predict it.
-    let mut loo: Vec<std::result::Result<f64, String>> = Vec::new();
-    for i in 0..n {
-        if n <= p {
-            loo.push(Err(
-                "as many configurations as factors: no leave-one-out".into()
-            ));
-            continue;
-        }
-        let rest: Vec<Vec<f64>> = (0..n).filter(|&k| k != i).map(|k| a[k].clone()).collect();
-        let ry: Vec<f64> = (0..n).filter(|&k| k != i).map(|k| y[k]).collect();
-        match solve(&rest, &ry) {
-            Some(s) => loo.push(Ok(dot(&a[i], &s.x) / y[i] - 1.0)),
-            None => {
-                let undetermined: Vec<String> = (0..p)
-                    .filter(|&j| !identifiable(&rest, j))
-                    .map(|j| group_name(&groups[used[j]]))
-                    .collect();
-                loo.push(Err(format!(
-                    "without it the rest cannot determine {}",
-                    undetermined.join(", ")
-                )));
-            }
+    for &protocol in super::model_protocols(opts.stack) {
+        let o = ModelOptions {
+            protocol: Some(protocol),
+            ..opts.clone()
+        };
+        let (values, missing) = component_values(&o, flows, est);
+        // A protocol none of whose handshakes were measured is left out altogether.
+        let measured_any = values
+            .keys()
+            .any(|id| matches!(id, ComponentId::TlsHandshake(..)));
+        if protocol == opts.protocol() || measured_any {
+            p.by_protocol.insert(protocol, values);
+            p.missing.insert(protocol, missing);
         }
     }
-
-    let measured_by: BTreeMap<Config, usize> = measured
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.config, i))
-        .collect();
-    let rows = targets
-        .iter()
-        .map(|(c, s)| {
-            let mi = measured_by.get(c).copied();
-            let mut row = Row {
-                name: c.name(),
-                measured: mi.is_some(),
-                measured_us: mi.map(|i| y[i]),
-                model_us: None,
-                predicted_us: None,
-                fit_error: None,
-                loo_error: None,
-                note: None,
-            };
-            let Some(s) = s else {
-                row.note = Some("the model lacks a component of it (benchmarks missing)".into());
-                return row;
-            };
-            let r = design_row(s, &groups);
-            row.model_us = Some(bare_us(s));
-            let unfitted: Vec<String> = (0..groups.len())
-                .filter(|j| r[*j] != 0.0 && !used.contains(j))
-                .map(|j| group_name(&groups[j]))
-                .collect();
-            if !unfitted.is_empty() {
-                row.note = Some(format!(
-                    "not predicted: no measured configuration determines {}",
-                    unfitted.join(", ")
-                ));
-                return row;
-            }
-            let pred: f64 = used.iter().enumerate().map(|(i, &j)| r[j] * sol.x[i]).sum();
-            row.predicted_us = Some(pred);
-            if let Some(i) = mi {
-                row.fit_error = Some(pred / y[i] - 1.0);
-                match &loo[i] {
-                    Ok(e) => row.loo_error = Some(*e),
-                    Err(w) => row.note = Some(w.clone()),
-                }
-            }
-            row
-        })
-        .collect();
-
-    let warnings = factors
-        .iter()
-        .filter_map(|f| {
-            if f.value < 0.0 {
-                Some(format!(
-                    "factor '{}' fitted negative ({:.2}): the measured difference it rests on is within the noise of the figures; measure them again, with more runs",
-                    f.name, f.value
-                ))
-            } else {
-                f.std_error.filter(|se| *se > f.value.abs()).map(|se| {
-                    format!(
-                        "factor '{}' = {:.2} ± {se:.2}: not significantly different from zero",
-                        f.name, f.value
-                    )
-                })
-            }
-        })
-        .collect();
-    Ok(Calibration {
-        warnings,
-        grouping,
-        factors,
-        measured: n,
-        method: if n == p {
-            "exact".into()
-        } else {
-            "least-squares".into()
-        },
-        rms_residual: sol.rms,
-        rows,
-    })
+    p
 }
 
-/// The refusal for a measured set that no grouping can fit: names the factors of the
-/// coarsest grouping it cannot determine and the configurations that would.
-fn underdetermined(
-    measured: &[Measured],
-    sums: &[BTreeMap<Kind, f64>],
-    values: &ComponentValues,
-    term: ConnectionTerm,
-) -> Error {
-    let coarse = Grouping::coarsest(term == ConnectionTerm::Required);
-    let groups = coarse.groups();
-    let a_full: Vec<Vec<f64>> = sums.iter().map(|s| design_row(s, &groups)).collect();
-    let used: Vec<usize> = (0..groups.len()).filter(|&j| present(&a_full, j)).collect();
-    let a = columns(&a_full, &used);
-    let mut lines = Vec::new();
-    for (i, &j) in used.iter().enumerate() {
-        if identifiable(&a, i) {
-            continue;
-        }
-        // Configurations whose addition would determine this factor.
-        let helpers: Vec<String> = universe()
-            .into_iter()
-            .filter(|c| !measured.iter().any(|m| m.config == *c))
-            .filter_map(|c| {
-                let s = kind_sums(&c, values).ok()?;
-                let r = design_row(&s, &groups);
-                let mut more = a.clone();
-                more.push(used.iter().map(|&k| r[k]).collect());
-                identifiable(&more, i).then(|| c.name())
-            })
-            .take(4)
-            .collect();
-        let kinds: Vec<String> = groups[j].iter().map(|k| k.label()).collect();
-        lines.push(format!(
-            "{} '{}' ({}) is not determined: it always occurs together with others in the same proportion{}",
-            if groups[j].iter().any(|k| k.is_term()) {
-                "per-connection term"
-            } else {
-                "factor"
-            },
-            group_name(&groups[j]),
-            kinds.join(" + "),
-            if helpers.is_empty() {
-                String::new()
-            } else {
-                format!("; also measure one of: {}", helpers.join(", "))
-            }
-        ));
-    }
-    if lines.is_empty() {
-        lines.push("the measured configurations are linearly dependent".into());
-    }
-    let names: Vec<String> = measured.iter().map(|m| m.config.name()).collect();
-    Error::Usage(format!(
-        "calibration refused: the measured set ({}) cannot determine every factor{}, even with kinds pooled: {}",
-        names.join(", "),
-        if term == ConnectionTerm::Required {
-            " and the per-connection term (required)"
-        } else {
-            ""
-        },
-        lines.join("; ")
-    ))
-}
-
-// ---- small dense linear algebra (p ≤ 10 factors) ------------------------------------------
-
-fn columns(a: &[Vec<f64>], cols: &[usize]) -> Vec<Vec<f64>> {
-    a.iter()
-        .map(|r| cols.iter().map(|&j| r[j]).collect())
-        .collect()
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Modified Gram-Schmidt on the columns (each scaled to unit norm first): the number of
-/// columns independent of the ones before them.
-fn rank(a: &[Vec<f64>]) -> usize {
-    gram_schmidt(a).1.iter().filter(|d| **d).count()
-}
-
-/// Factor `j` is determined by `a` iff dropping its column lowers the rank.
-fn identifiable(a: &[Vec<f64>], j: usize) -> bool {
-    let p = a.first().map_or(0, |r| r.len());
-    let others: Vec<usize> = (0..p).filter(|&k| k != j).collect();
-    rank(a) == rank(&columns(a, &others)) + 1
-}
-
-/// Returns Q's columns and which columns were independent.
-#[allow(clippy::needless_range_loop)] // matrix code reads best with indices
-fn gram_schmidt(a: &[Vec<f64>]) -> (Vec<Vec<f64>>, Vec<bool>) {
-    let n = a.len();
-    let p = a.first().map_or(0, |r| r.len());
-    let mut q: Vec<Vec<f64>> = Vec::new();
-    let mut indep = Vec::new();
-    for j in 0..p {
-        let mut v: Vec<f64> = (0..n).map(|i| a[i][j]).collect();
-        let norm0 = dot(&v, &v).sqrt();
-        if norm0 == 0.0 {
-            indep.push(false);
-            continue;
-        }
-        v.iter_mut().for_each(|x| *x /= norm0);
-        // Twice, for numerical orthogonality.
-        for _ in 0..2 {
-            for qk in &q {
-                let r = dot(qk, &v);
-                v.iter_mut().zip(qk).for_each(|(x, qv)| *x -= r * qv);
-            }
-        }
-        let norm = dot(&v, &v).sqrt();
-        if norm > RANK_TOL.sqrt() {
-            v.iter_mut().for_each(|x| *x /= norm);
-            q.push(v);
-            indep.push(true);
-        } else {
-            indep.push(false);
-        }
-    }
-    (q, indep)
-}
-
-struct Solution {
-    x: Vec<f64>,
-    se: Option<Vec<f64>>,
-    rms: Option<f64>,
-}
-
-/// Least squares on relative errors: minimise Σ ((a_i·x − y_i) / y_i)², via QR of the
-/// row-scaled, column-normalised matrix. `None` when the columns are dependent.
-#[allow(clippy::needless_range_loop)] // matrix code reads best with indices
-fn solve(a: &[Vec<f64>], y: &[f64]) -> Option<Solution> {
-    let n = a.len();
-    let p = a.first().map_or(0, |r| r.len());
-    if n < p || p == 0 {
-        return None;
-    }
-    // Row i divided by y_i, target 1; columns scaled to unit norm.
-    let mut b: Vec<Vec<f64>> = (0..n)
-        .map(|i| a[i].iter().map(|v| v / y[i]).collect())
-        .collect();
-    let scale: Vec<f64> = (0..p)
-        .map(|j| (0..n).map(|i| b[i][j] * b[i][j]).sum::<f64>().sqrt())
-        .collect();
-    if scale.contains(&0.0) {
-        return None;
-    }
-    for row in &mut b {
-        row.iter_mut().zip(&scale).for_each(|(v, s)| *v /= s);
-    }
-    // Householder QR of b (n × p): R upper triangular, Qᵀ·1 accumulated alongside.
-    let mut r = b;
-    let mut qt1 = vec![1.0; n];
-    for k in 0..p {
-        let norm: f64 = (k..n).map(|i| r[i][k] * r[i][k]).sum::<f64>().sqrt();
-        if norm < RANK_TOL.sqrt() {
-            return None;
-        }
-        let alpha = if r[k][k] > 0.0 { -norm } else { norm };
-        let mut v: Vec<f64> = (k..n).map(|i| r[i][k]).collect();
-        v[0] -= alpha;
-        let vn: f64 = dot(&v, &v);
-        if vn == 0.0 {
-            continue;
-        }
-        for j in k..p {
-            let s: f64 = (k..n).map(|i| v[i - k] * r[i][j]).sum::<f64>() * 2.0 / vn;
-            for i in k..n {
-                r[i][j] -= s * v[i - k];
-            }
-        }
-        let s: f64 = (k..n).map(|i| v[i - k] * qt1[i]).sum::<f64>() * 2.0 / vn;
-        for i in k..n {
-            qt1[i] -= s * v[i - k];
-        }
-    }
-    let diag_max = (0..p).map(|k| r[k][k].abs()).fold(0.0, f64::max);
-    if (0..p).any(|k| r[k][k].abs() <= RANK_TOL.sqrt() * diag_max) {
-        return None;
-    }
-    // Back substitution R z = (Qᵀ1)[..p].
-    let mut z = vec![0.0; p];
-    for k in (0..p).rev() {
-        let s: f64 = ((k + 1)..p).map(|j| r[k][j] * z[j]).sum();
-        z[k] = (qt1[k] - s) / r[k][k];
-    }
-    let x: Vec<f64> = z.iter().zip(&scale).map(|(v, s)| v / s).collect();
-    if n == p {
-        return Some(Solution {
-            x,
-            se: None,
-            rms: None,
-        });
-    }
-    // Residuals (relative), s² = RSS / (n − p); cov(z) = s² R⁻¹ R⁻ᵀ.
-    let rss: f64 = (0..n).map(|i| (dot(&a[i], &x) / y[i] - 1.0).powi(2)).sum();
-    let s2 = rss / (n - p) as f64;
-    let mut rinv = vec![vec![0.0; p]; p];
-    for c in 0..p {
-        for k in (0..=c).rev() {
-            let e = if k == c { 1.0 } else { 0.0 };
-            let s: f64 = ((k + 1)..=c).map(|j| r[k][j] * rinv[j][c]).sum();
-            rinv[k][c] = (e - s) / r[k][k];
-        }
-    }
-    let se: Vec<f64> = (0..p)
-        .map(|k| {
-            let var: f64 = (0..p).map(|c| rinv[k][c] * rinv[k][c]).sum::<f64>() * s2;
-            var.sqrt() / scale[k]
-        })
-        .collect();
-    Some(Solution {
-        x,
-        se: Some(se),
-        rms: Some((rss / n as f64).sqrt()),
-    })
-}
-
-// ---- output ------------------------------------------------------------------------------
-
-/// Formats a relative error as a signed percentage.
-pub fn pct(e: f64) -> String {
-    format!("{:+.1}%", e * 100.0)
-}
-
-/// The calibration as terminal text: the factors, then every configuration.
-pub fn render(cal: &Calibration) -> String {
-    use comfy_table::Table;
-    let mut out = String::new();
-    out.push_str(&format!(
-        "Calibration: {} measured configurations, {} factors, {}\n",
-        cal.measured,
-        cal.factors.len(),
-        if cal.method == "exact" {
-            "exact solve (the paper's subtraction method; no residual left to estimate an uncertainty)".to_string()
-        } else {
-            format!(
-                "least squares on relative errors (rms residual {})",
-                cal.rms_residual.map(|r| format!("{:.1}%", r * 100.0)).unwrap_or_default()
-            )
-        }
-    ));
-    let mut t = Table::new();
-    t.set_header(vec![
-        "factor / term",
-        "scales",
-        "fitted",
-        "unit",
-        "± std. error",
-    ]);
-    for f in &cal.factors {
-        t.add_row(vec![
-            f.name.clone(),
-            f.kinds.join(" + "),
-            format!("{:.3}", f.value),
-            f.unit.clone(),
-            f.std_error
-                .map(|s| format!("{s:.3}"))
-                .unwrap_or_else(|| "-".into()),
-        ]);
-    }
-    out.push_str(&format!("{t}\n"));
-    let mut t = Table::new();
-    t.set_header(vec![
-        "configuration",
-        "",
-        "measured µs",
-        "bare model µs",
-        "calibrated µs",
-        "fit error",
-        "leave-one-out",
-        "note",
-    ]);
-    let opt = |v: Option<f64>| v.map(crate::report::fmt_us).unwrap_or_else(|| "-".into());
-    // Configurations that cannot be predicted are listed once per reason, not row by row.
-    let mut unpredicted: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in &cal.rows {
-        if !r.measured && r.predicted_us.is_none() {
-            let why = r.note.clone().unwrap_or_else(|| "not predicted".into());
-            unpredicted.entry(why).or_default().push(r.name.clone());
-            continue;
-        }
-        t.add_row(vec![
-            r.name.clone(),
-            if r.measured {
-                "measured".into()
-            } else {
-                "predicted".into()
-            },
-            opt(r.measured_us),
-            opt(r.model_us),
-            opt(r.predicted_us),
-            r.fit_error.map(pct).unwrap_or_else(|| "-".into()),
-            r.loo_error.map(pct).unwrap_or_else(|| "-".into()),
-            r.note.clone().unwrap_or_default(),
-        ]);
-    }
-    out.push_str(&format!("{t}\n"));
-    for (why, names) in unpredicted {
-        out.push_str(&format!("{why}: {}\n", names.join(", ")));
-    }
-    for w in &cal.warnings {
-        out.push_str(&format!("Warning: {w}\n"));
-    }
-    out
-}
-
-/// `tlscost model --calibrate FILE`: the model's components, calibrated on FILE.
-pub fn run_model(
-    opts: &ModelOptions,
-    est: &Estimates,
-    flows: &Flows,
-    file: &Path,
-    json: bool,
-) -> Result<()> {
-    let measured = read_file(file)?;
-    let (values, _missing) = component_values(opts, flows, est);
-    let cal = fit(&measured, &values)?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&cal).map_err(|e| Error::Results {
-                path: PathBuf::from(file),
-                what: format!("cannot serialise the calibration: {e}"),
-            })?
-        );
-    } else {
-        print!("{}", render(&cal));
-    }
-    Ok(())
-}
-
-/// `tlscost model --calibrate FILE` with the model's own arguments (options, estimates).
-pub fn run_args(args: &super::ModelArgs, file: &Path) -> Result<()> {
-    let opts = args.options()?;
-    let (est, mixed) = super::cli::estimates(args)?;
-    mixed.iter().for_each(|w| eprintln!("Warning: {w}"));
-    let flows = Flows::from_fixtures(&crate::fixtures::Fixtures::locate()?)?;
-    run_model(&opts, &est, &flows, file, args.json)
+/// The bare model (every factor 1, no term) of a configuration, priced on `protocol` for
+/// TLS (the model's protocol when `None`), µs; `Err` says what is missing.
+pub fn bare_model_us(
+    config: &Config,
+    protocol: Option<Protocol>,
+    prices: &Prices,
+) -> std::result::Result<f64, String> {
+    let p = match (config.transport, protocol) {
+        (Transport::Tls, Some(p)) => p,
+        _ => prices.default_protocol(),
+    };
+    price(*config, p, prices).sums.map(|s| bare_us(&s))
 }

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::crypto::Backend;
 use crate::fixtures::Fixtures;
-use crate::handshake::{Kind, Stack};
+use crate::handshake::{Kind, Protocol, Stack};
 use crate::machine::Machine;
 use crate::names::Dimension;
 use crate::report::{self, Exporter};
@@ -26,9 +26,15 @@ pub struct ModelArgs {
     /// TLS stack of the handshakes: openssl, rustls (rustls: ECDHE, it has no RSA key transport).
     #[arg(long, default_value = "openssl")]
     pub stack: String,
-    /// Resumption of the "resumed" configurations: resumed-id or resumed-ticket.
+    /// Resumption of the "resumed" configurations: resumed-id or resumed-ticket (TLS 1.3:
+    /// always by ticket).
     #[arg(long, default_value = "resumed-id")]
     pub resumed: String,
+    /// Handshake protocol of the TLS configurations (records of its suite): openssl:
+    /// tls12-rsa-aes128-sha (default: the paper's), tls12-ecdhe-rsa-aes128-gcm,
+    /// tls13-aes128-gcm; rustls: the last two (default: tls12-ecdhe-rsa-aes128-gcm).
+    #[arg(long, value_name = "P")]
+    pub protocol: Option<String>,
     /// Your proxy's measured UDP cost per call (µs), in place of the measured base.
     #[arg(long, value_name = "US", allow_negative_numbers = true)]
     pub base_udp_us: Option<f64>,
@@ -86,6 +92,11 @@ impl ModelArgs {
             resumed: Kind::from_label("resumption", &self.resumed)?,
             base_udp_us: self.base_udp_us,
             auth_us: self.auth_us,
+            protocol: self
+                .protocol
+                .as_deref()
+                .map(|p| Protocol::from_label("protocol", p))
+                .transpose()?,
         };
         opts.validate()?;
         Ok(opts)
@@ -126,7 +137,7 @@ pub fn estimates(args: &ModelArgs) -> Result<(Estimates, Vec<String>)> {
 /// `tlscost model`.
 pub fn run(args: ModelArgs) -> Result<()> {
     if let Some(file) = &args.calibrate {
-        return super::calibrate::run_args(&args, file);
+        return run_calibration(&args, file);
     }
     let mut model = compute(&args)?;
     // Fresh criterion output was taken on this machine just now: say if it is busy.
@@ -195,4 +206,37 @@ pub fn busy_warnings() -> Vec<String> {
         }
     }
     w
+}
+
+/// `tlscost model --calibrate FILE`: the model's components, calibrated on FILE.
+fn run_calibration(args: &ModelArgs, file: &std::path::Path) -> Result<()> {
+    let opts = args.options()?;
+    let (est, mixed) = estimates(args)?;
+    mixed.iter().for_each(|w| eprintln!("Warning: {w}"));
+    let flows = Flows::from_fixtures(&Fixtures::locate()?)?;
+    let measured = super::calibrate::read_file(file)?;
+    let prices = super::calibrate::prices(&opts, &flows, &est);
+    let cal = super::calibrate::fit(&measured, &prices)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&cal).map_err(|e| Error::Results {
+                path: PathBuf::from(file),
+                what: format!("cannot serialise the calibration: {e}"),
+            })?
+        );
+    } else {
+        print!("{}", report::calibration::render(&cal));
+    }
+    Ok(())
+}
+
+/// `tlscost compare`: the comparison, printed in the format `--json` / `--markdown` selects.
+pub fn run_compare(args: super::compare::CompareArgs) -> Result<()> {
+    let cmp = super::compare::compute(&args)?;
+    let exporter = report::stdout_exporter(args.json, args.markdown);
+    for a in exporter.comparison(&cmp)? {
+        print!("{}", String::from_utf8_lossy(&a.bytes));
+    }
+    Ok(())
 }

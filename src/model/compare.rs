@@ -5,7 +5,6 @@ use super::{default_criterion_dir, load_estimates};
 use crate::crypto::Backend;
 use crate::handshake::Stack;
 use crate::names::Dimension;
-use crate::report;
 use crate::results::criterion::Estimate;
 use crate::results::ResultsFile;
 use crate::{Error, Result};
@@ -311,14 +310,4 @@ pub fn compute(args: &CompareArgs) -> Result<Vec<Comparison>> {
         out.retain(|c| !c.rows.is_empty());
     }
     Ok(out)
-}
-
-/// `tlscost compare`.
-pub fn run(args: CompareArgs) -> Result<()> {
-    let cmp = compute(&args)?;
-    let exporter = report::stdout_exporter(args.json, args.markdown);
-    for a in exporter.comparison(&cmp)? {
-        print!("{}", String::from_utf8_lossy(&a.bytes));
-    }
-    Ok(())
 }

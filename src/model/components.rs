@@ -42,8 +42,13 @@ pub enum ComponentId {
     Auth(Transport, BulkSuite),
     /// A TCP connection set up per call on this side.
     TcpHandshake(Side),
-    /// A TLS handshake per call on this side, of this kind.
+    /// A TLS handshake per call on this side, of this kind, in memory: its crypto and
+    /// state machine.
     TlsHandshake(Side, TlsKind),
+    /// What a new TLS connection of this kind costs this side on sockets beyond its TCP
+    /// set-up and its in-memory handshake: system calls, the handshake's round trips through
+    /// the kernel, the event loop, the shutdown (`connection/...` minus both).
+    TlsConnection(Side, TlsKind),
     /// The TLS client handshake on real loopback sockets driven by an event loop (App. D):
     /// `fixed` = only the events the library asked for; otherwise the paper's faulty loop.
     TlsClientLoop {
@@ -75,6 +80,11 @@ impl ComponentId {
                 out.push(TlsHandshake(side, kind));
             }
         }
+        for side in [Side::Client, Side::Server] {
+            for kind in TlsKind::ALL {
+                out.push(TlsConnection(side, kind));
+            }
+        }
         for fixed in [false, true] {
             for kind in TlsKind::ALL {
                 out.push(TlsClientLoop { fixed, kind });
@@ -95,6 +105,9 @@ impl ComponentId {
             Auth(t, _) => format!("auth-{}", transport_label(*t)),
             TcpHandshake(side) => format!("tcp-handshake-{}", side.label()),
             TlsHandshake(side, kind) => format!("tls-handshake-{}-{}", side.label(), kind.label()),
+            TlsConnection(side, kind) => {
+                format!("tls-connection-{}-{}", side.label(), kind.label())
+            }
             TlsClientLoop { fixed, kind } => format!(
                 "tls-handshake-client-{}-loop-{}",
                 if *fixed { "fixed" } else { "faulty" },
@@ -108,7 +121,7 @@ impl ComponentId {
     pub fn paper_id(&self) -> Option<String> {
         use ComponentId::*;
         match self {
-            Auth(Transport::Tls, BulkSuite::TripleDes) => None,
+            Auth(Transport::Tls, BulkSuite::TripleDes) | TlsConnection(..) => None,
             TlsClientLoop { fixed: true, kind } => {
                 Some(format!("tls-handshake-client-fixed-{}", kind.label()))
             }
@@ -134,8 +147,17 @@ impl ComponentId {
             TlsBulk(BulkSuite::TripleDes) => "TLS bulk, 3DES-EDE-CBC + HMAC-SHA1".into(),
             Auth(Transport::Tls, BulkSuite::TripleDes) => "SIP auth over TLS (3DES)".into(),
             Auth(t, _) => format!("SIP auth over {}", transport_label(*t).to_uppercase()),
-            TcpHandshake(side) => format!("TCP {} handshake", side.label()),
-            TlsHandshake(side, kind) => format!("TLS {} handshake, {}", side.label(), kind.label()),
+            TcpHandshake(side) => format!("TCP {} set-up and close (sockets)", side.label()),
+            TlsHandshake(side, kind) => format!(
+                "TLS {} handshake, {} (in memory)",
+                side.label(),
+                kind.label()
+            ),
+            TlsConnection(side, kind) => format!(
+                "TLS {} connection handling, {} (sockets, beyond the handshake)",
+                side.label(),
+                kind.label()
+            ),
             TlsClientLoop { fixed, kind } => format!(
                 "TLS client handshake, {}, sockets + {} event loop",
                 kind.label(),
@@ -165,9 +187,11 @@ impl ComponentId {
             out.push(TlsBulk(config.suite));
             if config.mode.new_left() {
                 out.push(TlsHandshake(Side::Server, config.kind));
+                out.push(TlsConnection(Side::Server, config.kind));
             }
             if config.mode.new_right() {
                 out.push(TlsHandshake(Side::Client, config.kind));
+                out.push(TlsConnection(Side::Client, config.kind));
             }
         }
         out
@@ -196,10 +220,7 @@ impl Estimates {
     pub fn get(&self, bench: &str) -> Result<&Estimate> {
         self.map.get(bench).ok_or_else(|| Error::Results {
             path: self.source.clone(),
-            what: format!(
-                "no estimate for {bench}: run `cargo bench --bench {}` (or `make model`)",
-                bench_target(bench)
-            ),
+            what: format!("no estimate for {bench}: run {}", bench_command(bench)),
         })
     }
 }
@@ -210,8 +231,20 @@ pub fn bench_target(bench: &str) -> &'static str {
         "handshake" => "handshakes",
         "transport" | "base" => "transport",
         "eventloop" => "eventloop",
+        "connection" => "connections",
         _ => "primitives",
     }
+}
+
+/// The command that measures `bench` (its group, filtered to its first three name parts),
+/// e.g. `` `cargo bench --bench handshakes -- --quick '^handshake/openssl/tls13-aes128-gcm/'` ``.
+pub fn bench_command(bench: &str) -> String {
+    let prefix: Vec<&str> = bench.split('/').take(3).collect();
+    format!(
+        "`cargo bench --bench {} -- --quick '^{}/'`",
+        bench_target(bench),
+        prefix.join("/")
+    )
 }
 
 /// A weighted sum of benchmark medians (µs), with the interval from the same sum of bounds.
@@ -291,15 +324,14 @@ pub fn tcp_extra(flow: &SipFlow) -> Sum {
 /// TLS record work for `flow`: a message on both legs is opened once (received) and sealed
 /// once (sent); a left-leg message is opened if the caller sent it, sealed if the proxy did.
 pub fn tls_bulk(flow: &SipFlow, backend: &str, suite: BulkSuite) -> Sum {
+    tls_bulk_records(flow, backend, suite.record_label())
+}
+
+/// [`tls_bulk`] on the records of a record-bench suite label (`aes128-sha`, `aes128-gcm`, ...).
+pub fn tls_bulk_records(flow: &SipFlow, backend: &str, record_suite: &str) -> Sum {
     let mut s = Sum::default();
     for m in &flow.messages {
-        let rec = |op: &str| {
-            format!(
-                "record/{backend}/{}/{op}/sip-{}",
-                suite.record_label(),
-                m.name
-            )
-        };
+        let rec = |op: &str| format!("record/{backend}/{record_suite}/{op}/sip-{}", m.name);
         match (m.legs, m.direction) {
             (Legs::Both, _) => {
                 s.add(rec("open"), 1.0);

@@ -11,6 +11,7 @@ pub mod compare;
 pub mod components;
 pub mod configs;
 pub mod paper;
+pub mod validate;
 
 use crate::crypto::Backend;
 use crate::fixtures::{Fixtures, SipFlow};
@@ -18,7 +19,9 @@ use crate::handshake::{Kind, Protocol, Stack};
 use crate::names::{BenchId, Dimension};
 use crate::results::criterion::Estimate;
 use crate::{Error, Result};
-use components::{difference, tcp_extra, tls_bulk, ComponentId, Estimates, Measured, Side, Sum};
+use components::{
+    difference, tcp_extra, tls_bulk, tls_bulk_records, ComponentId, Estimates, Measured, Side, Sum,
+};
 use configs::{BulkSuite, Config, ProxyMode, TlsKind, Transport};
 use paper::Paper;
 use serde::Serialize;
@@ -50,6 +53,24 @@ pub struct ModelOptions {
     pub base_udp_us: Option<f64>,
     /// The operator's cost of the SIP auth credential lookup (µs per call); not measurable here.
     pub auth_us: f64,
+    /// The handshake protocol of the TLS configurations (and the suite of their records);
+    /// `None`: the stack's closest to the paper's ([`ModelOptions::protocol`]). The one place
+    /// the protocol is chosen: every component reads it through [`ModelOptions::protocol`].
+    pub protocol: Option<Protocol>,
+}
+
+/// The protocols `tlscost model --protocol` takes on a stack: those its handshake benches
+/// measure, without the 3DES suite (a proxy-chain bulk cipher in the paper, no handshake
+/// per call).
+pub fn model_protocols(stack: Stack) -> &'static [Protocol] {
+    match stack {
+        Stack::Openssl => &[
+            Protocol::Tls12RsaAes128Sha,
+            Protocol::Tls12EcdheRsaAes128Gcm,
+            Protocol::Tls13Aes128Gcm,
+        ],
+        Stack::Rustls => &[Protocol::Tls12EcdheRsaAes128Gcm, Protocol::Tls13Aes128Gcm],
+    }
 }
 
 impl Default for ModelOptions {
@@ -60,6 +81,7 @@ impl Default for ModelOptions {
             resumed: Kind::ResumedId,
             base_udp_us: None,
             auth_us: 0.0,
+            protocol: None,
         }
     }
 }
@@ -90,6 +112,21 @@ impl ModelOptions {
                 valid.join(", ")
             )));
         }
+        let valid = model_protocols(self.stack);
+        if !valid.contains(&self.protocol()) {
+            let labels: Vec<&str> = valid.iter().map(|p| p.label()).collect();
+            return Err(Error::Usage(format!(
+                "--protocol {}: the {} stack's handshakes are {}{}",
+                self.protocol().label(),
+                self.stack.label(),
+                labels.join(", "),
+                if self.stack == Stack::Rustls && self.protocol().rsa_key_transport() {
+                    format!(" ({})", crate::handshake::RUSTLS_NO_RSA_KX)
+                } else {
+                    String::new()
+                }
+            )));
+        }
         if !self.resumed.resumes() {
             return Err(Error::Usage(format!(
                 "--resumed {}: expected resumed-id or resumed-ticket",
@@ -99,12 +136,32 @@ impl ModelOptions {
         Ok(())
     }
 
-    /// The handshake protocol the stack can do closest to the paper's RSA key transport.
+    /// The handshake protocol: `--protocol`, else the one the stack can do closest to the
+    /// paper's RSA key transport.
     pub fn protocol(&self) -> Protocol {
-        match self.stack {
+        self.protocol.unwrap_or(match self.stack {
             Stack::Openssl => Protocol::Tls12RsaAes128Sha,
             // rustls has no RSA key transport.
             _ => Protocol::Tls12EcdheRsaAes128Gcm,
+        })
+    }
+
+    /// The record-bench suite of a configuration's bulk suite: `aes` means the protocol's
+    /// own (AES-128-CBC + HMAC-SHA1, or AES-128-GCM for the GCM suites and TLS 1.3).
+    pub fn record_suite(&self, suite: BulkSuite) -> &'static str {
+        match suite {
+            BulkSuite::Aes => self.protocol().record_suite(),
+            BulkSuite::TripleDes => suite.record_label(),
+        }
+    }
+
+    /// The resumption the "resumed" configurations use: `--resumed`, except that TLS 1.3
+    /// has no session ids and resumes by ticket.
+    pub fn resumed_kind(&self) -> Kind {
+        if self.protocol() == Protocol::Tls13Aes128Gcm {
+            Kind::ResumedTicket
+        } else {
+            self.resumed
         }
     }
 
@@ -140,7 +197,9 @@ impl Flows {
 
 /// How one component is computed from benchmarks.
 pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Sum {
-    let bulk = |flow: &SipFlow, s: BulkSuite| tls_bulk(flow, opts.record_backend(s).label(), s);
+    let bulk = |flow: &SipFlow, s: BulkSuite| {
+        tls_bulk_records(flow, opts.record_backend(s).label(), opts.record_suite(s))
+    };
     match id {
         ComponentId::UdpBase => match opts.base_udp_us {
             Some(us) => Sum {
@@ -176,18 +235,25 @@ pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Su
         }
         ComponentId::TcpHandshake(side) => {
             let mut s = Sum::default();
-            s.add(
-                match side {
-                    Side::Client => "transport/tcp/connect/client",
-                    Side::Server => "transport/tcp/accept/server",
-                },
-                1.0,
-            );
+            s.add(tcp_connection_bench(*side), 1.0);
             s
         }
         ComponentId::TlsHandshake(side, kind) => {
             let mut s = Sum::default();
             s.add(handshake_bench(opts, *side, *kind), 1.0);
+            s
+        }
+        ComponentId::TlsConnection(side, kind) => {
+            // On sockets, minus its TCP set-up and minus the in-memory handshake of the
+            // same stack (OpenSSL: the sockets are measured on OpenSSL only).
+            let on_openssl = ModelOptions {
+                stack: Stack::Openssl,
+                ..opts.clone()
+            };
+            let mut s = Sum::default();
+            s.add(tls_connection_bench(opts, *side, *kind), 1.0);
+            s.add(tcp_connection_bench(*side), -1.0);
+            s.add(handshake_bench(&on_openssl, *side, *kind), -1.0);
             s
         }
         ComponentId::TlsClientLoop { fixed, kind } => {
@@ -216,8 +282,29 @@ fn handshake_kind(opts: &ModelOptions, kind: TlsKind) -> Kind {
     match kind {
         TlsKind::Full => Kind::Full,
         TlsKind::Mutual => Kind::Mutual,
-        TlsKind::Resumed => opts.resumed,
+        TlsKind::Resumed => opts.resumed_kind(),
     }
+}
+
+fn handshake_side(side: Side) -> crate::handshake::Side {
+    match side {
+        Side::Client => crate::handshake::Side::Client,
+        Side::Server => crate::handshake::Side::Server,
+    }
+}
+
+/// `connection/tcp/<side>`: a new TCP connection on sockets (set-up and close).
+pub fn tcp_connection_bench(side: Side) -> String {
+    crate::connection::bench_id(crate::connection::Layer::Tcp, handshake_side(side)).full()
+}
+
+/// `connection/openssl/<protocol>/<kind>/<side>`: a new TLS connection on sockets.
+pub fn tls_connection_bench(opts: &ModelOptions, side: Side, kind: TlsKind) -> String {
+    crate::connection::bench_id(
+        crate::connection::Layer::Tls(opts.protocol(), handshake_kind(opts, kind)),
+        handshake_side(side),
+    )
+    .full()
 }
 
 /// `handshake/<stack>/<protocol>/<kind>/<side>` for a per-call handshake.
@@ -543,6 +630,15 @@ pub fn build(
             used.len()
         ));
     }
+    for (id, m) in &measured {
+        if matches!(id, ComponentId::TlsConnection(..)) && m.us < 0.0 {
+            warnings.push(format!(
+                "{}: {:.1} µs: the TLS connection on sockets measured cheaper than its TCP set-up plus in-memory handshake; the benches disagree (noise?): rerun them on a quiet machine",
+                id.id(),
+                m.us
+            ));
+        }
+    }
     if let Some(m) = measured.get(&ComponentId::TcpExtra) {
         if m.us < 0.0 {
             warnings.push(format!(
@@ -562,7 +658,7 @@ pub fn build(
                 opts.record_backend(BulkSuite::TripleDes).label().into()
             },
             stack: opts.stack.label().into(),
-            resumed: opts.resumed.label().into(),
+            resumed: opts.resumed_kind().label().into(),
             base_udp_us: opts.base_udp_us,
             auth_us: opts.auth_us,
         },
@@ -637,20 +733,42 @@ pub fn notes(opts: &ModelOptions) -> Vec<String> {
             "3DES: record-level substitution. This OpenSSL has no 3DES TLS suite (or its libssl 3DES records were not measured), so the 3DES configurations use the 3des-sha record built at record level (record/{}/3des-sha/...). `make model OPENSSL=vendored` measures the real suite.",
             opts.record_backend(BulkSuite::TripleDes).label()
         ),
-        "Handshakes are measured in memory, each side timed apart: no kernel send/receive of the handshake messages and no event loop, so our TLS client side corresponds to the paper's client after its App. D fix.".to_string(),
+        "A new connection per call costs its side three measured parts: TCP set-up and close on loopback sockets (connection/tcp/<side>), the TLS handshake in memory (handshake/...: its crypto and state machine, each side timed apart), and the TLS connection's handling on sockets beyond both (connection/openssl/... minus the two: system calls, round trips through the kernel, a non-blocking event loop waiting only for what OpenSSL asks, as after the paper's App. D fix, the shutdown). Thread CPU time on both ends.".to_string(),
         format!(
             "Resumed configurations use {} resumption.",
-            opts.resumed.label()
+            opts.resumed_kind().label()
         ),
         "Per message, the proxy receives once and sends once (both legs) or only one of them (left leg only: challenged INVITE, 407, ACK): TLS bulk = one record open + one record seal per relayed message at its real size; TCP extra = (TCP - UDP) send+receive per relayed message, half of it for a left-leg-only one.".to_string(),
         "Paper columns: 'paper events' = its CPU events at 50 calls/s over proxy-chain/udp's 144K (derived from a quoted ratio where marked ~); 'paper model' = its Fig. 13 components composed as ours are.".to_string(),
         "Peak calls/s = 1e6 / µs per call: one core doing nothing else, the paper's linear-scaling assumption (Sec. V-B).".to_string(),
     ];
-    if opts.stack == Stack::Rustls {
+    let p = opts.protocol();
+    if p != Protocol::Tls12RsaAes128Sha {
         n.push(format!(
-            "rustls has no RSA key transport: handshakes are {} (ECDHE), not the paper's TLS_RSA_WITH_AES_128_CBC_SHA.",
-            opts.protocol().label()
+            "Protocol: {} ({} {}), not the paper's TLS_RSA_WITH_AES_128_CBC_SHA{}. The 'aes' configurations' records are {} (record/{}/{}/...){}.",
+            p.label(),
+            p.version(),
+            p.iana_suite(),
+            if opts.stack == Stack::Rustls && opts.protocol.is_none() {
+                " (rustls has no RSA key transport)"
+            } else {
+                ""
+            },
+            if p.record_suite() == "aes128-gcm" { "AES-128-GCM" } else { "AES-128-CBC + HMAC-SHA1" },
+            opts.record_backend(BulkSuite::Aes).label(),
+            p.record_suite(),
+            if p == Protocol::Tls13Aes128Gcm {
+                ": TLS 1.2's GCM record standing in for TLS 1.3's (the same AEAD and tag; TLS 1.3 adds one inner content-type byte and has no explicit nonce)"
+            } else {
+                ""
+            }
         ));
+    }
+    if p == Protocol::Tls13Aes128Gcm && opts.resumed == Kind::ResumedId {
+        n.push("TLS 1.3 has no session-id resumption: the resumed configurations resume by ticket (PSK).".into());
+    }
+    if opts.stack == Stack::Rustls {
+        n.push("Connection handling on sockets is measured on OpenSSL (connection/openssl/...) and its OpenSSL in-memory handshake taken out: the rustls handshake takes its place.".into());
     }
     if opts.record_backend(BulkSuite::TripleDes) != opts.backend {
         n.push(format!(
@@ -703,5 +821,5 @@ pub fn load_estimates(results: Option<&Path>, criterion_dir: &Path) -> Result<Es
     })
 }
 
-pub use cli::{run, ModelArgs};
+pub use cli::{run, run_compare, ModelArgs};
 mod cli;

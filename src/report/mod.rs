@@ -2,9 +2,11 @@
 //! terminal table, markdown, JSON, Bencher Metric Format and SVG plots.
 
 pub mod bmf;
+pub mod calibration;
 pub mod json;
 pub mod svg;
 pub mod table;
+pub mod validation;
 
 use crate::model::compare::Comparison;
 use crate::model::ModelOutput;

@@ -1,28 +1,36 @@
-//! `tlscost validate`: the model checked end to end on the testbed, as the paper checks its
-//! model on its proxy (Sec. V-B, V-C). Every testbed configuration is run several times
-//! (median and spread); the model is calibrated on UDP, TLS persistent (proxy chain) and
-//! TLS with a new connection per call (outbound: server side; inbound: client side) (set
-//! A), separately on the paper's own subtraction set, which adds TCP (set B), and on set A
-//! plus the resumed handshakes of each side, which determines a fixed µs per new TLS
-//! connection per side beside the handshake factors (set C); each predicts the
-//! configurations it was not fitted on. The local proxy is also predicted the
-//! paper's way (Fig. 16: inbound + outbound − proxy chain, from the measured figures), and
-//! a leave-one-out fit on every measured configuration is shown beside them.
+//! `tlscost validate`: the model checked end to end, as the paper checks its model on its
+//! proxy (Sec. V-B, V-C), on the testbed or on a real server's measured file (`--server`).
+//!
+//! Testbed: every configuration is run several times (median and spread); the model is
+//! calibrated on UDP, TLS persistent (proxy chain) and TLS with a new connection per call
+//! on each side (set A: one parameter per side), separately on the paper's own subtraction
+//! set, which adds TCP (set B), and on set A plus the resumed handshakes of each side
+//! (set C: handshake factor and µs per new connection on each side); each predicts the
+//! configurations it was not fitted on.
+//!
+//! Server: the smallest sets an operator would measure ([`validate::smallest_sets`]).
+//!
+//! Both: the bare model's error with the measured UDP figure as base, a leave-one-out fit
+//! on every measured configuration, and the local proxy predicted the paper's way (Fig. 16:
+//! inbound + outbound − proxy chain, from the measured figures). The computation is
+//! [`crate::model::validate`], the tables and the plot [`crate::report::validation`].
 
 use super::{plan_for, provenance, run_series, series_table, Bed, Series};
-use crate::handshake::Pki;
-use crate::model::calibrate::{self, Calibration, ConnectionTerm, Measured};
-use crate::model::configs::{ProxyMode, Transport};
+use crate::handshake::{Pki, Protocol};
+use crate::model::calibrate::{self, ConnectionTerm, Measured};
+use crate::model::configs::Transport;
+use crate::model::validate::{self, SetSpec, Validation};
 use crate::model::{
     default_criterion_dir, default_results_dir, load_estimates, Flows, ModelOptions,
 };
-use crate::report::svg::{grouped_bars, Group};
+use crate::names::Dimension;
+use crate::report::validation::{render, svg};
+use crate::server::file::ServerFile;
 use crate::{Error, Result};
-use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// The configurations the model is calibrated on (the set: UDP, TLS persistent,
-/// TLS with a new connection per call on each side); the rest are predicted.
+/// The configurations the model is calibrated on (UDP, TLS persistent, TLS with a new
+/// connection per call on each side); the rest are predicted.
 pub const CALIBRATION_SET: [&str; 4] = [
     "proxy-chain/udp",
     "proxy-chain/tls-aes",
@@ -43,7 +51,7 @@ pub const PAPER_SET: [&str; 7] = [
 ];
 
 /// Set A plus the resumed handshake of each side: full and resumed tell the fixed cost of
-/// a new TLS connection (µs, per side) from the handshake's crypto (× bare).
+/// a new connection (µs, per side) from the handshake's crypto (× bare).
 pub const CONNECTION_SET: [&str; 6] = [
     "proxy-chain/udp",
     "proxy-chain/tls-aes",
@@ -53,30 +61,40 @@ pub const CONNECTION_SET: [&str; 6] = [
     "inbound/tls-resumed",
 ];
 
-/// The calibration sets, with their labels and whether the per-connection term is fitted.
-pub const SETS: [(&str, &[&str], ConnectionTerm); 3] = [
+/// The testbed's calibration sets: label, members, whether the per-connection terms must
+/// be fitted.
+pub const SETS: [(&str, &str, &[&str], ConnectionTerm); 3] = [
     (
-        "A: UDP + TLS chain + TLS per call (factors only)",
+        "A",
+        "A: UDP + TLS chain + TLS per call (one parameter per side)",
         &CALIBRATION_SET,
         ConnectionTerm::Auto,
     ),
     (
-        "B: the paper's subtraction set (factors only)",
+        "B",
+        "B: the paper's subtraction set (TCP and TLS per call: TCP set-up and handshake factors per side)",
         &PAPER_SET,
         ConnectionTerm::Auto,
     ),
     (
-        "C: A + resumed TLS per call (factors + µs per new TLS connection)",
+        "C",
+        "C: A + resumed TLS per call (handshake factor + µs per new connection per side)",
         &CONNECTION_SET,
         ConnectionTerm::Required,
     ),
 ];
 
-/// The paper's validation figures.
-pub const PAPER_FIG14: &str = "Fig. 14: peak throughput extrapolated from CPU at 50 calls/s, average error under 15% (a few configurations 35-45%)";
-/// Fig. 16.
-pub const PAPER_FIG16: &str =
-    "Fig. 16: local proxy predicted as inbound + outbound vs measured, 3% to 13% apart";
+/// The testbed's sets as [`SetSpec`]s.
+pub fn testbed_sets() -> Vec<SetSpec> {
+    SETS.iter()
+        .map(|(short, label, members, term)| SetSpec {
+            label: label.to_string(),
+            short: short.to_string(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+            term: *term,
+        })
+        .collect()
+}
 
 /// Arguments of `tlscost validate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -109,409 +127,84 @@ pub struct Args {
     /// Write nothing.
     #[arg(long)]
     pub no_save: bool,
+    /// Validate on a real server's measured file (written by `tlscost server`) instead of
+    /// the testbed: uncalibrated error, the smallest calibration sets, leave-one-out, Fig. 16.
+    #[arg(long, value_name = "FILE", conflicts_with = "measured")]
+    pub server: Option<PathBuf>,
+    /// Handshake protocol of the model (as `tlscost model --protocol`); rows measured on
+    /// another protocol are priced on theirs.
+    #[arg(long, value_name = "P")]
+    pub protocol: Option<String>,
 }
 
-/// One configuration's prediction under one calibration set.
-#[derive(Debug, Clone, Serialize)]
-pub struct Cell {
-    /// In the calibration set (fitted, not predicted).
-    pub calibration: bool,
-    /// The calibrated model, µs.
-    pub predicted_us: Option<f64>,
-    /// (predicted − measured) / measured.
-    pub error: Option<f64>,
-}
-
-/// One configuration in the validation table.
-#[derive(Debug, Clone, Serialize)]
-pub struct ValidationRow {
-    /// Configuration name.
-    pub name: String,
-    /// Median measured µs per call.
-    pub measured_us: f64,
-    /// Max − min of the runs (µs), when repeated.
-    pub spread_us: Option<f64>,
-    /// The bare model (every factor 1), µs.
-    pub model_us: Option<f64>,
-    /// One cell per calibration set ([`SETS`]).
-    pub sets: Vec<Cell>,
-    /// Leave-one-out error of a fit on every measured configuration.
-    pub loo_error: Option<f64>,
-}
-
-/// Fig. 16 on the testbed: a local configuration measured, predicted by the calibrated
-/// model, and predicted from the measured inbound + outbound − proxy chain.
-#[derive(Debug, Clone, Serialize)]
-pub struct LocalRow {
-    /// Local configuration.
-    pub name: String,
-    /// Measured µs.
-    pub measured_us: f64,
-    /// Calibrated model, µs, per calibration set.
-    pub model_us: Vec<Option<f64>>,
-    /// Measured inbound + outbound − proxy chain, µs.
-    pub composed_us: Option<f64>,
-}
-
-/// One calibration set's fit and how well it predicts the rest.
-#[derive(Debug, Clone, Serialize)]
-pub struct SetResult {
-    /// Label.
-    pub label: String,
-    /// The configurations it is fitted on.
-    pub members: Vec<String>,
-    /// The fit.
-    pub calibration: Calibration,
-    /// Mean |error| over the predicted configurations.
-    pub mean_abs_error: f64,
-    /// Largest |error| over them.
-    pub max_abs_error: f64,
-    /// How many predicted configurations are within 10%.
-    pub within_10: usize,
-    /// Within 15%.
-    pub within_15: usize,
-    /// Predicted configurations.
-    pub predicted: usize,
-}
-
-/// The whole validation.
-#[derive(Debug, Clone, Serialize)]
-pub struct Validation {
-    /// Per configuration.
-    pub rows: Vec<ValidationRow>,
-    /// Per calibration set ([`SETS`]).
-    pub sets: Vec<SetResult>,
-    /// The fit on every measured configuration (leave-one-out).
-    pub all_fit: Option<Calibration>,
-    /// Fig. 16.
-    pub local: Vec<LocalRow>,
-}
-
-/// Calibrates on each of [`SETS`] and compares every other measured configuration.
-pub fn validate(series: &[Series], values: &calibrate::ComponentValues) -> Result<Validation> {
-    let measured_of = |names: &[&str]| -> Result<Vec<Measured>> {
-        names
-            .iter()
-            .map(|n| {
-                let s = series.iter().find(|s| s.bed.name() == *n).ok_or_else(|| {
-                    Error::Usage(format!("validation needs the testbed figure of {n}"))
-                })?;
-                Ok(Measured {
-                    config: s.bed.config(),
-                    us: s.median(),
-                    spread_us: Some(s.spread()),
-                    protocol: None,
-                })
-            })
-            .collect()
-    };
-    let mut fits = Vec::new();
-    for (_, members, term) in SETS {
-        fits.push(calibrate::fit_with(&measured_of(members)?, values, term)?);
-    }
-    let all_names: Vec<String> = series.iter().map(|s| s.bed.name()).collect();
-    let all_refs: Vec<&str> = all_names.iter().map(String::as_str).collect();
-    let all_fit = calibrate::fit(&measured_of(&all_refs)?, values).ok();
-
-    let mut rows = Vec::new();
-    for s in series {
-        let name = s.bed.name();
-        let m = s.median();
-        let cells = SETS
-            .iter()
-            .zip(&fits)
-            .map(|((_, members, _), cal)| {
-                let pred = cal
-                    .rows
-                    .iter()
-                    .find(|r| r.name == name)
-                    .and_then(|r| r.predicted_us);
-                Cell {
-                    calibration: members.contains(&name.as_str()),
-                    predicted_us: pred,
-                    error: pred.map(|p| p / m - 1.0),
-                }
-            })
-            .collect();
-        rows.push(ValidationRow {
-            measured_us: m,
-            spread_us: (s.runs.len() > 1).then(|| s.spread()),
-            model_us: fits[0]
-                .rows
-                .iter()
-                .find(|r| r.name == name)
-                .and_then(|r| r.model_us),
-            sets: cells,
-            loo_error: all_fit
-                .as_ref()
-                .and_then(|f| f.rows.iter().find(|r| r.name == name))
-                .and_then(|r| r.loo_error),
-            name,
-        });
-    }
-    let sets = SETS
+/// The testbed validation of measured series (median per configuration).
+pub fn validate_testbed(series: &[Series], prices: &calibrate::Prices) -> Result<Validation> {
+    let measured: Vec<Measured> = series
         .iter()
-        .zip(fits)
-        .enumerate()
-        .map(|(i, ((label, members, _), cal))| {
-            let errs: Vec<f64> = rows
-                .iter()
-                .filter(|r| !r.sets[i].calibration)
-                .filter_map(|r| r.sets[i].error.map(f64::abs))
-                .collect();
-            SetResult {
-                label: label.to_string(),
-                members: members.iter().map(|m| m.to_string()).collect(),
-                calibration: cal,
-                mean_abs_error: if errs.is_empty() {
-                    0.0
-                } else {
-                    errs.iter().sum::<f64>() / errs.len() as f64
-                },
-                max_abs_error: errs.iter().copied().fold(0.0, f64::max),
-                within_10: errs.iter().filter(|e| **e <= 0.10).count(),
-                within_15: errs.iter().filter(|e| **e <= 0.15).count(),
-                predicted: errs.len(),
-            }
+        .map(|s| Measured {
+            config: s.bed.config(),
+            us: s.median(),
+            spread_us: Some(s.spread()),
+            protocol: None,
         })
         .collect();
-    let median_of = |mode: ProxyMode, s: &Series| {
-        series
-            .iter()
-            .find(|x| {
-                x.bed.mode == mode && x.bed.transport == s.bed.transport && {
-                    mode == ProxyMode::ProxyChain || x.bed.kind == s.bed.kind
-                }
-            })
-            .map(Series::median)
-    };
-    let local = series
-        .iter()
-        .filter(|s| s.bed.mode == ProxyMode::Local)
-        .map(|s| {
-            let composed = match (
-                median_of(ProxyMode::Inbound, s),
-                median_of(ProxyMode::Outbound, s),
-                median_of(ProxyMode::ProxyChain, s),
-            ) {
-                (Some(i), Some(o), Some(c)) => Some(i + o - c),
-                _ => None,
-            };
-            let row = rows.iter().find(|r| r.name == s.bed.name());
-            LocalRow {
-                name: s.bed.name(),
-                measured_us: s.median(),
-                model_us: row
-                    .map(|r| r.sets.iter().map(|c| c.predicted_us).collect())
-                    .unwrap_or_default(),
-                composed_us: composed,
-            }
-        })
-        .collect();
-    Ok(Validation {
-        rows,
-        sets,
-        all_fit,
-        local,
-    })
+    validate::validate("the testbed", &measured, prices, &testbed_sets())
 }
 
-fn pct(e: Option<f64>) -> String {
-    e.map(calibrate::pct).unwrap_or_else(|| "-".into())
-}
-
-fn us(v: Option<f64>) -> String {
-    v.map(|m| format!("{m:.1}")).unwrap_or_else(|| "-".into())
-}
-
-/// The validation as terminal text.
-pub fn render(v: &Validation) -> String {
-    let mut out = String::new();
-    // Factors: one row per factor, one column per fit.
-    let mut fits: Vec<(String, &Calibration)> = v
-        .sets
-        .iter()
-        .map(|s| (s.label.clone(), &s.calibration))
-        .collect();
-    if let Some(a) = &v.all_fit {
-        fits.push((format!("all {} measured ({})", a.measured, a.method), a));
-    }
-    for s in &v.sets {
-        out.push_str(&format!(
-            "{}: fitted on {} ({})\n",
-            s.label,
-            s.members.join(", "),
-            s.calibration.method
-        ));
-    }
-    let mut names: Vec<String> = Vec::new();
-    for (_, cal) in &fits {
-        for f in &cal.factors {
-            if !names.contains(&f.name) {
-                names.push(f.name.clone());
-            }
-        }
-    }
-    let mut t = comfy_table::Table::new();
-    let mut header = vec!["factor (× bare) / term (µs per new TLS connection)".to_string()];
-    header.extend(
-        fits.iter()
-            .map(|(l, _)| l.split(':').next().unwrap_or(l).to_string()),
-    );
-    t.set_header(header);
-    for n in &names {
-        let mut row = vec![n.clone()];
-        for (_, cal) in &fits {
-            let cell = cal.factors.iter().find(|f| &f.name == n).map(|f| {
-                if f.unit == "× bare" {
-                    format!(
-                        "{:.2}{}",
-                        f.value,
-                        f.std_error
-                            .map(|s| format!(" ± {s:.2}"))
-                            .unwrap_or_default()
-                    )
-                } else {
-                    format!(
-                        "{:.0} µs{}",
-                        f.value,
-                        f.std_error
-                            .map(|s| format!(" ± {s:.0}"))
-                            .unwrap_or_default()
-                    )
-                }
-            });
-            row.push(cell.unwrap_or_default());
-        }
-        t.add_row(row);
-    }
-    out.push_str(&format!("{t}\n"));
-    let mut t = comfy_table::Table::new();
-    let mut header = vec![
-        "configuration".to_string(),
-        "measured µs (median)".into(),
-        "spread (± half range)".into(),
-        "bare model µs".into(),
-    ];
-    for (label, _, _) in SETS {
-        let short = label.split(':').next().unwrap_or(label);
-        header.push(format!("{short}: calibrated µs"));
-        header.push(format!("{short}: error"));
-    }
-    header.push("leave-one-out (all)".into());
-    t.set_header(header);
-    for r in &v.rows {
-        let mut row = vec![
-            r.name.clone(),
-            format!("{:.1}", r.measured_us),
-            r.spread_us
-                .map(|s| format!("±{:.1}%", 50.0 * s / r.measured_us))
-                .unwrap_or_else(|| "-".into()),
-            us(r.model_us),
-        ];
-        for c in &r.sets {
-            row.push(us(c.predicted_us));
-            row.push(if c.calibration {
-                "(fitted)".into()
-            } else {
-                pct(c.error)
-            });
-        }
-        row.push(pct(r.loo_error));
-        t.add_row(row);
-    }
-    out.push_str(&format!("{t}\n"));
-    for s in &v.sets {
-        out.push_str(&format!(
-            "{}: predicted configurations mean |error| {:.1}%, largest {:.1}%; {} of {} within 10%, {} of {} within 15%.\n",
-            s.label,
-            s.mean_abs_error * 100.0,
-            s.max_abs_error * 100.0,
-            s.within_10,
-            s.predicted,
-            s.within_15,
-            s.predicted
-        ));
-    }
-    out.push_str(&format!("  Paper {PAPER_FIG14}.\n"));
-    for s in &v.sets {
-        for w in &s.calibration.warnings {
-            out.push_str(&format!("Warning ({}): {w}\n", s.label));
-        }
-    }
-    let mut t = comfy_table::Table::new();
-    let mut header = vec!["local configuration".to_string(), "measured µs".into()];
-    for (label, _, _) in SETS {
-        let short = label.split(':').next().unwrap_or(label);
-        header.push(format!("{short}: model"));
-        header.push("error".into());
-    }
-    header.push("in + out − chain (measured)".into());
-    header.push("error".into());
-    t.set_header(header);
-    for l in &v.local {
-        let e = |p: Option<f64>| pct(p.map(|p| p / l.measured_us - 1.0));
-        let mut row = vec![l.name.clone(), format!("{:.1}", l.measured_us)];
-        for m in &l.model_us {
-            row.push(us(*m));
-            row.push(e(*m));
-        }
-        row.push(us(l.composed_us));
-        row.push(e(l.composed_us));
-        t.add_row(row);
-    }
-    out.push_str(&format!("{t}\n  Paper {PAPER_FIG16}.\n"));
-    out
-}
-
-/// The Fig. 16-like plot: measured vs calibrated model for every configuration, and the
-/// local ones also composed from the measured inbound + outbound − proxy chain.
-pub fn svg(v: &Validation) -> Result<String> {
-    let groups: Vec<Group> = v
-        .rows
-        .iter()
-        .map(|r| {
-            let mut values = vec![Some(r.measured_us)];
-            values.extend(r.sets.iter().map(|c| c.predicted_us));
-            values.push(
-                v.local
-                    .iter()
-                    .find(|l| l.name == r.name)
-                    .and_then(|l| l.composed_us),
-            );
-            Group {
-                label: r.name.clone(),
-                values,
-            }
-        })
-        .collect();
-    let mut series = vec!["measured (median)".to_string()];
-    for (label, _, _) in SETS {
-        let short = label.split(':').next().unwrap_or(label);
-        series.push(format!("model calibrated on set {short}"));
-    }
-    series.push("inbound + outbound − chain".into());
-    let series: Vec<&str> = series.iter().map(String::as_str).collect();
-    grouped_bars(
-        "Testbed: measured vs calibrated model, µs of proxy CPU per call (cf. Fig. 16)",
-        "µs per call",
-        &series,
-        &groups,
-    )
+fn save(v: &Validation, out_dir: &Path, stem: &str) -> Result<()> {
+    let path = out_dir.join(format!("{stem}.svg"));
+    crate::fsutil::write_atomic(&path, svg(v)?.as_bytes())?;
+    eprintln!("plot: {}", path.display());
+    let json = serde_json::to_vec_pretty(v).map_err(|e| Error::Results {
+        path: out_dir.to_path_buf(),
+        what: format!("cannot serialise the validation: {e}"),
+    })?;
+    let path = out_dir.join(format!("{stem}.json"));
+    crate::fsutil::write_atomic(&path, &json)?;
+    eprintln!("validation: {}", path.display());
+    Ok(())
 }
 
 /// `tlscost validate`.
 pub fn run(args: Args) -> Result<()> {
     // The model first: a missing benchmark stops here, before minutes of testbed runs.
-    let opts = ModelOptions::default();
+    let opts = ModelOptions {
+        protocol: args
+            .protocol
+            .as_deref()
+            .map(|p| Protocol::from_label("protocol", p))
+            .transpose()?,
+        ..ModelOptions::default()
+    };
+    opts.validate()?;
     let criterion_dir = args
         .criterion_dir
         .clone()
         .unwrap_or_else(default_criterion_dir);
     let est = load_estimates(args.results.as_deref(), &criterion_dir)?;
     let flows = Flows::from_fixtures(&crate::fixtures::Fixtures::locate()?)?;
-    let (values, missing) = calibrate::component_values(&opts, &flows, &est);
+    let prices = calibrate::prices(&opts, &flows, &est);
+    let out_dir = args.out_dir.clone().unwrap_or_else(default_results_dir);
+    if let Some(file) = &args.server {
+        let server = ServerFile::read(file)?;
+        let measured = calibrate::read_file(file)?;
+        let sets = validate::smallest_sets(&measured, opts.protocol())?;
+        let v = validate::validate(&server.describe(), &measured, &prices, &sets)?;
+        print!("{}", render(&v));
+        if !args.no_save {
+            let name: String = server
+                .server
+                .name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            let stem = format!("validate-{name}");
+            save(&v, &out_dir, &stem)?;
+        }
+        return Ok(());
+    }
     let beds = Bed::all();
+    let missing = &prices.missing[&opts.protocol()];
     for b in &beds {
         for id in crate::model::components::ComponentId::compose(&b.config()) {
             if let Some(why) = missing.get(&id) {
@@ -523,7 +216,6 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
     }
-    let out_dir = args.out_dir.clone().unwrap_or_else(default_results_dir);
     let series = match &args.measured {
         Some(file) => calibrate::read_file(file)?
             .into_iter()
@@ -549,20 +241,10 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     print!("{}", series_table(&series));
-    let v = validate(&series, &values)?;
+    let v = validate_testbed(&series, &prices)?;
     print!("{}", render(&v));
     if !args.no_save {
-        let svg = svg(&v)?;
-        let path = out_dir.join("validate-testbed.svg");
-        crate::fsutil::write_atomic(&path, svg.as_bytes())?;
-        eprintln!("plot: {}", path.display());
-        let json = serde_json::to_vec_pretty(&v).map_err(|e| Error::Results {
-            path: out_dir.clone(),
-            what: format!("cannot serialise the validation: {e}"),
-        })?;
-        let path = out_dir.join("validate-testbed.json");
-        crate::fsutil::write_atomic(&path, &json)?;
-        eprintln!("validation: {}", path.display());
+        save(&v, &out_dir, "validate-testbed")?;
     }
     Ok(())
 }
