@@ -39,6 +39,9 @@ enum Command {
     /// Measured operation counts of every handshake scenario and side (--explain: against the
     /// measured handshake times).
     Counts(tlscost::handshake::cli::Args),
+    /// Callgrind profiles of every handshake side: measured OpenSSL operation counts and the
+    /// paper's profile categories (needs valgrind).
+    Anatomy(tlscost::handshake::cli::AnatomyArgs),
 }
 
 fn run(cli: Cli) -> tlscost::Result<()> {
@@ -60,6 +63,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Testbed(args) => tlscost::testbed::run(args),
         Command::Validate(args) => tlscost::testbed::validate::run(args),
         Command::Counts(args) => tlscost::handshake::cli::run(args),
+        Command::Anatomy(args) => tlscost::handshake::cli::run_anatomy(args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `tlscost counts`: the measured operation counts of every handshake scenario, as a table or
 //! JSON, and with `--explain` how much of each measured handshake side they explain.
 
+use super::anatomy;
 use super::count::{self, How, OpCounts, SideCounts};
 use super::explain::{self, Explanation};
 use super::{Pki, Scenario, Side, RUSTLS_NO_RSA_KX};
@@ -209,4 +210,146 @@ pub fn explain_table(ex: &[Explanation]) -> Table {
         ]);
     }
     t
+}
+
+/// Arguments of `tlscost anatomy`.
+#[derive(Debug, clap::Args)]
+pub struct AnatomyArgs {
+    /// Only scenarios whose `<stack>/<protocol>/<kind>` label contains this text.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Where to write the profiles (default: target/anatomy/anatomy.json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only print the table of an existing results file (no profiling).
+    #[arg(long)]
+    pub show: bool,
+    /// Run one scenario's counted handshake (what runs under callgrind; not for direct use).
+    #[arg(long, value_name = "SCENARIO", hide = true)]
+    pub one: Option<String>,
+}
+
+/// Runs `tlscost anatomy`: every available scenario's sides under callgrind, then the table.
+pub fn run_anatomy(args: AnatomyArgs) -> Result<()> {
+    if let Some(bench) = &args.one {
+        return anatomy::run_one(bench, &Pki::locate()?);
+    }
+    let path = args.out.clone().unwrap_or_else(anatomy::default_path);
+    let file = if args.show {
+        anatomy::AnatomyFile::load(&path)?.ok_or_else(|| Error::Results {
+            path: path.clone(),
+            what: "no anatomy results here: run `make anatomy` (or `tlscost anatomy`)".into(),
+        })?
+    } else {
+        profile_all(&args, &path)?
+    };
+    if args.json {
+        let text = serde_json::to_string_pretty(&file)
+            .map_err(|e| Error::Usage(format!("serialising profiles: {e}")))?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!("{}", profile_table(&file));
+    println!("{}", paper_rows_note());
+    Ok(())
+}
+
+fn profile_all(args: &AnatomyArgs, path: &std::path::Path) -> Result<anatomy::AnatomyFile> {
+    let valgrind = anatomy::valgrind_version()?;
+    // Checked before any work: the fixtures the child processes will load.
+    Pki::locate()?;
+    let exe = std::env::current_exe().map_err(|e| Error::io("locating tlscost itself", e))?;
+    let scenarios = anatomy::scenarios(args.filter.as_deref());
+    if scenarios.is_empty() {
+        return Err(Error::Usage(format!(
+            "no available handshake scenario matches '{}'",
+            args.filter.as_deref().unwrap_or("")
+        )));
+    }
+    let work = path
+        .parent()
+        .map(|p| p.join("callgrind"))
+        .unwrap_or_else(|| PathBuf::from("callgrind"));
+    let total = scenarios.len();
+    let mut sides = Vec::new();
+    let start = std::time::Instant::now();
+    for (i, scenario) in scenarios.iter().enumerate() {
+        eprint!("[{}/{total}] {} under callgrind ... ", i + 1, scenario.label());
+        let [c, s] = anatomy::profile_scenario(&exe, *scenario, &work)?;
+        eprintln!(
+            "client {:.2} M, server {:.2} M instructions ({:.0} s so far)",
+            c.total_ir as f64 / 1e6,
+            s.total_ir as f64 / 1e6,
+            start.elapsed().as_secs_f64()
+        );
+        sides.push(c);
+        sides.push(s);
+    }
+    let file = anatomy::AnatomyFile {
+        kind: anatomy::KIND.into(),
+        schema: anatomy::SCHEMA,
+        openssl: openssl::version::version().to_string(),
+        valgrind,
+        sides,
+    };
+    // Profiles of other scenarios from an earlier run are kept (a filtered run adds to them).
+    let mut merged = anatomy::AnatomyFile::load(path).ok().flatten().unwrap_or(file.clone());
+    for s in &file.sides {
+        match merged.sides.iter_mut().find(|m| m.bench == s.bench) {
+            Some(m) => *m = s.clone(),
+            None => merged.sides.push(s.clone()),
+        }
+    }
+    merged.openssl = file.openssl.clone();
+    merged.valgrind = file.valgrind.clone();
+    merged.save(path)?;
+    eprintln!("profiles: {}", path.display());
+    Ok(merged)
+}
+
+/// The profile table: per handshake side, its instructions and their shares in the paper's
+/// categories, and the finer parts beside them.
+pub fn profile_table(file: &anatomy::AnatomyFile) -> Table {
+    let cats = anatomy::table_categories();
+    let mut t = Table::new();
+    let mut header = vec!["handshake side".to_string(), "M instr".to_string()];
+    header.extend(cats.iter().map(|c| format!("{c} %")));
+    header.push("finer view (largest parts, %)".to_string());
+    t.set_header(header);
+    for s in &file.sides {
+        let b = s.breakdown();
+        let total = b.total.max(1.0);
+        let mut row = vec![
+            s.bench.trim_start_matches("handshake/").to_string(),
+            format!("{:.2}", s.total_ir as f64 / 1e6),
+        ];
+        for c in &cats {
+            let v = s.by_category.get(*c).copied().unwrap_or(0.0);
+            row.push(format!("{:.0}", 100.0 * v / total));
+        }
+        let mut parts: Vec<(&String, &f64)> = s.by_part.iter().collect();
+        parts.sort_by(|a, b| b.1.total_cmp(a.1));
+        let finer: Vec<String> = parts
+            .iter()
+            .take(5)
+            .map(|(p, v)| format!("{p} {:.0}", 100.0 * **v / total))
+            .collect();
+        row.push(finer.join(", "));
+        t.add_row(row);
+    }
+    t
+}
+
+/// The paper's handshake breakdowns, as shares, to read beside the table.
+fn paper_rows_note() -> String {
+    "Paper (App. C categories; oprofile events, OpenSSL 0.9.8g, RSA-1024 era hardware): \
+     outbound TCP->TLS (server handshake + records + kernel, +630K): RSA 37%, MAC 10%, other \
+     libcrypto 6%, libssl 5%; inbound TCP->TLS (client side, +921K): RSA 23%, other libcrypto \
+     19%, MAC 10%, libssl 5%, AES 2%; App. D HTTPS pair, libcrypto of connection set-up: \
+     client RSA 150 of 270 (56%), server RSA 300 of 400 (75%). Ours count one side's \
+     instructions only (no kernel, no SIP work): shares of the handshake itself."
+        .to_string()
 }

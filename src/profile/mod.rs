@@ -22,6 +22,8 @@
 //! One classifier serves every profile tlscost makes: callgrind's per-function counts of a
 //! handshake side (in process) and `perf` samples of a real server (out of process).
 
+pub mod callgrind;
+
 use serde::Serialize;
 use std::collections::BTreeMap;
 
