@@ -56,7 +56,10 @@ pub const COUNTED: &[(&str, &str)] = &[
         "X509_verify",
         "certificate signature checked (inside chain verification)",
     ),
-    ("EVP_PKEY_generate", "key generation (an ephemeral key share)"),
+    (
+        "EVP_PKEY_generate",
+        "key generation (an ephemeral key share)",
+    ),
     ("EVP_PKEY_derive", "(EC)DH shared secret derived"),
     ("d2i_X509", "certificate parsed from DER"),
     ("X509_verify_cert", "certificate chain verified"),
@@ -69,7 +72,10 @@ pub const COUNTED: &[(&str, &str)] = &[
     ("EVP_DigestSignFinal", "MAC or signature output (HMAC)"),
     ("EVP_MAC_final", "MAC output (EVP_MAC)"),
     ("SSL_new", "connection object created"),
-    ("EVP_CipherInit_ex", "cipher context initialised (record keys)"),
+    (
+        "EVP_CipherInit_ex",
+        "cipher context initialised (record keys)",
+    ),
 ];
 
 /// One side of one scenario, profiled.
@@ -383,7 +389,11 @@ pub fn valgrind_version() -> Result<String> {
 /// Profiles both sides of one scenario under callgrind: runs `exe anatomy --one <scenario>`
 /// and reads its output from `work_dir`. Errors name the scenario and, for a failed run, show
 /// the end of valgrind's output.
-pub fn profile_scenario(exe: &Path, scenario: Scenario, work_dir: &Path) -> Result<[SideProfile; 2]> {
+pub fn profile_scenario(
+    exe: &Path,
+    scenario: Scenario,
+    work_dir: &Path,
+) -> Result<[SideProfile; 2]> {
     let bench = format!("handshake/{}", scenario.label());
     std::fs::create_dir_all(work_dir)
         .map_err(|e| Error::io(format!("creating {}", work_dir.display()), e))?;

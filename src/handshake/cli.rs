@@ -33,6 +33,10 @@ pub struct Args {
     /// Fixtures directory (default: $TLSCOST_FIXTURES, else the crate's fixtures/).
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
+    /// The callgrind profiles of `tlscost anatomy` (default: target/anatomy/anatomy.json):
+    /// OpenSSL's counts are read from it when it has the scenario.
+    #[arg(long, value_name = "FILE")]
+    pub anatomy: Option<PathBuf>,
 }
 
 /// Runs `tlscost counts`.
@@ -84,17 +88,19 @@ pub fn run(args: Args) -> Result<()> {
             args.filter.as_deref().unwrap_or("")
         )));
     }
+    let anatomy_path = args.anatomy.clone().unwrap_or_else(anatomy::default_path);
+    let anatomy = anatomy::AnatomyFile::load(&anatomy_path)?;
     let counts = scenarios
         .iter()
-        .map(|s| count::measure(*s, &pki))
+        .map(|s| count::measure_with(*s, &pki, anatomy.as_ref()))
         .collect::<Result<Vec<_>>>()?;
-    let explanations = if args.explain {
+    let report = if args.explain {
         let est = crate::results::criterion::load(&args.criterion_dir)?;
         Some(explain::explain_all(
             &counts,
             &est,
-            &args.criterion_dir,
             &args.price_backend,
+            anatomy.as_ref(),
         )?)
     } else {
         None
@@ -103,7 +109,8 @@ pub fn run(args: Args) -> Result<()> {
         let doc = serde_json::json!({
             "absent": [RUSTLS_NO_RSA_KX],
             "counts": counts,
-            "explanations": explanations,
+            "explanations": report.as_ref().map(|r| &r.explanations),
+            "missing": report.as_ref().map(|r| &r.missing),
         });
         let text = serde_json::to_string_pretty(&doc)
             .map_err(|e| Error::Usage(format!("serialising counts: {e}")))?;
@@ -111,29 +118,54 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     println!("{}", counts_table(&counts));
+    let measured = counts.iter().any(|c| c.pk_counts == How::Callgrind);
+    if counts.iter().any(|c| c.pk_counts == How::Inferred) {
+        println!(
+            "* inferred from the handshake messages: no callgrind profile of this scenario in {} (`make anatomy` counts openssl's calls).",
+            anatomy_path.display()
+        );
+    }
+    if measured {
+        println!("openssl: RSA, key-share, derive, X.509, KDF and digest counts are calls counted by callgrind on the side's steps ({}).", anatomy_path.display());
+    }
     println!(
-        "* inferred from observed handshake messages (openssl has no hook on its RSA operations);"
+        "† rustls: certificate parses and chain verifications follow the scenario (its verifier is not wrapped): one chain per certificate message received, one leaf parse per handshake signature checked."
     );
     println!(
         "  n/a: not observed on this stack. Records: protected records and their ciphertext bytes."
     );
     println!("Absent: {RUSTLS_NO_RSA_KX}.");
-    if let Some(ex) = explanations {
+    if let Some(report) = report {
         println!();
-        println!("{}", explain_table(&ex));
+        println!("{}", explain_table(&report.explanations));
         println!(
-            "RSA and records priced with the `{}` primitive benches (RSA-{}); the residual holds what no primitive bench prices.",
+            "RSA and records priced with the `{}` benches (RSA-{}) on openssl, with ring on rustls; the other parts on each stack's own implementation (see `tlscost counts --help`). Shares are of the measured side; parts and residual make 100%.",
             args.price_backend,
             explain::RSA_BITS
         );
+        if !report.missing.is_empty() {
+            println!();
+            println!("Not measured yet (left in the residual or not explained):");
+            for m in &report.missing {
+                println!("- {}: {}", m.what, m.run);
+            }
+        }
     }
     Ok(())
 }
 
 fn cell(n: u64, how: How) -> String {
     match how {
-        How::Observed => n.to_string(),
+        How::Observed | How::Callgrind => n.to_string(),
         How::Inferred => format!("{n}*"),
+    }
+}
+
+fn x509_cell(n: Option<u64>, stack_rustls: bool, how: How) -> String {
+    match n {
+        None => "n/a".to_string(),
+        Some(n) if stack_rustls => format!("{n}†"),
+        Some(n) => cell(n, how),
     }
 }
 
@@ -151,7 +183,10 @@ pub fn counts_table(counts: &[OpCounts]) -> Table {
         "priv decrypt",
         "pub verify",
         "pub encrypt",
+        "key shares",
         "kx",
+        "cert parses",
+        "chains",
         "PRF/HKDF",
         "hashes",
         "sealed (B)",
@@ -163,6 +198,7 @@ pub fn counts_table(counts: &[OpCounts]) -> Table {
         for side in Side::ALL {
             let s: &SideCounts = c.side(*side);
             let h = c.pk_counts;
+            let rustls = c.scenario.starts_with("rustls/");
             t.add_row(vec![
                 c.scenario.clone(),
                 side.label().to_string(),
@@ -170,7 +206,11 @@ pub fn counts_table(counts: &[OpCounts]) -> Table {
                 cell(s.private_decrypt, h),
                 cell(s.public_verify, h),
                 cell(s.public_encrypt, h),
+                s.key_shares
+                    .map_or_else(|| "n/a".to_string(), |n| cell(n, h)),
                 cell(s.key_exchanges, h),
+                x509_cell(s.cert_parses, rustls, c.x509_counts),
+                x509_cell(s.chain_verifications, rustls, c.x509_counts),
                 opt(s.kdf_calls),
                 opt(s.hash_outputs),
                 format!("{} ({})", s.records_sealed, s.sealed_bytes),
@@ -183,30 +223,59 @@ pub fn counts_table(counts: &[OpCounts]) -> Table {
     t
 }
 
-/// The explanations as a table, one row per scenario and side.
+/// The explanations as a table, one row per scenario and side: the measured side, what its
+/// parts explain, each part (count × what = µs, share), and the residual named.
 pub fn explain_table(ex: &[Explanation]) -> Table {
     let mut t = Table::new();
     t.set_header(vec![
-        "handshake bench",
+        "handshake side",
         "measured µs",
-        "priced operations (µs)",
         "explained",
-        "residual µs",
-        "in the residual",
+        "parts: count × what = µs (share)",
+        "residual µs (share): what it is",
     ]);
     for e in ex {
         let parts: Vec<String> = e
             .parts
             .iter()
-            .map(|p| format!("{}×{} {:.1}", p.count, p.what, p.total_us))
+            .filter(|p| p.total_us >= 0.05)
+            .map(|p| {
+                let n = if p.count.fract() == 0.0 {
+                    format!("{}", p.count)
+                } else {
+                    format!("{:.0} B", p.count)
+                };
+                format!(
+                    "{n} × {} = {:.1} ({:.0}%)",
+                    p.what,
+                    p.total_us,
+                    100.0 * p.share
+                )
+            })
             .collect();
+        let mut residual = format!(
+            "{:.1} ({:.0}%)",
+            e.residual_us,
+            if e.measured_us > 0.0 {
+                100.0 * e.residual_us / e.measured_us
+            } else {
+                0.0
+            }
+        );
+        if !e.residual.is_empty() {
+            residual.push_str(": ");
+            residual.push_str(&e.residual.join(", "));
+        }
+        if !e.unpriced.is_empty() {
+            residual.push_str("; unpriced: ");
+            residual.push_str(&e.unpriced.join(", "));
+        }
         t.add_row(vec![
-            e.bench.clone(),
+            e.bench.trim_start_matches("handshake/").to_string(),
             format!("{:.1}", e.measured_us),
-            parts.join(", "),
             format!("{:.0}%", e.fraction * 100.0),
-            format!("{:.1}", e.residual_us),
-            e.unpriced.join("; "),
+            parts.join("\n"),
+            residual,
         ]);
     }
     t
@@ -277,7 +346,11 @@ fn profile_all(args: &AnatomyArgs, path: &std::path::Path) -> Result<anatomy::An
     let mut sides = Vec::new();
     let start = std::time::Instant::now();
     for (i, scenario) in scenarios.iter().enumerate() {
-        eprint!("[{}/{total}] {} under callgrind ... ", i + 1, scenario.label());
+        eprint!(
+            "[{}/{total}] {} under callgrind ... ",
+            i + 1,
+            scenario.label()
+        );
         let [c, s] = anatomy::profile_scenario(&exe, *scenario, &work)?;
         eprintln!(
             "client {:.2} M, server {:.2} M instructions ({:.0} s so far)",
@@ -296,7 +369,10 @@ fn profile_all(args: &AnatomyArgs, path: &std::path::Path) -> Result<anatomy::An
         sides,
     };
     // Profiles of other scenarios from an earlier run are kept (a filtered run adds to them).
-    let mut merged = anatomy::AnatomyFile::load(path).ok().flatten().unwrap_or(file.clone());
+    let mut merged = anatomy::AnatomyFile::load(path)
+        .ok()
+        .flatten()
+        .unwrap_or(file.clone());
     for s in &file.sides {
         match merged.sides.iter_mut().find(|m| m.bench == s.bench) {
             Some(m) => *m = s.clone(),

@@ -180,7 +180,11 @@ fn x509_openssl_parse(id: &BenchId, pki: &Pki) -> Result<Box<dyn Case>> {
     )?;
     let names: Vec<String> = cert
         .subject_alt_names()
-        .map(|s| s.iter().filter_map(|n| n.dnsname().map(String::from)).collect())
+        .map(|s| {
+            s.iter()
+                .filter_map(|n| n.dnsname().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     check(
         id,
@@ -501,7 +505,10 @@ fn kx_awslc(id: &BenchId, group: Group, op: &str) -> Result<Box<dyn Case>> {
     use aws_lc_rs::kem::{Ciphertext, DecapsulationKey, ML_KEM_768};
     let e = |op| move |e: aws_lc_rs::error::Unspecified| failed("awslc", op, e);
     if group == Group::MlKem768 {
-        let dk = in_check(id, DecapsulationKey::generate(&ML_KEM_768).map_err(e("keygen")))?;
+        let dk = in_check(
+            id,
+            DecapsulationKey::generate(&ML_KEM_768).map_err(e("keygen")),
+        )?;
         let ek = in_check(id, dk.encapsulation_key().map_err(e("ek")))?;
         let (ct, ss) = in_check(id, ek.encapsulate().map_err(e("encapsulate")))?;
         let ss2 = in_check(
@@ -557,10 +564,7 @@ fn kx_awslc(id: &BenchId, group: Group, op: &str) -> Result<Box<dyn Case>> {
     let (ab, ba) = (in_check(id, agree(a, &pb))?, in_check(id, agree(b, &pa))?);
     check(id, ab == ba, "the two ends derived different secrets")?;
     if op == "derive" {
-        return Ok(each(
-            move || gen().map(|(k, _)| k),
-            move |k| agree(k, &pb),
-        ));
+        return Ok(each(move || gen().map(|(k, _)| k), move |k| agree(k, &pb)));
     }
     Ok(plain(move || {
         black_box(gen()?);
@@ -719,7 +723,8 @@ impl Prf12 for OpensslKdf {
         // SAFETY: every pointer handed to OpenSSL points at live buffers of the stated length
         // for the duration of the calls; the fetched KDF and its context are freed here.
         unsafe {
-            let kdf = ffi::EVP_KDF_fetch(std::ptr::null_mut(), c"TLS1-PRF".as_ptr(), std::ptr::null());
+            let kdf =
+                ffi::EVP_KDF_fetch(std::ptr::null_mut(), c"TLS1-PRF".as_ptr(), std::ptr::null());
             if kdf.is_null() {
                 return Err(failed("openssl", "EVP_KDF_fetch TLS1-PRF", "not available"));
             }
@@ -836,7 +841,11 @@ fn empty_hash() -> Vec<u8> {
 /// the exporter and resumption secrets, the two Finished keys and MACs. `shared` is the (EC)DHE
 /// secret, `hashes` the transcript hashes at ServerHello, server Finished and client Finished.
 /// Returns every output, concatenated (for comparing implementations).
-pub fn tls13_key_schedule<H: Hkdf13>(h: &H, shared: &[u8], hashes: &[[u8; 32]; 3]) -> Result<Vec<u8>> {
+pub fn tls13_key_schedule<H: Hkdf13>(
+    h: &H,
+    shared: &[u8],
+    hashes: &[[u8; 32]; 3],
+) -> Result<Vec<u8>> {
     let zeros = [0u8; 32];
     let empty = empty_hash();
     let mut out = Vec::with_capacity(600);
@@ -869,7 +878,9 @@ pub fn tls13_key_schedule<H: Hkdf13>(h: &H, shared: &[u8], hashes: &[[u8; 32]; 3
 /// transcript hashes).
 fn kdf_inputs() -> (Vec<u8>, Vec<u8>, [[u8; 32]; 3]) {
     let secret: Vec<u8> = (0..48u8).map(|i| i.wrapping_mul(7) ^ 0x5c).collect();
-    let randoms: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(13).wrapping_add(1)).collect();
+    let randoms: Vec<u8> = (0..64u8)
+        .map(|i| i.wrapping_mul(13).wrapping_add(1))
+        .collect();
     let mut hashes = [[0u8; 32]; 3];
     for (k, h) in hashes.iter_mut().enumerate() {
         for (i, b) in h.iter_mut().enumerate() {
@@ -900,7 +911,11 @@ fn kdf_case<K: Prf12 + Hkdf13 + 'static>(id: &BenchId, k: K, op: &str) -> Result
             let (mut got, mut want) = (vec![0u8; len], vec![0u8; len]);
             in_check(id, k.prf(&secret, label, &seed, &mut got))?;
             r.prf(&secret, label, &seed, &mut want)?;
-            check(id, got == want, "the PRF output differs from the reference P_SHA256")?;
+            check(
+                id,
+                got == want,
+                "the PRF output differs from the reference P_SHA256",
+            )?;
             Ok(plain(move || {
                 k.prf(black_box(&secret), label, &seed, &mut got)?;
                 black_box(&got);
@@ -912,9 +927,19 @@ fn kdf_case<K: Prf12 + Hkdf13 + 'static>(id: &BenchId, k: K, op: &str) -> Result
             let prk = in_check(id, k.prk(secret))?;
             let got = in_check(id, expand_label(&k, &prk, b"c hs traffic", &hashes[0], 32))?;
             let want = expand_label(&r, &r.prk(secret)?, b"c hs traffic", &hashes[0], 32)?;
-            check(id, got == want, "HKDF-Expand-Label differs from the reference HKDF")?;
+            check(
+                id,
+                got == want,
+                "HKDF-Expand-Label differs from the reference HKDF",
+            )?;
             Ok(plain(move || {
-                black_box(expand_label(&k, &prk, b"c hs traffic", black_box(&hashes[0]), 32)?);
+                black_box(expand_label(
+                    &k,
+                    &prk,
+                    b"c hs traffic",
+                    black_box(&hashes[0]),
+                    32,
+                )?);
                 Ok(())
             }))
         }
@@ -922,7 +947,11 @@ fn kdf_case<K: Prf12 + Hkdf13 + 'static>(id: &BenchId, k: K, op: &str) -> Result
             let shared = secret[..32].to_vec();
             let got = in_check(id, tls13_key_schedule(&k, &shared, &hashes))?;
             let want = tls13_key_schedule(&r, &shared, &hashes)?;
-            check(id, got == want, "the key schedule differs from the reference HKDF")?;
+            check(
+                id,
+                got == want,
+                "the key schedule differs from the reference HKDF",
+            )?;
             Ok(plain(move || {
                 black_box(tls13_key_schedule(&k, black_box(&shared), &hashes)?);
                 Ok(())
@@ -948,7 +977,11 @@ fn transcript(id: &BenchId, backend: &str, bytes: usize) -> Result<Box<dyn Case>
             black_box(&h);
             Ok(out)
         };
-        check(id, in_check(id, run(&data))? == want, "the hash differs from sha2's")?;
+        check(
+            id,
+            in_check(id, run(&data))? == want,
+            "the hash differs from sha2's",
+        )?;
         return Ok(plain(move || {
             black_box(run(black_box(&data))?);
             Ok(())
@@ -982,7 +1015,11 @@ fn rsa_ring(id: &BenchId, pem: &[u8], sign: bool) -> Result<Box<dyn Case>> {
         format!("key of {} bits", key.bits()),
     )?;
     let sig = in_check(id, key.sign(&SIGNED_MESSAGE))?;
-    check(id, key.verify(&SIGNED_MESSAGE, &sig), "the signature does not verify")?;
+    check(
+        id,
+        key.verify(&SIGNED_MESSAGE, &sig),
+        "the signature does not verify",
+    )?;
     let mut flipped = sig.clone();
     flipped[sig.len() / 2] ^= 0x10;
     check(

@@ -170,9 +170,7 @@ impl Profile {
                 continue;
             }
             // `key=value` (names, calls) or `key: value` (headers), whichever separator is first.
-            let Some((key, value)) = line
-                .find(['=', ':'])
-                .map(|i| (&line[..i], &line[i + 1..]))
+            let Some((key, value)) = line.find(['=', ':']).map(|i| (&line[..i], &line[i + 1..]))
             else {
                 return Err(at(format!("unrecognised line '{line}'")));
             };
