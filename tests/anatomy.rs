@@ -207,3 +207,34 @@ fn a_corrupt_anatomy_file_is_an_error_naming_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn anatomy_without_results_or_with_a_bad_scenario_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tlscost"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let missing = dir.path().join("none.json");
+    let (ok, err) = run(&["anatomy", "--show", "--out", missing.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("none.json") && err.contains("make anatomy"),
+        "{err}"
+    );
+    let (ok, err) = run(&["anatomy", "--one", "openssl/tls14/full"]);
+    assert!(!ok && err.contains("unknown handshake scenario"), "{err}");
+    let (ok, err) = run(&[
+        "anatomy",
+        "--filter",
+        "no-such-stack",
+        "--out",
+        missing.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("no-such-stack"), "{err}");
+}

@@ -30,7 +30,7 @@ pub const DEFAULT_PATH: &str = "target/anatomy/anatomy.json";
 /// What the `kind` field of the results file says.
 pub const KIND: &str = "tlscost-anatomy";
 /// The results file's schema.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 /// The functions whose calls are counted, with what one call is. Exported entry points
 /// (Debian's libcrypto carries no other names); each is the one place its operation passes,
@@ -91,6 +91,8 @@ pub struct SideProfile {
     pub by_part: BTreeMap<String, f64>,
     /// Calls of the [`COUNTED`] functions in the side's handshake (absent: zero).
     pub calls: BTreeMap<String, u64>,
+    /// Instructions inside the operations the handshake parts price ([`priced_ir`]).
+    pub priced_ir: f64,
     /// The functions with the most instructions (after unnamed code is handed to its named
     /// callers), with their category and part: what a residual is made of.
     pub top: Vec<TopFunction>,
@@ -142,6 +144,7 @@ impl SideProfile {
             })
             .collect();
         SideProfile {
+            priced_ir: priced_ir(p, &b),
             bench,
             total_ir: p.total_ir,
             by_category: b
@@ -182,6 +185,51 @@ impl SideProfile {
         }
         b
     }
+}
+
+/// OpenSSL entry points of the priced parts that never run inside one another in a handshake.
+const PRICED_OPENSSL: &[&str] = &[
+    "SSL_new",
+    "d2i_X509",
+    "X509_verify_cert",
+    "EVP_KDF_derive",
+    "EVP_PKEY_generate",
+    "EVP_PKEY_derive",
+    "RSA_private_decrypt",
+    "RSA_private_encrypt",
+    "RSA_public_encrypt",
+];
+
+/// Instructions inside the operations the handshake parts price: a deterministic "explained"
+/// beside the timed one. OpenSSL: the inclusive instructions of the calls to the priced entry
+/// points ([`PRICED_OPENSSL`]), plus the RSA signature checks made outside chain verification
+/// (their share of `RSA_public_decrypt`'s calls). Other stacks (ring, webpki: crypto in code of
+/// its own): the profile's parts that the benches price (RSA, key exchange, PRF/HKDF, X.509,
+/// chains, digests, ciphers). Records and the transcript are small and left out on OpenSSL.
+pub fn priced_ir(p: &Profile, b: &Breakdown) -> f64 {
+    let outer: u64 = PRICED_OPENSSL.iter().map(|f| p.inclusive_into(f)).sum();
+    let verifies = p.calls_to("RSA_public_decrypt");
+    if outer > 0 || verifies > 0 {
+        let in_chains = p.calls_to("X509_verify").min(verifies);
+        let outside = if verifies > 0 {
+            (verifies - in_chains) as f64 / verifies as f64
+        } else {
+            0.0
+        };
+        return outer as f64 + outside * p.inclusive_into("RSA_public_decrypt") as f64;
+    }
+    [
+        Part::RsaOp,
+        Part::KeyExchange,
+        Part::PrfHkdf,
+        Part::X509Parse,
+        Part::ChainVerify,
+        Part::Digest,
+        Part::Cipher,
+    ]
+    .iter()
+    .map(|x| b.part(*x))
+    .sum()
 }
 
 /// The results file of `tlscost anatomy`.

@@ -230,7 +230,7 @@ pub fn explain_table(ex: &[Explanation]) -> Table {
     t.set_header(vec![
         "handshake side",
         "measured µs",
-        "explained",
+        "explained (time / instr.)",
         "parts: count × what = µs (share)",
         "residual µs (share): what it is",
     ]);
@@ -273,7 +273,10 @@ pub fn explain_table(ex: &[Explanation]) -> Table {
         t.add_row(vec![
             e.bench.trim_start_matches("handshake/").to_string(),
             format!("{:.1}", e.measured_us),
-            format!("{:.0}%", e.fraction * 100.0),
+            match e.fraction_instructions {
+                Some(f) => format!("{:.0}% / {:.0}%", e.fraction * 100.0, f * 100.0),
+                None => format!("{:.0}% / -", e.fraction * 100.0),
+            },
             parts.join("\n"),
             residual,
         ]);

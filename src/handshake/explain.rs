@@ -80,6 +80,9 @@ pub struct Explanation {
     pub explained_us: f64,
     /// `explained_us / measured_us`.
     pub fraction: f64,
+    /// The share of the side's instructions inside the priced operations (callgrind, after
+    /// `make anatomy`): the same question answered without timing noise.
+    pub fraction_instructions: Option<f64>,
     /// `measured_us - explained_us` (µs).
     pub residual_us: f64,
     /// What the residual is, largest first: from the side's callgrind profile (share of the
@@ -330,6 +333,9 @@ pub fn explain(
             0.0
         },
         residual_us: measured_us - explained_us,
+        fraction_instructions: profile
+            .filter(|x| x.total_ir > 0)
+            .map(|x| x.priced_ir / x.total_ir as f64),
         parts: p.parts,
         explained_us,
         residual,

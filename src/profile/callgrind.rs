@@ -306,6 +306,16 @@ impl Profile {
             .sum()
     }
 
+    /// Instructions executed inside functions named `name` (ELF version ignored), summed over
+    /// the calls that reach them (callgrind's inclusive cost of each call edge).
+    pub fn inclusive_into(&self, name: &str) -> u64 {
+        self.edges
+            .iter()
+            .filter(|e| e.caller != e.callee && base_name(&self.functions[e.callee].name) == name)
+            .map(|e| e.inclusive_ir)
+            .sum()
+    }
+
     /// Call counts of every named function, by name (ELF version removed).
     pub fn call_counts(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
@@ -433,6 +443,7 @@ totals: 1000
         assert_eq!(self_sum, 1000);
         assert_eq!(p.calls_to("RSA_private_decrypt"), 1);
         assert_eq!(p.calls_to("malloc"), 2);
+        assert_eq!(p.inclusive_into("RSA_private_decrypt"), 800);
         let counts = p.call_counts();
         assert_eq!(counts.get("RSA_private_decrypt"), Some(&1));
         assert!(!counts.keys().any(|k| k.starts_with("0x")));
