@@ -1045,7 +1045,7 @@ fn rsa_ring(id: &BenchId, pem: &[u8], sign: bool) -> Result<Box<dyn Case>> {
 pub fn plan(pki: Rc<Pki>, rsa_pem: Rc<Vec<u8>>) -> PartsPlan {
     let mut cases = Vec::new();
     let mut skipped = Vec::new();
-    let mut add = |id: BenchId, f: Box<dyn Fn(&BenchId) -> Result<Box<dyn Case>>>| {
+    let mut add = |id: BenchId, f: Builder| {
         cases.push(PartSpec::new(id, f));
     };
     for imp in ["openssl", "webpki"] {
