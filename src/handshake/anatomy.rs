@@ -187,6 +187,18 @@ impl SideProfile {
     }
 }
 
+/// The kinds of code the handshake parts price (the rest of a profile is the residual:
+/// plumbing, state machine, allocation, random numbers, other).
+pub const PRICED_PARTS: &[Part] = &[
+    Part::RsaOp,
+    Part::KeyExchange,
+    Part::PrfHkdf,
+    Part::X509Parse,
+    Part::ChainVerify,
+    Part::Digest,
+    Part::Cipher,
+];
+
 /// OpenSSL entry points of the priced parts that never run inside one another in a handshake.
 const PRICED_OPENSSL: &[&str] = &[
     "SSL_new",
@@ -218,18 +230,7 @@ pub fn priced_ir(p: &Profile, b: &Breakdown) -> f64 {
         };
         return outer as f64 + outside * p.inclusive_into("RSA_public_decrypt") as f64;
     }
-    [
-        Part::RsaOp,
-        Part::KeyExchange,
-        Part::PrfHkdf,
-        Part::X509Parse,
-        Part::ChainVerify,
-        Part::Digest,
-        Part::Cipher,
-    ]
-    .iter()
-    .map(|x| b.part(*x))
-    .sum()
+    PRICED_PARTS.iter().map(|x| b.part(*x)).sum()
 }
 
 /// The results file of `tlscost anatomy`.
@@ -529,27 +530,6 @@ pub fn table_categories() -> Vec<&'static str> {
     ]
     .iter()
     .map(|c| c.label())
-    .collect()
-}
-
-/// Labels of the finer parts shown in the profile table.
-pub fn table_parts() -> Vec<&'static str> {
-    [
-        Part::RsaOp,
-        Part::KeyExchange,
-        Part::PrfHkdf,
-        Part::X509Parse,
-        Part::ChainVerify,
-        Part::Digest,
-        Part::Cipher,
-        Part::Random,
-        Part::Plumbing,
-        Part::StateMachine,
-        Part::Allocation,
-        Part::Other,
-    ]
-    .iter()
-    .map(|p| p.label())
     .collect()
 }
 

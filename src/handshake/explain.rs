@@ -384,15 +384,10 @@ fn transcript(p: &mut Pricer<'_>, hash: &str, outputs: Option<u64>, bytes: f64) 
 
 /// Profile parts no bench prices, with their share of the side's instructions, largest first.
 fn named_residual(prof: &SideProfile) -> Vec<String> {
-    let priced = [
-        "rsa-op",
-        "key-exchange",
-        "prf-hkdf",
-        "x509-parse",
-        "chain-verify",
-        "digest",
-        "cipher",
-    ];
+    let priced: Vec<&str> = super::anatomy::PRICED_PARTS
+        .iter()
+        .map(|p| p.label())
+        .collect();
     let total: f64 = prof.by_part.values().sum::<f64>().max(1.0);
     let mut rest: Vec<(&String, f64)> = prof
         .by_part

@@ -19,7 +19,7 @@
 //! verifies and a flipped bit does not. A failed check is [`Error::SelfCheck`] naming the bench.
 
 use super::{CertAndKey, Pki, SERVER_NAME};
-use crate::crypto::cases::{Case, Skip};
+use crate::crypto::cases::{check, in_check, Case, Skip};
 use crate::names::BenchId;
 use crate::{Error, Result};
 use std::hint::black_box;
@@ -62,27 +62,6 @@ pub struct PartsPlan {
     pub cases: Vec<PartSpec>,
     /// Left out.
     pub skipped: Vec<Skip>,
-}
-
-fn check(id: &BenchId, ok: bool, what: impl Into<String>) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::SelfCheck {
-            bench: id.full(),
-            what: what.into(),
-        })
-    }
-}
-
-fn in_check<T>(id: &BenchId, r: Result<T>) -> Result<T> {
-    r.map_err(|e| match e {
-        Error::SelfCheck { .. } => e,
-        other => Error::SelfCheck {
-            bench: id.full(),
-            what: other.to_string(),
-        },
-    })
 }
 
 fn ossl(op: &'static str) -> impl Fn(openssl::error::ErrorStack) -> Error {
