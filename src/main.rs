@@ -34,6 +34,9 @@ enum Command {
     Eventloop(tlscost::eventloop::Args),
     /// A loopback SIP proxy with UAC/UAS load: the proxy's CPU per call, as a calibration file.
     Testbed(tlscost::testbed::Args),
+    /// Measure a real SIP server's CPU per call (Kamailio, or yours at its address), as a
+    /// measured-server file and a calibration CSV.
+    Server(tlscost::server::cli::Args),
     /// Run the testbed, calibrate the model on part of it and predict the rest (Fig. 14, 16).
     Validate(tlscost::testbed::validate::Args),
     /// Measured operation counts of every handshake scenario and side (--explain: against the
@@ -61,6 +64,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Parity(args) => tlscost::parity::run(args),
         Command::Eventloop(args) => tlscost::eventloop::run(args),
         Command::Testbed(args) => tlscost::testbed::run(args),
+        Command::Server(args) => tlscost::server::cli::run(args),
         Command::Validate(args) => tlscost::testbed::validate::run(args),
         Command::Counts(args) => tlscost::handshake::cli::run(args),
         Command::Anatomy(args) => tlscost::handshake::cli::run_anatomy(args),

@@ -5,4 +5,12 @@
 //! subtracted. [`file`] is the one measured-server file format that `tlscost model
 //! --calibrate` and `tlscost validate --server` read.
 
+pub mod cli;
+pub mod cpu;
+pub mod database;
 pub mod file;
+pub mod kamailio;
+pub mod listen;
+pub mod measure;
+pub mod process;
+pub mod report;

@@ -143,12 +143,10 @@ pub fn run_stream(
         s.conn = Some(match s.tls.as_deref_mut() {
             None => Conn::Tcp(tcp),
             Some(end) => {
-                let (c, reused) = end.accept(tcp, "proxy (left)")?;
+                let (c, hs) = end.accept(tcp, "proxy (left)")?;
                 s.handshakes.0 += 1;
-                s.handshakes.1 += u64::from(reused);
-                if let Conn::Tls(t) = &c {
-                    s.client_certs += u64::from(t.ssl().peer_certificate().is_some());
-                }
+                s.handshakes.1 += u64::from(hs.resumed);
+                s.client_certs += u64::from(hs.client_certificate);
                 c
             }
         });
@@ -161,9 +159,9 @@ pub fn run_stream(
         s.conn = Some(match s.tls.as_deref_mut() {
             None => Conn::Tcp(tcp),
             Some(end) => {
-                let (c, reused) = end.connect(tcp, "proxy (right)")?;
+                let (c, hs) = end.connect(tcp, "proxy (right)")?;
                 s.handshakes.0 += 1;
-                s.handshakes.1 += u64::from(reused);
+                s.handshakes.1 += u64::from(hs.resumed);
                 c
             }
         });
