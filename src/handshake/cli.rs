@@ -143,6 +143,14 @@ pub fn run(args: Args) -> Result<()> {
             args.price_backend,
             explain::RSA_BITS
         );
+        // Timings taken on a busy machine do not add up: say so, as the model does.
+        let (load, _) = crate::machine::busy_signals();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        if let Some(l) = load.filter(|l| *l > 0.5 * cores) {
+            println!(
+                "Warning: the 1-minute load average is {l:.2} on {cores} cores: the timed fractions mix medians taken under different load; the instruction fractions (callgrind) do not depend on it."
+            );
+        }
         if !report.missing.is_empty() {
             println!();
             println!("Not measured yet (left in the residual or not explained):");

@@ -573,7 +573,8 @@ pub trait Hkdf13 {
     fn hmac(&self, key: &[u8], message: &[u8]) -> Result<Vec<u8>>;
 }
 
-/// The reference: P_SHA256 and HKDF written out over the `hmac` and `sha2` crates.
+/// The reference: P_SHA256 and HKDF written out over the `hmac` and `sha2` crates (the PRF is
+/// the rustcrypto backend's).
 pub struct Reference;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -589,17 +590,8 @@ fn hmac256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 
 impl Prf12 for Reference {
     fn prf(&self, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) -> Result<()> {
-        // A(0) = label + seed; A(i) = HMAC(secret, A(i-1)); out = HMAC(secret, A(i) + label + seed)...
-        let mut a = hmac256(secret, &[label, seed]);
-        let mut at = 0;
-        while at < out.len() {
-            let block = hmac256(secret, &[&a, label, seed]);
-            let n = block.len().min(out.len() - at);
-            out[at..at + n].copy_from_slice(&block[..n]);
-            at += n;
-            a = hmac256(secret, &[&a]);
-        }
-        Ok(())
+        // The rustcrypto backend's PRF (checked against the CAVP TLS 1.2 vectors in tests).
+        crate::crypto::rustcrypto::tls12_prf(secret, label, seed, out)
     }
 }
 
@@ -685,62 +677,9 @@ impl Hkdf13 for RingKdf {
 /// OpenSSL's KDFs through `EVP_KDF`, fetched for every call as libssl 3 does.
 pub struct OpensslKdf;
 
-extern "C" {
-    // libcrypto (OpenSSL 3), linked through openssl-sys; openssl-sys binds the octet-string
-    // constructor but not this one.
-    fn OSSL_PARAM_construct_utf8_string(
-        key: *const std::ffi::c_char,
-        buf: *mut std::ffi::c_char,
-        bsize: libc::size_t,
-    ) -> openssl_sys::OSSL_PARAM;
-}
-
 impl Prf12 for OpensslKdf {
     fn prf(&self, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) -> Result<()> {
-        use openssl_sys as ffi;
-        let seed: Vec<u8> = [label, seed].concat();
-        // SAFETY: every pointer handed to OpenSSL points at live buffers of the stated length
-        // for the duration of the calls; the fetched KDF and its context are freed here.
-        unsafe {
-            let kdf =
-                ffi::EVP_KDF_fetch(std::ptr::null_mut(), c"TLS1-PRF".as_ptr(), std::ptr::null());
-            if kdf.is_null() {
-                return Err(failed("openssl", "EVP_KDF_fetch TLS1-PRF", "not available"));
-            }
-            let ctx = ffi::EVP_KDF_CTX_new(kdf);
-            ffi::EVP_KDF_free(kdf);
-            if ctx.is_null() {
-                return Err(failed("openssl", "EVP_KDF_CTX_new", "failed"));
-            }
-            let params = [
-                OSSL_PARAM_construct_utf8_string(
-                    c"digest".as_ptr(),
-                    c"SHA256".as_ptr() as *mut _,
-                    0,
-                ),
-                ffi::OSSL_PARAM_construct_octet_string(
-                    c"secret".as_ptr(),
-                    secret.as_ptr() as *mut _,
-                    secret.len(),
-                ),
-                ffi::OSSL_PARAM_construct_octet_string(
-                    c"seed".as_ptr(),
-                    seed.as_ptr() as *mut _,
-                    seed.len(),
-                ),
-                ffi::OSSL_PARAM_construct_end(),
-            ];
-            let r = ffi::EVP_KDF_derive(ctx, out.as_mut_ptr(), out.len(), params.as_ptr());
-            ffi::EVP_KDF_CTX_free(ctx);
-            if r <= 0 {
-                return Err(failed(
-                    "openssl",
-                    "EVP_KDF_derive TLS1-PRF",
-                    openssl::error::ErrorStack::get(),
-                ));
-            }
-        }
-        Ok(())
+        crate::crypto::openssl::tls12_prf(secret, label, seed, out)
     }
 }
 
