@@ -15,10 +15,10 @@ else
 $(error OPENSSL=$(OPENSSL): expected system or vendored)
 endif
 # Criterion (wall-time) benches; the gungraun gate is run by `make gate` only.
-CRITERION_BENCHES := primitives handshakes transport eventloop connections
+CRITERION_BENCHES := primitives handshakes transport eventloop connections parts
 BENCH_FLAGS := $(foreach b,$(CRITERION_BENCHES),--bench $(b))
 
-.PHONY: all setup build test bench model fixtures lint gate baseline parity audit fuzz clean kamailio kamailio-setup
+.PHONY: all setup valgrind build test bench model anatomy fixtures lint gate baseline parity audit fuzz clean kamailio kamailio-setup
 
 all: model
 
@@ -27,7 +27,7 @@ build:
 
 # Unit and integration tests, then every criterion bench once in test mode
 # (each bench's self-check runs before it would be timed).
-test: build
+test: build valgrind
 	$(CARGO) test $(FEATURES) --release --lib --bins --tests
 	$(CARGO) test $(FEATURES) --release $(BENCH_FLAGS)
 
@@ -71,6 +71,29 @@ model:
 	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- model $(MODEL_ARGS); \
 	echo "make model finished in $$(( $$(date +%s) - start )) s"
 
+# --- The handshake's anatomy ----------------------------------------------------------------
+# After `make model`: the handshake's parts (certificate parse, chain verification, connection
+# object, key exchange, PRF/HKDF, transcript hash, RSA on ring), the handshake sides and
+# primitives `make model` does not take, every scenario under callgrind (OpenSSL's operation
+# counts, the profile in the paper's categories), then `tlscost counts --explain`.
+ANATOMY_CRITERION = -- --quick --noplot
+anatomy: valgrind
+	@start=$$(date +%s); set -e; \
+	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
+	step 1/5 "build the benches and tlscost (release)"; \
+	$(CARGO) bench $(FEATURES) --no-run --bench parts --bench primitives --bench handshakes; \
+	$(CARGO) build $(FEATURES) --profile bench --bin tlscost; \
+	step 2/5 "handshake parts: x509, conn, kx, kdf, transcript, rsa/ring"; \
+	$(CARGO) bench $(FEATURES) --bench parts $(ANATOMY_CRITERION); \
+	step 3/5 "primitives the explanation prices: RSA-2048 on openssl, small records"; \
+	$(CARGO) bench $(FEATURES) --bench primitives $(ANATOMY_CRITERION) '^(rsa/openssl/[a-z]+/2048$$|record/openssl/(aes128-sha|3des-sha|aes128-gcm)/(seal|open)/(64|256|1024)$$)'; \
+	step 4/5 "handshake sides make model does not take (ECDHE, TLS 1.3, both stacks)"; \
+	$(CARGO) bench $(FEATURES) --bench handshakes $(ANATOMY_CRITERION) '^handshake/(openssl/(tls12-ecdhe|tls13)|rustls/tls13)'; \
+	step 5/5 "every handshake scenario under callgrind (counts and profiles), then the explanation"; \
+	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- anatomy; \
+	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- counts --explain; \
+	echo "make anatomy finished in $$(( $$(date +%s) - start )) s"
+
 # --- A real SIP server: Kamailio (docs/server.md) -----------------------------------------
 # Installs what is missing from Debian (Kamailio with its TLS, MySQL and SQLite modules,
 # MariaDB for SIP auth, sqlite3, linux-perf for the profiles), then starts Kamailio from
@@ -108,12 +131,16 @@ GATE_DIR         := target/gungraun/tlscost/gate
 # The runner is looked up on PATH (GUNGRAUN_RUNNER would be baked into the bench at compile time).
 GATE_RUN = rm -rf $(GATE_DIR) && PATH="$(CARGO_BIN):$$PATH" $(CARGO) bench --bench gate -- --save-summary=json
 
+# valgrind (apt-get) when it is missing: the gate, `make anatomy` and the tests that count
+# OpenSSL's calls under callgrind need it.
+valgrind:
+	@command -v valgrind >/dev/null 2>&1 || { \
+	  echo "installing valgrind"; \
+	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y valgrind; }
+
 # Installs what the gate needs when it is missing: valgrind (apt-get) and gungraun-runner
 # at the version of the gungraun library in Cargo.lock.
-setup:
-	@command -v valgrind >/dev/null 2>&1 || { \
-	  echo "setup: installing valgrind"; \
-	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y valgrind; }
+setup: valgrind
 	@test -n "$(GUNGRAUN_VERSION)" || { echo "setup: no gungraun in Cargo.lock" >&2; exit 1; }
 	@have=$$(PATH="$(CARGO_BIN):$$PATH" gungraun-runner --version 2>/dev/null | awk '{ print $$2 }'); \
 	if [ "$$have" != "$(GUNGRAUN_VERSION)" ]; then \

@@ -50,6 +50,9 @@ enum Command {
     /// Call flows as data: `flow check DIR` says whether a flow directory is usable, and what
     /// each message costs to seal and open.
     Flow(tlscost::flow::cli::Args),
+    /// Callgrind profiles of every handshake side: measured OpenSSL operation counts and the
+    /// paper's profile categories (needs valgrind).
+    Anatomy(tlscost::handshake::cli::AnatomyArgs),
 }
 
 fn run(cli: Cli) -> tlscost::Result<()> {
@@ -78,6 +81,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Validate(args) => tlscost::testbed::validate::run(args),
         Command::Counts(args) => tlscost::handshake::cli::run(args),
         Command::Flow(args) => tlscost::flow::cli::run(args),
+        Command::Anatomy(args) => tlscost::handshake::cli::run_anatomy(args),
     }
 }
 

@@ -724,6 +724,16 @@ fn model_json_from_the_binary_validates_against_the_schema() {
     let mut errors = Vec::new();
     check(&schema(), &v, "$", &mut errors);
     assert!(errors.is_empty(), "{errors:#?}");
+    // Each measured handshake component stands beside the sum of its priced parts.
+    let rebuilt = v["reconstructed"]
+        .as_array()
+        .expect("reconstructed handshakes");
+    assert!(
+        rebuilt.iter().any(
+            |r| r["id"] == "tls-handshake-server-full" && r["measured_us"].as_f64() > Some(0.0)
+        ),
+        "{rebuilt:?}"
+    );
     assert_eq!(v["configurations"].as_array().unwrap().len(), 20);
 
     // Bad input from the command line: a clear message, a failure status, no panic.

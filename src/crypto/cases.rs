@@ -174,7 +174,8 @@ pub fn plan(group: Group, fx: &Fixtures) -> Result<Plan> {
     }
 }
 
-fn check(id: &BenchId, ok: bool, what: impl Into<String>) -> Result<()> {
+/// `Ok` when `ok`, else [`Error::SelfCheck`] naming the bench (shared with the handshake parts).
+pub(crate) fn check(id: &BenchId, ok: bool, what: impl Into<String>) -> Result<()> {
     if ok {
         Ok(())
     } else {
@@ -186,7 +187,7 @@ fn check(id: &BenchId, ok: bool, what: impl Into<String>) -> Result<()> {
 }
 
 /// Any error during set-up or the check becomes a self-check failure naming the bench.
-fn in_check<T>(id: &BenchId, r: Result<T>) -> Result<T> {
+pub(crate) fn in_check<T>(id: &BenchId, r: Result<T>) -> Result<T> {
     r.map_err(|e| match e {
         Error::SelfCheck { .. } => e,
         other => Error::SelfCheck {

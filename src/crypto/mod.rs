@@ -20,6 +20,7 @@ pub mod rsa;
 #[cfg(feature = "awslc")]
 pub mod awslc;
 pub mod openssl;
+pub mod ring;
 pub mod rustcrypto;
 pub mod textbook;
 

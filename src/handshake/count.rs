@@ -27,8 +27,12 @@ use std::sync::{Arc, OnceLock};
 pub enum How {
     /// Counted where the operation happens.
     Observed,
-    /// Derived from observed handshake messages (openssl's RSA operations and key exchanges).
+    /// Derived from observed handshake messages (openssl's RSA operations and key exchanges
+    /// when no callgrind profile was taken; rustls's certificate work).
     Inferred,
+    /// Calls of the functions that do the operation, counted by callgrind on the side's steps
+    /// (openssl, after `make anatomy`; see [`super::anatomy`]).
+    Callgrind,
 }
 
 /// Operation counts of one side of one handshake.
@@ -48,6 +52,15 @@ pub struct SideCounts {
     pub kdf_calls: Option<u64>,
     /// Hash outputs computed (transcript hashes); `None` where not observed.
     pub hash_outputs: Option<u64>,
+    /// Ephemeral key shares generated (`None` where not counted).
+    pub key_shares: Option<u64>,
+    /// Certificates parsed from DER (`None` where not counted).
+    pub cert_parses: Option<u64>,
+    /// Certificate chains verified (`None` where not counted). An OpenSSL server also runs the
+    /// verifier on its own certificate to build the chain it sends (no signature checked).
+    pub chain_verifications: Option<u64>,
+    /// Certificate signatures checked inside those chain verifications (`None` where not counted).
+    pub chain_signatures: Option<u64>,
     /// Records this side protected (encrypted, with their MAC or tag).
     pub records_sealed: u64,
     /// Ciphertext bytes of those records (without the 5-byte headers).
@@ -81,6 +94,8 @@ pub struct OpCounts {
     pub pk_counts: How,
     /// How the record counts were obtained (both stacks observe them).
     pub record_counts: How,
+    /// How the certificate counts (parses, chain verifications) were obtained.
+    pub x509_counts: How,
     /// One line on the instrumentation used.
     pub method: &'static str,
 }
@@ -166,14 +181,88 @@ pub fn measure(scenario: Scenario, pki: &Pki) -> Result<OpCounts> {
             "openssl: message callback observes messages and records; RSA ops and key exchanges inferred from messages; PRF/hash not observed",
         ),
     };
+    let (mut client, mut server) = (client.c, server.c);
+    let x509_counts = How::Inferred;
+    for (c, side) in [(&mut client, Side::Client), (&mut server, Side::Server)] {
+        infer_x509(scenario, side, c);
+    }
+    if scenario.stack == Stack::Rustls {
+        // The counting provider does not see key-share generation: one per exchange.
+        client.key_shares = Some(client.key_exchanges);
+        server.key_shares = Some(server.key_exchanges);
+    }
     Ok(OpCounts {
         scenario: scenario.label(),
-        client: client.c,
-        server: server.c,
+        client,
+        server,
         pk_counts,
         record_counts: How::Observed,
+        x509_counts,
         method,
     })
+}
+
+/// Certificate work from the scenario: a side that receives a certificate chain parses its
+/// leaf and verifies the chain once (a full or mutual client; a mutual server); rustls also
+/// parses the leaf again to check each handshake signature made with it.
+fn infer_x509(scenario: Scenario, side: Side, c: &mut SideCounts) {
+    let receives =
+        !scenario.kind.resumes() && (side == Side::Client || scenario.kind == super::Kind::Mutual);
+    let chains = u64::from(receives);
+    c.chain_verifications = Some(chains);
+    c.chain_signatures = Some(chains);
+    let signatures = c.public_verify.saturating_sub(chains);
+    c.cert_parses = Some(match scenario.stack {
+        Stack::Openssl => chains,
+        Stack::Rustls => signatures,
+    });
+}
+
+/// The OpenSSL counts measured by callgrind on one side ([`super::anatomy::COUNTED`] calls),
+/// in place of the inferred ones.
+pub fn apply_measured(c: &mut SideCounts, p: &super::anatomy::SideProfile) {
+    c.private_sign = p.calls("RSA_private_encrypt");
+    c.private_decrypt = p.calls("RSA_private_decrypt");
+    c.public_verify = p.calls("RSA_public_decrypt");
+    c.public_encrypt = p.calls("RSA_public_encrypt");
+    c.key_exchanges = p.calls("EVP_PKEY_derive");
+    c.key_shares = Some(p.calls("EVP_PKEY_generate"));
+    c.cert_parses = Some(p.calls("d2i_X509"));
+    c.chain_verifications = Some(p.calls("X509_verify_cert"));
+    c.chain_signatures = Some(p.calls("X509_verify"));
+    c.kdf_calls = Some(p.calls("EVP_KDF_derive"));
+    // Digest outputs outside HMAC (each HMAC output takes two: inner and outer hash).
+    c.hash_outputs = Some(
+        p.calls("EVP_DigestFinal_ex")
+            .saturating_sub(2 * p.calls("EVP_MAC_final")),
+    );
+}
+
+/// [`measure`] with the OpenSSL counts of `anatomy` (callgrind) where it has both sides of
+/// the scenario; otherwise the inferred ones.
+pub fn measure_with(
+    scenario: Scenario,
+    pki: &Pki,
+    anatomy: Option<&super::anatomy::AnatomyFile>,
+) -> Result<OpCounts> {
+    let mut counts = measure(scenario, pki)?;
+    if scenario.stack != Stack::Openssl {
+        return Ok(counts);
+    }
+    let profiles = anatomy.and_then(|a| {
+        Some((
+            a.side(&scenario.id(Side::Client).full())?,
+            a.side(&scenario.id(Side::Server).full())?,
+        ))
+    });
+    if let Some((c, s)) = profiles {
+        apply_measured(&mut counts.client, c);
+        apply_measured(&mut counts.server, s);
+        counts.pk_counts = How::Callgrind;
+        counts.x509_counts = How::Callgrind;
+        counts.method = "openssl: calls of the RSA, EVP, X.509 and KDF entry points counted by callgrind on each side's steps (`make anatomy`); records observed by the message callback";
+    }
+    Ok(counts)
 }
 
 /// Derives openssl's public-key operations and key exchanges from the messages one side sent

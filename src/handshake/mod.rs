@@ -18,10 +18,12 @@
 //! are `#[inline(never)]` and have different bodies, so the compiler neither inlines nor
 //! merges them. Building configurations and loading keys happen outside them.
 
+pub mod anatomy;
 pub mod cli;
 pub mod count;
 pub mod explain;
 pub mod openssl;
+pub mod parts;
 pub mod rustls;
 
 use crate::fixtures::{Ca, Fixtures, Identity};

@@ -115,7 +115,43 @@ pub fn compute(args: &ModelArgs) -> Result<ModelOutput> {
     let mut model = build(&opts, &flows, &est, &paper)?;
     // Files of different machines (--allow-mixed): every output says so.
     model.warnings.extend(mixed);
+    model.reconstructed = reconstructed(&opts, &est);
     Ok(model)
+}
+
+/// Each TLS handshake component beside the sum of its priced parts, where the handshake side
+/// was measured (`tlscost counts --explain` explains them in full). Best effort: a problem
+/// (no fixtures, an unreadable anatomy file) leaves the list empty and says why on stderr.
+fn reconstructed(opts: &ModelOptions, est: &Estimates) -> Vec<super::Reconstructed> {
+    use super::components::ComponentId;
+    let pki = match crate::handshake::Pki::locate() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("note: handshakes not rebuilt from their parts: {e}");
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for id in ComponentId::table() {
+        let ComponentId::TlsHandshake(side, kind) = id else {
+            continue;
+        };
+        let bench = super::handshake_bench(opts, side, kind);
+        let backend = opts.record_backend(super::configs::BulkSuite::Aes);
+        match crate::handshake::explain::reconstruct(&bench, &est.map, &pki, backend.label()) {
+            Ok(Some(x)) => out.push(super::Reconstructed {
+                id: id.id(),
+                bench,
+                measured_us: x.measured_us,
+                reconstructed_us: x.explained_us,
+                fraction: x.fraction,
+                residual: x.residual,
+            }),
+            Ok(None) => {}
+            Err(e) => eprintln!("note: {bench} not rebuilt from its parts: {e}"),
+        }
+    }
+    out
 }
 
 /// The estimates `args` name: the results files, merged (refused when they come from

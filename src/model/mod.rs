@@ -450,6 +450,27 @@ pub struct ModelOutput {
     pub warnings: Vec<String>,
     /// Every benchmark estimate the model used, by name.
     pub estimates: BTreeMap<String, Estimate>,
+    /// Each TLS handshake component beside the sum of its priced parts (filled by the CLI
+    /// from [`crate::handshake::explain::reconstruct`]; empty when not computed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reconstructed: Vec<Reconstructed>,
+}
+
+/// A handshake component rebuilt from its measured parts (`tlscost counts --explain`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Reconstructed {
+    /// Component id (`tls-handshake-server-full`...).
+    pub id: String,
+    /// The handshake bench it is measured by.
+    pub bench: String,
+    /// The measured handshake side (µs).
+    pub measured_us: f64,
+    /// The sum of its priced parts (µs).
+    pub reconstructed_us: f64,
+    /// `reconstructed_us / measured_us`.
+    pub fraction: f64,
+    /// What the rest is (named by the side's profile when `make anatomy` ran).
+    pub residual: Vec<String>,
 }
 
 /// The options, as labels.
@@ -685,6 +706,7 @@ pub fn build(
         },
         warnings,
         estimates: used,
+        reconstructed: Vec::new(),
     })
 }
 

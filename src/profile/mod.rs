@@ -22,6 +22,8 @@
 //! One classifier serves every profile tlscost makes: callgrind's per-function counts of a
 //! handshake side (in process) and `perf` samples of a real server (out of process).
 
+pub mod callgrind;
+
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -380,6 +382,30 @@ fn crypto_class(sym: &str, lower: &str) -> Option<Class> {
         &["des_ede3", "tdes", "::des::", "des_ecb3", "des_encrypt"],
     ) {
         return c(Category::TripleDes, Part::Cipher);
+    }
+    // ring's static C and assembly helpers keep unprefixed local names in a callgrind
+    // profile: the curve25519 field and group arithmetic (`fe_*`, `ge_*`, `table_select`)
+    // and the bignum kernels under RSA (`mul4x_internal`, `__bn_post4x_internal`).
+    if any_prefix(sym, &["fe_", "ge_", "x25519_", "table_select"]) {
+        return c(Category::OtherLibcrypto, Part::KeyExchange);
+    }
+    if any_prefix(
+        sym,
+        &[
+            "mul4x_internal",
+            "mulx4x_internal",
+            "sqr8x_internal",
+            "sqrx8x_internal",
+            "__bn_",
+            "bn_sqr8x",
+            "bn_mul4x",
+            "bn_powerx5",
+            "bn_power5",
+            "ring::limb::",
+            "ring::arithmetic::",
+        ],
+    ) {
+        return c(Category::Rsa, Part::RsaOp);
     }
     // Key exchange and EC signatures (the paper has no EC: "other libcrypto").
     if any_contains(
@@ -995,6 +1021,59 @@ mod tests {
         assert_eq!(normalize("ring_core_0_17_14__bn_mul_mont"), "bn_mul_mont");
         assert_eq!(normalize("aws_lc_0_32_0_RSA_sign"), "RSA_sign");
         assert_eq!(normalize("plain"), "plain");
+    }
+
+    #[test]
+    fn names_seen_in_callgrind_profiles_of_the_handshakes() {
+        // Debian's libcrypto (exported names only) and libc, in OpenSSL handshake sides.
+        let libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+        for (s, obj, want) in [
+            ("BN_mod_exp_mont_consttime", LIBCRYPTO, Part::RsaOp),
+            ("BN_BLINDING_update", LIBCRYPTO, Part::RsaOp),
+            ("OSSL_DECODER_is_a", LIBCRYPTO, Part::X509Parse),
+            ("OPENSSL_LH_retrieve", LIBCRYPTO, Part::Plumbing),
+            ("OPENSSL_LH_doall_arg", LIBCRYPTO, Part::Plumbing),
+            ("OPENSSL_strcasecmp", LIBCRYPTO, Part::Plumbing),
+            ("EVP_KEYMGMT_do_all_provided", LIBCRYPTO, Part::Plumbing),
+            ("SHA256_Update", LIBCRYPTO, Part::Digest),
+            ("OPENSSL_cleanse", LIBCRYPTO, Part::Allocation),
+            ("SSL_do_handshake", LIBSSL, Part::StateMachine),
+            ("_int_free", libc, Part::Allocation),
+            ("__memset_avx2_unaligned_erms", libc, Part::Allocation),
+            // ring, linked into the measured binary, in rustls handshake sides.
+            ("ring_core_0_17_14__bn_sqr8x_internal", BIN, Part::RsaOp),
+            ("mul4x_internal", BIN, Part::RsaOp),
+            ("__bn_post4x_internal", BIN, Part::RsaOp),
+            ("ring::limb::fold_5_bit_windows", BIN, Part::RsaOp),
+            ("ring_core_0_17_14__LIMBS_shl_mod", BIN, Part::RsaOp),
+            (
+                "ring_core_0_17_14__x25519_scalar_mult_generic_masked",
+                BIN,
+                Part::KeyExchange,
+            ),
+            ("fe_loose_invert", BIN, Part::KeyExchange),
+            ("table_select", BIN, Part::KeyExchange),
+            ("ge_madd", BIN, Part::KeyExchange),
+            ("ring::hkdf::fill_okm", BIN, Part::PrfHkdf),
+            (
+                "ring_core_0_17_14__sha256_block_data_order_avx",
+                BIN,
+                Part::Digest,
+            ),
+            ("_aesni_ctr32_ghash_6x", BIN, Part::Cipher),
+            ("webpki::der::expect_tag", BIN, Part::X509Parse),
+        ] {
+            assert_eq!(part(s, obj), want, "{s}");
+        }
+        assert_eq!(cat("mul4x_internal", BIN), Category::Rsa);
+        assert_eq!(cat("fe_loose_invert", BIN), Category::OtherLibcrypto);
+        assert_eq!(
+            cat(
+                "pthread_rwlock_unlock",
+                "/usr/lib/x86_64-linux-gnu/libc.so.6"
+            ),
+            Category::Libc
+        );
     }
 
     #[test]

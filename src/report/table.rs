@@ -121,6 +121,36 @@ impl Exporter for Table {
             rows,
         );
 
+        if !m.reconstructed.is_empty() {
+            self.heading(
+                &mut out,
+                "Handshake components rebuilt from their measured parts (tlscost counts --explain)",
+            );
+            let rows = m
+                .reconstructed
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.id.clone(),
+                        fmt_us(r.measured_us),
+                        fmt_us(r.reconstructed_us),
+                        format!("{:.0}%", 100.0 * r.fraction),
+                        r.residual.join(", "),
+                    ]
+                })
+                .collect();
+            out += &self.table(
+                &[
+                    "component",
+                    "measured µs",
+                    "reconstructed µs",
+                    "explained",
+                    "rest (profile)",
+                ],
+                rows,
+            );
+        }
+
         self.heading(
             &mut out,
             &format!(
