@@ -43,6 +43,12 @@ fixtures:
 # (e.g. MODEL_ARGS="--backend rustcrypto" or "--base-udp-us 40"). tlscost is built with the
 # benches' profile (same settings as release) so the library is compiled once.
 MODEL_ARGS     ?=
+# FLOW=DIR: a call-flow directory (the format of fixtures/sip) instead of fixtures/sip, for
+# every bench the model reads and for the model itself (see README "Call flows").
+FLOW           ?=
+ifneq ($(FLOW),)
+export TLSCOST_FLOW := $(abspath $(FLOW))
+endif
 MODEL_BACKENDS ?= openssl|rustcrypto|awslc
 MODEL_CRITERION = -- --quick --noplot
 model:

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod error;
 pub mod eventloop;
 pub mod fixtures;
+pub mod flow;
 pub mod fsutil;
 pub mod gate;
 pub mod handshake;

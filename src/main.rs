@@ -12,6 +12,11 @@ use std::process::ExitCode;
     about = "What TLS costs a SIP server, component by component"
 )]
 struct Cli {
+    /// A call-flow directory (manifest.json + message files, the format of fixtures/sip) to
+    /// use instead of fixtures/sip, for every command that reads the call flow (model,
+    /// testbed, validate); the same as TLSCOST_FLOW=DIR.
+    #[arg(long, global = true, value_name = "DIR")]
+    flow: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,9 +47,17 @@ enum Command {
     /// Measured operation counts of every handshake scenario and side (--explain: against the
     /// measured handshake times).
     Counts(tlscost::handshake::cli::Args),
+    /// Call flows as data: `flow check DIR` says whether a flow directory is usable, and what
+    /// each message costs to seal and open.
+    Flow(tlscost::flow::cli::Args),
 }
 
 fn run(cli: Cli) -> tlscost::Result<()> {
+    if let Some(dir) = &cli.flow {
+        // One place decides which flow everything reads (benches read the same variable).
+        tlscost::fixtures::load_dir(dir)?;
+        std::env::set_var(tlscost::fixtures::FLOW_ENV, dir);
+    }
     match cli.command {
         Command::Machine => {
             let m = tlscost::machine::Machine::current();
@@ -64,6 +77,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Server(args) => tlscost::server::cli::run(args),
         Command::Validate(args) => tlscost::testbed::validate::run(args),
         Command::Counts(args) => tlscost::handshake::cli::run(args),
+        Command::Flow(args) => tlscost::flow::cli::run(args),
     }
 }
 

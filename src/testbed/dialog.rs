@@ -542,7 +542,10 @@ pub fn check_request(req: &Message<'_>, template: &[u8], who: &UasIdentity) -> R
             req.vias().len()
         )));
     }
-    let sent_mf = t.max_forwards().unwrap_or(70);
+    // A request without Max-Forwards leaves the proxy with 70 (RFC 3261 16.6 step 3).
+    let sent_mf = t
+        .max_forwards()
+        .unwrap_or(sip::proxy::DEFAULT_MAX_FORWARDS + 1);
     if req.max_forwards().is_none_or(|m| m >= sent_mf) {
         return Err(fail(format!(
             "{}: Max-Forwards {:?} not decremented from {sent_mf}",

@@ -107,7 +107,7 @@ impl Plan {
             let crosses = m.legs == Legs::Both;
             if !from_uac && crosses && sent_by.is_none() {
                 let top = msg.vias().first().copied().unwrap_or("");
-                sent_by = Some(sip::via_sent_by(top)?.to_string());
+                sent_by = Some(sip::via_sent_by(top)?);
                 route_uri = msg.record_routes().first().map(|rr| {
                     rr.trim()
                         .trim_start_matches('<')
@@ -286,6 +286,12 @@ pub fn run_bed(bed: Bed, plan: &Plan, pki: &Pki) -> Result<RunResult> {
         r
     };
     let (prep, uac, uas) = if bed.transport == Transport::Udp {
+        // RFC 3261 18.1.1: a large message goes over TCP or TLS, never fragmented over UDP.
+        for step in &plan.steps {
+            sip::check_udp_size(&step.name, step.bytes.len()).map_err(|e| {
+                Error::Usage(format!("testbed {name}: {e}; this flow needs TCP or TLS"))
+            })?;
+        }
         let uas = Uas::bind(Transport::Udp, false, &run, 1)?;
         let ps = udp_bind("proxy")?;
         let pa = addr(ps.local_addr(), "proxy")?;
@@ -512,7 +518,7 @@ pub fn plan_for(calls: u64, warmup: u64, rate: f64, repeat: usize, beds: usize) 
     if repeat == 0 || repeat > 20 {
         return Err(Error::Usage(format!("--repeat {repeat}: expected 1..=20")));
     }
-    let flow = Fixtures::locate()?.sip()?.flow("basic")?.clone();
+    let flow = Fixtures::locate()?.flows()?.flow("basic")?.clone();
     let plan = Plan::new(&flow, calls, warmup, rate)?;
     let est = (calls + warmup) as f64 / rate * (repeat * beds) as f64;
     if est > MAX_RUN_S {
@@ -575,8 +581,20 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(TestbedCommand::Serve(a)) = args.serve {
         return serve::run(a);
     }
-    let beds = parse_beds(&args.configs)?;
-    let plan = plan_for(args.calls, args.warmup, args.rate, args.repeat, beds.len())?;
+    let mut beds = parse_beds(&args.configs)?;
+    let mut plan = plan_for(args.calls, args.warmup, args.rate, args.repeat, beds.len())?;
+    // `all` on a flow UDP cannot carry (RFC 3261 18.1.1): the stream configurations only.
+    if args.configs.trim() == "all" {
+        if let Some(e) = plan
+            .steps
+            .iter()
+            .find_map(|s| sip::check_udp_size(&s.name, s.bytes.len()).err())
+        {
+            eprintln!("testbed: skipping the UDP configuration: {e}");
+            beds.retain(|b| b.transport != Transport::Udp);
+            plan = plan_for(args.calls, args.warmup, args.rate, args.repeat, beds.len())?;
+        }
+    }
     let pki = Pki::locate()?;
     let series = run_series(&beds, &plan, &pki, args.repeat)?;
     print!("{}", series_table(&series));

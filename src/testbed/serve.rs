@@ -176,7 +176,13 @@ impl Server {
                 udp,
                 listener,
                 tls_server,
-                proxy: Proxy::new(addr.to_string(), format!("sip:{addr}{param}"), entry.auth),
+                // Its Via names the transport it forwards on: the entry's own.
+                proxy: Proxy::new(addr.to_string(), format!("sip:{addr}{param}"), entry.auth)
+                    .downstream(match t {
+                        Transport::Udp => sip::Transport::Udp,
+                        Transport::Tcp => sip::Transport::Tcp,
+                        Transport::Tls => sip::Transport::Tls,
+                    }),
             });
         }
         Ok(Server {
@@ -295,7 +301,8 @@ impl Server {
         let final_response = sip::parse(msg)?.status().is_some_and(|s| s >= 200);
         match self.endpoints[e].proxy.handle(msg)? {
             Action::Absorb => Ok(()),
-            // The proxy's own answer (a 407) goes back to the caller.
+            // The proxy's own answer (407, 483, 420) goes back to the caller.
+            Action::Reply(_, out) => self.send_back(back, &out),
             Action::Send(Leg::Uac, out) if is_request => self.send_back(back, &out),
             Action::Send(Leg::Uac, out) => {
                 let to = if final_response {
