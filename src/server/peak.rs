@@ -92,6 +92,12 @@ pub struct Peak {
     pub projected_calls_per_s: f64,
     /// Measured peak / projection.
     pub ratio: f64,
+    /// The server's CPU at the peak, in cores (below 1.0: it was not CPU-bound, or the
+    /// machine's other work held its core).
+    pub server_cores_at_peak: f64,
+    /// The server's CPU µs per call at the peak rate (its CPU / calls per second there):
+    /// beside the µs per call at the fixed low rate, the linearity the projection assumes.
+    pub us_per_call_at_peak: f64,
     /// Every trial, in order.
     pub trials: Vec<Trial>,
     /// Anything a reader should know (a generator-bound trial, the pinning).
@@ -334,7 +340,18 @@ pub fn search(
         "server pinned to cpu {}, load generators to cpu {} ({} calls in flight); other work on the machine shares those cores",
         ps.server_cpu, ps.generator_cpu, ps.lanes
     )];
-    if let Some(t) = trials.iter().rfind(|t| t.passed) {
+    let best = trials
+        .iter()
+        .filter(|t| t.passed)
+        .max_by(|a, b| a.rate.total_cmp(&b.rate));
+    if let Some(t) = best {
+        if t.server_cores < 0.8 {
+            notes.push(format!(
+                "{} at its peak the server used {:.2} of its core: calls were limited by latency (the core shared with other work, or the server's own serialisation), not by its CPU alone",
+                target.label(),
+                t.server_cores
+            ));
+        }
         if t.generator_cores > 0.9 {
             notes.push(format!(
                 "at {:.0} calls/s the load generators used {:.2} of their core: the peak may be theirs, not the server's",
@@ -342,7 +359,12 @@ pub fn search(
             ));
         }
     }
+    let (server_cores_at_peak, us_per_call_at_peak) = best
+        .map(|t| (t.server_cores, t.server_cores * 1e6 / t.achieved.max(1e-9)))
+        .unwrap_or((0.0, 0.0));
     Ok(Peak {
+        server_cores_at_peak,
+        us_per_call_at_peak,
         configuration: target.config.name(),
         protocol: target
             .protocol

@@ -90,15 +90,25 @@ pub fn peaks_table(f: &ServerFile) -> String {
         "peak calls/s (every call completed)",
         "projected 1e6/µs",
         "peak / projected",
+        "server cores at peak",
+        "µs/call at peak (at the fixed rate)",
         "trials",
     ]);
     for p in &f.peaks {
+        let fixed = f
+            .measurements
+            .iter()
+            .find(|m| m.configuration == p.configuration && m.protocol == p.protocol)
+            .map(|m| format!(" ({:.0})", m.us_per_call))
+            .unwrap_or_default();
         t.add_row(vec![
             p.configuration.clone(),
             p.protocol.clone().unwrap_or_default(),
             format!("{:.0}", p.peak_calls_per_s),
             format!("{:.0}", p.projected_calls_per_s),
             format!("{:.2}", p.ratio),
+            format!("{:.2}", p.server_cores_at_peak),
+            format!("{:.0}{fixed}", p.us_per_call_at_peak),
             p.trials.len().to_string(),
         ]);
     }
