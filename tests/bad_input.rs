@@ -1720,3 +1720,182 @@ fn webrtc_flow_on_the_udp_testbed() {
         ])
         .refused();
 }
+
+// --- tlscost server: a server that is not there, not running, or answers with errors ------
+
+/// A free loopback port (nothing listens on it).
+fn free_port() -> u16 {
+    tlscost::server::process::free_ports(1).unwrap()[0]
+}
+
+fn server_case<'a>(input: &'a str, out: &Path, listen: &[String], pid: &[&str]) -> Case<'a> {
+    let mut c = Case::new(
+        input,
+        &[
+            "server",
+            "measure",
+            "--calls",
+            "3",
+            "--warmup",
+            "0",
+            "--repeat",
+            "1",
+            "--idle-s",
+            "0.1",
+            "--timeout-ms",
+            "500",
+            "--auth-protocols",
+            "none",
+            "--protocols",
+            "tls12-rsa-aes128-sha",
+            "--out",
+        ],
+    )
+    .arg(out.join("server.json"))
+    .watch(out);
+    for l in listen {
+        c = c.arg("--listen").arg(l);
+    }
+    for p in pid {
+        c = c.arg(p);
+    }
+    c
+}
+
+#[test]
+fn server_address_where_nothing_listens() {
+    let tmp = TempDir::new().unwrap();
+    let me = std::process::id().to_string();
+    for kind in ["udp", "tcp"] {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let config = format!("proxy-chain/{kind}");
+        server_case(
+            "a server address nothing listens on",
+            tmp.path(),
+            &[format!("{kind}={addr}")],
+            &["--pid", &me, "--configs", &config],
+        )
+        .says(&[&addr])
+        .refused();
+    }
+}
+
+#[test]
+fn server_pid_not_running_and_bad_pid_file() {
+    let tmp = TempDir::new().unwrap();
+    let listen = [format!("udp=127.0.0.1:{}", free_port())];
+    server_case(
+        "a server pid that is not running",
+        tmp.path(),
+        &listen,
+        &["--pid", "999999999"],
+    )
+    .says(&["999999999", "not running"])
+    .refused();
+    let pid_file = tmp.path().join("kamailio.pid");
+    std::fs::write(&pid_file, "not-a-pid\n").unwrap();
+    server_case(
+        "a pid file without a pid",
+        tmp.path(),
+        &listen,
+        &["--pid-file"],
+    )
+    .arg(&pid_file)
+    .says(&["kamailio.pid", "not a process id"])
+    .refused();
+}
+
+#[test]
+fn server_listen_flags_that_are_wrong() {
+    let tmp = TempDir::new().unwrap();
+    let me = std::process::id().to_string();
+    for (input, listen, needles) in [
+        (
+            "a server address off loopback",
+            "udp=192.0.2.7:5060",
+            vec!["192.0.2.7:5060", "loopback"],
+        ),
+        (
+            "an unknown kind of address",
+            "sctp=127.0.0.1:5060",
+            vec!["sctp", "expected one of"],
+        ),
+    ] {
+        server_case(input, tmp.path(), &[listen.to_string()], &["--pid", &me])
+            .says(&needles)
+            .refused();
+    }
+    server_case(
+        "an unknown configuration",
+        tmp.path(),
+        &[format!("udp=127.0.0.1:{}", free_port())],
+        &["--pid", &me, "--configs", "proxy-chain/carrier-pigeon"],
+    )
+    .says(&["proxy-chain/carrier-pigeon", "expected one of"])
+    .refused();
+}
+
+/// `tlscost testbed serve` on `listen`, stopped by its pid when dropped.
+struct Serving(std::process::Child);
+
+impl Serving {
+    fn start(listen: &[String], pid_file: &Path) -> Serving {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["testbed", "serve", "--pid-file"]).arg(pid_file);
+        for l in listen {
+            cmd.args(["--listen", l]);
+        }
+        cmd.stderr(std::process::Stdio::null());
+        let child = cmd.spawn().unwrap();
+        let t0 = std::time::Instant::now();
+        while !pid_file.exists() {
+            assert!(t0.elapsed().as_secs() < 20, "testbed serve did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Serving(child)
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        // SAFETY: SIGTERM to the process this test started, by its pid.
+        unsafe {
+            libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn server_that_answers_with_errors() {
+    // The testbed proxy challenges every INVITE on an auth address; measured as a plain
+    // UDP address, each call gets a 407 where the flow expects 100 Trying.
+    let tmp = TempDir::new().unwrap();
+    let port = free_port();
+    let run = TempDir::new().unwrap();
+    let pid_file = run.path().join("serve.pid");
+    let _serving = Serving::start(&[format!("auth-udp=127.0.0.1:{port}")], &pid_file);
+    server_case(
+        "a server that answers with errors (407 to every INVITE)",
+        tmp.path(),
+        &[format!("udp=127.0.0.1:{port}")],
+        &["--configs", "proxy-chain/udp", "--pid-file"],
+    )
+    .arg(&pid_file)
+    .says(&["expected 100", "407 Proxy Authentication Required"])
+    .refused();
+}
+
+#[test]
+fn server_port_already_in_use() {
+    let busy = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let run = TempDir::new().unwrap();
+    Case::new("a port already in use", &["testbed", "serve", "--listen"])
+        .arg(format!("udp={addr}"))
+        .arg("--pid-file")
+        .arg(run.path().join("serve.pid"))
+        .watch(run.path())
+        .says(&[&addr, "in use"])
+        .refused();
+}

@@ -549,6 +549,8 @@ fn reader_takes_a_measured_server_file() {
         ],
         not_measured: vec![],
         notes: vec![],
+        peaks: vec![],
+        profiles: vec![],
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kamailio.json");

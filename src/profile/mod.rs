@@ -281,7 +281,14 @@ pub fn classify(symbol: &str, object: &str, objects: &Objects) -> Class {
         || object.contains("kamailio")
         || object.contains("opensips")
     {
-        return c(Category::Server, Part::Server);
+        // In the finer view its allocator is allocation (Kamailio's q_malloc, which Debian
+        // builds with memory debugging, can take half of its CPU).
+        let part = if is_server_allocator(sym) {
+            Part::Allocation
+        } else {
+            Part::Server
+        };
+        return c(Category::Server, part);
     }
 
     // 2. By function name: crypto first (it may be linked statically anywhere).
@@ -312,6 +319,35 @@ pub fn classify(symbol: &str, object: &str, objects: &Objects) -> Class {
         return c(Category::Server, Part::Server);
     }
     c(Category::Other, Part::Other)
+}
+
+/// The memory managers of Kamailio and OpenSIPS (q_malloc, f_malloc, TLSF) and their
+/// shared / private memory wrappers: `qm_malloc`, `fm_free`, `qm_shm_malloc`, `tlsf_malloc`.
+fn is_server_allocator(sym: &str) -> bool {
+    let Some(rest) = ["qm_", "fm_", "tlsf_", "sfm_"]
+        .iter()
+        .find_map(|p| sym.strip_prefix(p))
+    else {
+        return false;
+    };
+    let rest = rest
+        .strip_prefix("shm_")
+        .or_else(|| rest.strip_prefix("pkg_"))
+        .unwrap_or(rest);
+    [
+        "malloc",
+        "free",
+        "realloc",
+        "resize",
+        "zmalloc",
+        "reallocxf",
+        "insert_free",
+        "detach_free",
+        "split_frag",
+        "join",
+    ]
+    .iter()
+    .any(|f| rest.starts_with(f))
 }
 
 fn is_allocation(lower: &str) -> bool {
@@ -943,6 +979,30 @@ mod tests {
         assert_eq!(cat("tcp_sendmsg", "[kernel.kallsyms]"), Category::Kernel);
         assert_eq!(cat("parse_msg", "/usr/sbin/kamailio"), Category::Server);
         assert_eq!(cat("qm_malloc", "/usr/sbin/kamailio"), Category::Server);
+        // Kamailio's allocators: its code (category), allocation (finer view).
+        for sym in [
+            "qm_malloc",
+            "qm_shm_free",
+            "fm_malloc",
+            "tlsf_free",
+            "qm_split_frag",
+        ] {
+            assert_eq!(part(sym, "/usr/sbin/kamailio"), Part::Allocation, "{sym}");
+        }
+        assert_eq!(part("parse_via", "/usr/sbin/kamailio"), Part::Server);
+        assert_eq!(
+            part("qm_status", "/usr/sbin/kamailio"),
+            Part::Server,
+            "memory status dumps are not allocation"
+        );
+        // Kamailio's TLS module is the server's code, as OpenSIPS' was in the paper.
+        assert_eq!(
+            cat(
+                "tls_h_read_f",
+                "/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so"
+            ),
+            Category::Server
+        );
         assert_eq!(cat("free_sip_msg", "/usr/sbin/kamailio"), Category::Server);
         assert_eq!(
             part("free", "/lib/x86_64-linux-gnu/libc.so.6"),

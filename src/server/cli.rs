@@ -89,6 +89,27 @@ pub struct LoadArgs {
     pub no_save: bool,
 }
 
+/// The phases after the CPU-per-call runs: peak throughput and profiles.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExtraArgs {
+    /// Configurations whose peak rate is searched (server on one core, generators on
+    /// another), comma-separated model names; their TLS ones with --extra-protocol.
+    #[arg(long, value_name = "CONFIGS")]
+    pub peak_configs: Option<String>,
+    /// Configurations profiled with perf (the paper's breakdown), comma-separated.
+    #[arg(long, value_name = "CONFIGS")]
+    pub profile_configs: Option<String>,
+    /// The TLS protocol of the peak and profile configurations.
+    #[arg(long, default_value = "tls12-rsa-aes128-sha")]
+    pub extra_protocol: String,
+    /// Trials at most per peak search.
+    #[arg(long, default_value_t = 8)]
+    pub peak_trials: usize,
+    /// Calls in flight during a peak search (enough to hide the latency of a busy machine).
+    #[arg(long, default_value_t = 256)]
+    pub peak_lanes: usize,
+}
+
 /// Arguments of `tlscost server measure`.
 #[derive(Debug, clap::Args)]
 pub struct MeasureArgs {
@@ -115,6 +136,9 @@ pub struct MeasureArgs {
     /// How the runs go.
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Peak throughput and profiles (none unless asked for).
+    #[command(flatten)]
+    pub extra: ExtraArgs,
 }
 
 fn parse_protocols(list: &str, flag: &str) -> Result<Vec<Protocol>> {
@@ -173,6 +197,100 @@ pub fn targets(load: &LoadArgs) -> Result<Vec<Target>> {
         }
     }
     Ok(out)
+}
+
+/// Targets named by a comma-separated list of configuration names, TLS ones with
+/// `protocol` (`flag` names the list in errors).
+pub fn named_targets(list: &str, protocol: &str, flag: &str) -> Result<Vec<Target>> {
+    let p = calibrate::protocol_from_label(protocol)
+        .map_err(|e| Error::Usage(format!("--extra-protocol: {e}")))?;
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let config =
+            calibrate::config_from_name(name).map_err(|e| Error::Usage(format!("{flag}: {e}")))?;
+        let protocol = (config.transport == crate::model::configs::Transport::Tls).then_some(p);
+        out.push(Target { config, protocol });
+    }
+    Ok(out)
+}
+
+/// The machine's load average now (1, 5, 15 min), for the notes.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Runs the peak searches and profiles `extra` asks for and adds them to `f`.
+pub fn run_extras(
+    f: &mut ServerFile,
+    server: &Server,
+    s: &Settings,
+    extra: &ExtraArgs,
+    work: &Path,
+) -> Result<()> {
+    let pki = Pki::locate()?;
+    let idle = f
+        .measurements
+        .first()
+        .map(|m| m.idle_us_per_s)
+        .unwrap_or(0.0);
+    if let Some(list) = &extra.peak_configs {
+        let mut with_us = Vec::new();
+        for t in named_targets(list, &extra.extra_protocol, "--peak-configs")? {
+            let name = t.config.name();
+            let label = t.protocol.map(|p| p.label().to_string());
+            match f
+                .measurements
+                .iter()
+                .find(|m| m.configuration == name && m.protocol == label)
+            {
+                Some(m) => with_us.push((t, m.us_per_call)),
+                None => f.notes.push(format!(
+                    "peak of {} not searched: its CPU per call was not measured (the projection needs it)",
+                    t.label()
+                )),
+            }
+        }
+        let ps = super::peak::PeakSettings {
+            max_trials: extra.peak_trials,
+            lanes: extra.peak_lanes,
+            ..Default::default()
+        };
+        if !with_us.is_empty() {
+            let search = super::peak::Search {
+                server,
+                settings: s,
+                peak: &ps,
+                pki: &pki,
+                idle_us_per_s: idle,
+            };
+            f.peaks = super::peak::peaks(&search, &with_us, &mut |l| eprintln!("server: {l}"))?;
+        }
+    }
+    if let Some(list) = &extra.profile_configs {
+        super::perf::check_perf()?;
+        for t in named_targets(list, &extra.extra_protocol, "--profile-configs")? {
+            if server.listens.get(t.entry()).is_none() {
+                f.notes.push(format!(
+                    "{} not profiled: the server has no {} address",
+                    t.label(),
+                    t.entry().label()
+                ));
+                continue;
+            }
+            let p = super::perf::profile_target(&t, server, s, &pki, work)?;
+            eprintln!(
+                "server: profile {}: {:.0} µs/call sampled ({} samples)",
+                t.label(),
+                p.total_us,
+                p.samples
+            );
+            f.profiles.push(p);
+        }
+    }
+    Ok(())
 }
 
 /// The run settings the flags give, checked.
@@ -295,6 +413,12 @@ pub fn measure_server(
         )));
     }
     let auth = targets.iter().any(|t| t.config.auth);
+    let mut notes = notes;
+    notes.push(format!(
+        "machine load average (1, 5, 15 min) at the end of the runs: {} on {} cores; other work on the machine makes figures noisy (see each row's spread)",
+        load_average(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    ));
     Ok(ServerFile {
         kind: KIND.into(),
         schema_version: SCHEMA_VERSION,
@@ -315,12 +439,17 @@ pub fn measure_server(
         measurements,
         not_measured,
         notes,
+        peaks: Vec::new(),
+        profiles: Vec::new(),
     })
 }
 
 /// Saves (unless `--no-save`) and prints.
 pub fn finish(f: &ServerFile, load: &LoadArgs) -> Result<()> {
     print!("{}", super::report::table(f));
+    print!("{}", super::report::peaks_table(f));
+    let paper = crate::model::paper::Paper::locate().ok().map(|p| p.raw);
+    print!("{}", super::report::breakdown(f, paper.as_ref()));
     if !load.no_save {
         let json = load
             .out
@@ -372,7 +501,9 @@ pub fn run_measure(args: MeasureArgs) -> Result<()> {
         processes,
         unsupported: Vec::new(),
     };
-    let f = measure_server(&server, &targets, &s, Vec::new())?;
+    let mut f = measure_server(&server, &targets, &s, Vec::new())?;
+    let work = super::kamailio::TempDir::new("server")?;
+    run_extras(&mut f, &server, &s, &args.extra, work.path())?;
     finish(&f, &args.load)
 }
 

@@ -60,6 +60,12 @@ pub struct ServerFile {
     /// Free-text notes every reader should see (e.g. "SIP auth against SQLite, not MariaDB").
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Peak call rates with the server on one core, beside the projection from CPU per call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peaks: Vec<super::peak::Peak>,
+    /// Profiles per call by the paper's categories (perf).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<super::perf::Profile>,
 }
 
 /// The server that was measured.

@@ -76,7 +76,27 @@ pub struct Args {
     /// How the runs go.
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Peak throughput and profiles (default: the configurations below).
+    #[command(flatten)]
+    pub extra: cli::ExtraArgs,
+    /// No peak-throughput search.
+    #[arg(long)]
+    pub no_peak: bool,
+    /// No perf profiles.
+    #[arg(long)]
+    pub no_profile: bool,
 }
+
+/// The peak searches of `make kamailio`: UDP, TLS on one persistent connection, TLS with a
+/// new connection per call (the paper's Fig. 14 check).
+pub const PEAK_CONFIGS: &str = "proxy-chain/udp,proxy-chain/tls-aes,outbound/tls";
+
+/// The profiles of `make kamailio`: the paper's (Sec. IV) TCP, TLS, mutual and resumed per
+/// mode, with SIP auth where the paper had it.
+pub const PROFILE_CONFIGS: &str = "proxy-chain/tcp,proxy-chain/tls-aes,outbound-auth/tcp,outbound-auth/tls,outbound-auth/tls-mutual,outbound-auth/tls-resumed,inbound/tcp,inbound/tls,inbound/tls-mutual,local-auth/tcp,local-auth/tls,local-auth/tls-mutual";
+
+/// The same without SIP auth (no database).
+pub const PROFILE_CONFIGS_NO_AUTH: &str = "proxy-chain/tcp,proxy-chain/tls-aes,outbound/tcp,outbound/tls,outbound/tls-mutual,outbound/tls-resumed,inbound/tcp,inbound/tls,inbound/tls-mutual,local/tcp,local/tls,local/tls-mutual";
 
 /// Where Kamailio's modules are on Debian.
 pub const MODULES: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
@@ -466,7 +486,30 @@ pub fn run(args: Args) -> Result<()> {
             d.describe()
         ));
     }
-    let result = cli::measure_server(&server, &targets, &settings, notes);
+    let mut extra = args.extra.clone();
+    if !args.no_peak && extra.peak_configs.is_none() {
+        extra.peak_configs = Some(PEAK_CONFIGS.into());
+    }
+    if args.no_peak {
+        extra.peak_configs = None;
+    }
+    if !args.no_profile && extra.profile_configs.is_none() {
+        extra.profile_configs = Some(
+            if db.is_some() {
+                PROFILE_CONFIGS
+            } else {
+                PROFILE_CONFIGS_NO_AUTH
+            }
+            .into(),
+        );
+    }
+    if args.no_profile {
+        extra.profile_configs = None;
+    }
+    let result = cli::measure_server(&server, &targets, &settings, notes).and_then(|mut f| {
+        cli::run_extras(&mut f, &server, &settings, &extra, dir.path())?;
+        Ok(f)
+    });
     // Everything started is stopped before anything is written.
     kam.process.check_running()?;
     let forced = kam.process.stop(Duration::from_secs(10));

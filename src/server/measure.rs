@@ -210,14 +210,14 @@ pub fn plan_for(target: &Target, s: &Settings) -> Result<Plan> {
 }
 
 /// The load generators of one target against `addr`.
-struct Generators {
-    uac: Uac,
-    uas: Uas,
+pub(crate) struct Generators {
+    pub(crate) uac: Uac,
+    pub(crate) uas: Uas,
     uac_tls: Option<TlsEnd>,
     uas_tls: Option<TlsEnd>,
 }
 
-fn generators(
+pub(crate) fn generators(
     target: &Target,
     addr: SocketAddr,
     s: &Settings,
@@ -277,7 +277,7 @@ fn generators(
 
 /// Runs the UAC against the server while the UAS answers; `mark` is called between the
 /// UAC's phases. Returns what both saw.
-fn drive(
+pub(crate) fn drive(
     g: &Generators,
     plan: &Plan,
     mark: &mut dyn FnMut(Phase) -> Result<()>,

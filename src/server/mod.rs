@@ -12,5 +12,7 @@ pub mod file;
 pub mod kamailio;
 pub mod listen;
 pub mod measure;
+pub mod peak;
+pub mod perf;
 pub mod process;
 pub mod report;

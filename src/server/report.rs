@@ -5,6 +5,7 @@
 use super::file::ServerFile;
 use crate::model::calibrate::config_from_name;
 use crate::model::configs::Transport;
+use crate::profile::Category;
 
 /// The UDP figure a row is compared with: UDP with the same SIP-auth setting, else UDP.
 fn udp_of(f: &ServerFile, auth: bool) -> Option<f64> {
@@ -73,6 +74,159 @@ pub fn table(f: &ServerFile) -> String {
     }
     for note in &f.notes {
         out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}
+
+/// The peak rates beside the projections (1e6 / µs per call).
+pub fn peaks_table(f: &ServerFile) -> String {
+    if f.peaks.is_empty() {
+        return String::new();
+    }
+    let mut t = comfy_table::Table::new();
+    t.set_header(vec![
+        "configuration",
+        "protocol",
+        "peak calls/s (every call completed)",
+        "projected 1e6/µs",
+        "peak / projected",
+        "server cores at peak",
+        "µs/call at peak (at the fixed rate)",
+        "trials",
+    ]);
+    for p in &f.peaks {
+        let fixed = f
+            .measurements
+            .iter()
+            .find(|m| m.configuration == p.configuration && m.protocol == p.protocol)
+            .map(|m| format!(" ({:.0})", m.us_per_call))
+            .unwrap_or_default();
+        t.add_row(vec![
+            p.configuration.clone(),
+            p.protocol.clone().unwrap_or_default(),
+            format!("{:.0}", p.peak_calls_per_s),
+            format!("{:.0}", p.projected_calls_per_s),
+            format!("{:.2}", p.ratio),
+            format!("{:.2}", p.server_cores_at_peak),
+            format!("{:.0}{fixed}", p.us_per_call_at_peak),
+            p.trials.len().to_string(),
+        ]);
+    }
+    let mut out = format!(
+        "peak throughput (RFC 7502 session establishment rate, server on one core):\n{t}\n"
+    );
+    let mut notes: Vec<&String> = f.peaks.iter().flat_map(|p| &p.notes).collect();
+    notes.dedup();
+    for n in notes {
+        out.push_str(&format!("  {n}\n"));
+    }
+    out
+}
+
+/// The categories shown, in the paper's order.
+const SHOWN: &[Category] = &[
+    Category::Rsa,
+    Category::Mac,
+    Category::Aes,
+    Category::OtherLibcrypto,
+    Category::Libssl,
+    Category::Libc,
+    Category::Server,
+    Category::Database,
+    Category::Kernel,
+    Category::Other,
+];
+
+/// Per-call profiles by the paper's categories, then the deltas beside the paper's.
+pub fn breakdown(f: &ServerFile, paper: Option<&serde_json::Value>) -> String {
+    if f.profiles.is_empty() {
+        return String::new();
+    }
+    let mut t = comfy_table::Table::new();
+    let mut header = vec!["profile (µs/call)".to_string(), "total".into()];
+    header.extend(SHOWN.iter().map(|c| c.label().to_string()));
+    header.push("of all: allocation".into());
+    t.set_header(header);
+    for p in &f.profiles {
+        let b = p.breakdown();
+        let mut row = vec![
+            match &p.protocol {
+                Some(pr) => format!("{} {pr}", p.configuration),
+                None => p.configuration.clone(),
+            },
+            format!("{:.0}", b.total),
+        ];
+        row.extend(SHOWN.iter().map(|c| format!("{:.0}", b.category(*c))));
+        row.push(format!("{:.0}", b.part(crate::profile::Part::Allocation)));
+        t.add_row(row);
+    }
+    let approx = f
+        .profiles
+        .iter()
+        .map(|p| p.approximated_share)
+        .fold(0.0f64, f64::max);
+    let mut out = format!(
+        "profile breakdown (perf, the paper's Appendix C categories; 'allocation' is the finer view's memory allocation across all of them):\n{t}\n  {}; at most {:.0}% of a profile's libcrypto/libssl samples were named that way\n",
+        super::perf::METHOD,
+        100.0 * approx
+    );
+    let ds = super::perf::deltas(&f.profiles, paper);
+    if ds.is_empty() {
+        return out;
+    }
+    out.push_str("deltas beside the paper's (ours: µs per call and share of the delta; paper: thousand CPU events at 50 calls/s):\n");
+    for d in &ds {
+        let share = |v: f64, total: f64| {
+            if total.abs() > 1e-9 {
+                format!("{:.0}%", 100.0 * v / total)
+            } else {
+                "-".into()
+            }
+        };
+        let ours: Vec<String> = SHOWN
+            .iter()
+            .filter(|c| d.ours.category(**c).abs() >= 0.5)
+            .map(|c| {
+                let v = d.ours.category(*c);
+                format!("{} {v:+.0} ({})", c.label(), share(v, d.ours.total))
+            })
+            .collect();
+        out.push_str(&format!(
+            "  {} {}{}: ours {:+.0} µs = {}\n",
+            d.mode,
+            d.step,
+            d.protocol
+                .as_deref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default(),
+            d.ours.total,
+            ours.join(", ")
+        ));
+        match &d.paper {
+            Some((delta, parts)) => {
+                let total = delta.unwrap_or(f64::NAN);
+                // In the order of the categories, as ours.
+                let mut keys: Vec<&String> = parts.keys().collect();
+                keys.sort_by_key(|k| {
+                    SHOWN
+                        .iter()
+                        .position(|c| c.label() == k.as_str())
+                        .unwrap_or(SHOWN.len())
+                });
+                let p: Vec<String> = keys
+                    .into_iter()
+                    .map(|k| format!("{k} {:+.0} ({})", parts[k], share(parts[k], total)))
+                    .collect();
+                out.push_str(&format!(
+                    "  {:width$}  paper {} = {}\n",
+                    "",
+                    delta.map_or("(no total)".to_string(), |x| format!("{x:+.0}K")),
+                    p.join(", "),
+                    width = d.mode.len() + d.step.len() + 1
+                ));
+            }
+            None => out.push_str("      (the paper printed no breakdown of this step)\n"),
+        }
     }
     out
 }
