@@ -5,6 +5,8 @@
 //! A component is defined once here and used by the criterion benches, the gungraun
 //! gate, the tests and the CLI alike. See `DESIGN.md` for the layout.
 
+pub mod ab;
+pub mod cputime;
 pub mod crypto;
 pub mod error;
 pub mod eventloop;
@@ -16,9 +18,11 @@ pub mod machine;
 pub mod model;
 pub mod names;
 pub mod parity;
+pub mod quiet;
 pub mod record;
 pub mod report;
 pub mod results;
+pub mod scale;
 pub mod sip;
 pub mod testbed;
 pub mod transport;

@@ -39,6 +39,17 @@ enum Command {
     /// Measured operation counts of every handshake scenario and side (--explain: against the
     /// measured handshake times).
     Counts(tlscost::handshake::cli::Args),
+    /// Paired A/B comparison of two builds (or backends): the same benches alternately, the
+    /// ratio B/A with its spread over the pairs, and (--count) the instruction counts.
+    Ab(tlscost::ab::Args),
+    /// The worker process `tlscost ab` drives (one per build).
+    #[command(hide = true)]
+    AbWorker(tlscost::ab::WorkerArgs),
+    /// Handshakes/s and CPU per handshake with 1..N threads sharing one context: the scaling
+    /// efficiency the model's multi-core peak uses.
+    Scale(tlscost::scale::Args),
+    /// Wait for a quiet machine before measuring, or monitor it during a run.
+    Quiet(tlscost::quiet::Args),
 }
 
 fn run(cli: Cli) -> tlscost::Result<()> {
@@ -60,6 +71,10 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Testbed(args) => tlscost::testbed::run(args),
         Command::Validate(args) => tlscost::testbed::validate::run(args),
         Command::Counts(args) => tlscost::handshake::cli::run(args),
+        Command::Ab(args) => tlscost::ab::run(args),
+        Command::AbWorker(args) => tlscost::ab::run_worker(args),
+        Command::Scale(args) => tlscost::scale::run(args),
+        Command::Quiet(args) => tlscost::quiet::run(args),
     }
 }
 

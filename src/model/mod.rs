@@ -302,6 +302,10 @@ pub struct ConfigRow {
     pub units: f64,
     /// Projected peak calls per second on one core (1e6 / µs per call).
     pub calls_per_s: f64,
+    /// Projected peak calls per second on [`ModelOutput::multicore`]'s cores, with the
+    /// measured scaling efficiency of the handshakes (`tlscost scale`); absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls_per_s_cores: Option<f64>,
     /// The components it is made of.
     pub parts: Vec<Part>,
     /// The paper's CPU events at 50 calls/s normalized to its proxy-chain/udp.
@@ -357,6 +361,9 @@ pub struct ModelOutput {
     pub warnings: Vec<String>,
     /// Every benchmark estimate the model used, by name.
     pub estimates: BTreeMap<String, Estimate>,
+    /// The multi-core projection, when a `tlscost scale` file was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multicore: Option<crate::scale::MultiCore>,
 }
 
 /// The options, as labels.
@@ -490,6 +497,7 @@ pub fn build(
                 upper_us,
                 units: us / base_us,
                 calls_per_s: 1e6 / us,
+                calls_per_s_cores: None,
                 parts,
                 paper_events_units: events.map(|e| e.0),
                 paper_events_derived: events.is_some_and(|e| e.1),
@@ -582,6 +590,7 @@ pub fn build(
         },
         warnings,
         estimates: used,
+        multicore: None,
     })
 }
 
