@@ -56,27 +56,32 @@ QUIET_WAIT     ?= 60
 TARGET_DIR     := $(or $(CARGO_TARGET_DIR),target)
 MODEL_CRITERION = -- --noplot --sample-size 10 --warm-up-time 0.2 --measurement-time 0.4
 MODEL_SOCKETS   = -- --noplot
+# The handshakes the model can use (both stacks' protocols, every kind).
+MODEL_SCALE     = --scenario 'openssl/tls12-rsa-aes128-sha/*' --scenario 'rustls/tls12-ecdhe-rsa-aes128-gcm/*'
+SCALE_THREADS  ?= $(shell nproc 2>/dev/null || echo 2)
 model:
 	@start=$$(date +%s); set -e; \
 	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
-	step 1/7 "build the benches and tlscost (release)"; \
+	step 1/8 "build the benches and tlscost (release)"; \
 	$(CARGO) bench $(FEATURES) --no-run --bench transport --bench primitives --bench handshakes --bench eventloop; \
 	$(CARGO) build $(FEATURES) --profile bench --bin tlscost; \
 	tlscost=$(TARGET_DIR)/release/tlscost; \
-	step 2/7 "wait for a quiet machine (at most $(QUIET_WAIT) s), then monitor it during the benches"; \
+	step 2/8 "wait for a quiet machine (at most $(QUIET_WAIT) s), then monitor it during the benches"; \
 	$$tlscost quiet wait --max-wait $(QUIET_WAIT); \
 	$$tlscost quiet monitor & monitor=$$!; \
 	trap 'kill $$monitor 2>/dev/null || true' EXIT; \
-	step 3/7 "transport: SIP messages over loopback UDP/TCP, TCP connect/accept, the UDP base"; \
+	step 3/8 "transport: SIP messages over loopback UDP/TCP, TCP connect/accept, the UDP base"; \
 	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_SOCKETS) '^(transport|base)/'; \
-	step 4/7 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS) and libssl; RSA-2048 and small records to price handshakes"; \
+	step 4/8 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS) and libssl; RSA-2048 and small records to price handshakes"; \
 	$(CARGO) bench $(FEATURES) --bench primitives $(MODEL_CRITERION) '^(record/($(MODEL_BACKENDS)|libssl)/(aes128-sha|3des-sha)/(seal|open)/sip-|rsa/openssl/[a-z]+/2048$$|record/openssl/(aes128-sha|3des-sha)/(seal|open)/64$$)'; \
-	step 5/7 "handshakes: openssl (TLS_RSA AES128-SHA, 3DES-SHA where this OpenSSL has it) and rustls (ECDHE), per side and kind"; \
+	step 5/8 "handshakes: openssl (TLS_RSA AES128-SHA, 3DES-SHA where this OpenSSL has it) and rustls (ECDHE), per side and kind"; \
 	$(CARGO) bench $(FEATURES) --bench handshakes $(MODEL_CRITERION) '^handshake/(openssl/tls12-rsa-(aes128|3des)-sha|rustls/tls12-ecdhe-rsa-aes128-gcm)/'; \
-	step 6/7 "event loop (App. D): client handshake on sockets, faulty vs fixed loop"; \
+	step 6/8 "event loop (App. D): client handshake on sockets, faulty vs fixed loop"; \
 	$(CARGO) bench $(FEATURES) --bench eventloop $(MODEL_SOCKETS) '^eventloop/(faulty|fixed)/tls12-rsa-aes128-sha/[a-z-]+/1ms$$'; \
 	kill $$monitor 2>/dev/null || true; \
-	step 7/7 "the per-call model"; \
+	step 7/8 "multi-core scaling of the model's handshakes: 1..$(SCALE_THREADS) threads on one shared context"; \
+	$$tlscost scale --threads $(SCALE_THREADS) --seconds 1 $(MODEL_SCALE); \
+	step 8/8 "the per-call model"; \
 	$$tlscost model $(MODEL_ARGS); \
 	echo "make model finished in $$(( $$(date +%s) - start )) s"
 
@@ -140,7 +145,6 @@ ab-openssl: setup-valgrind
 
 # Handshakes/s with 1..N threads on one shared context (default N = the cores), written to
 # <target dir>/scale.json, which `make model` / `tlscost model` then use for peak calls/s.
-SCALE_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 SCALE_ARGS    ?=
 scale:
 	$(CARGO) run $(FEATURES) --release --quiet --bin tlscost -- scale --threads $(SCALE_THREADS) $(SCALE_ARGS)

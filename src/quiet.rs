@@ -407,28 +407,19 @@ impl Assessment {
 
 /// When criterion measured each benchmark: its estimate file's modification time is the end;
 /// the previous estimate written (any benchmark) is the start, at most `max_window` earlier.
-/// Returns (bench full name, start, end) for `benches`, in Unix seconds.
+/// Returns (bench full name, start, end) for those of `benches` criterion has, in Unix seconds.
 pub fn bench_windows(
     criterion_dir: &Path,
     benches: &[String],
     max_window: f64,
 ) -> Result<Vec<(String, f64, f64)>> {
-    let mtime = |bench: &str| -> Option<f64> {
-        let meta = std::fs::metadata(criterion_dir.join(bench).join("new/estimates.json")).ok()?;
-        meta.modified()
-            .ok()?
-            .duration_since(UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_secs_f64())
-    };
-    // Every estimate's end time, to find each bench's predecessor.
-    let all = crate::results::criterion::load(criterion_dir)?;
-    let mut ends: Vec<f64> = all.keys().filter_map(|b| mtime(b)).collect();
+    let finished = crate::results::criterion::finished_at(criterion_dir)?;
+    let mut ends: Vec<f64> = finished.values().copied().collect();
     ends.sort_by(f64::total_cmp);
     Ok(benches
         .iter()
         .filter_map(|b| {
-            let end = mtime(b)?;
+            let end = *finished.get(b)?;
             let prev = ends
                 .iter()
                 .rev()
@@ -653,6 +644,40 @@ mod tests {
         let mut c = Calibrator::default();
         let (us, wait) = c.run(2);
         assert!(us > 0.0 && (0.0..=1.0).contains(&wait));
+    }
+
+    /// A bench's window runs from the previous estimate criterion wrote to its own.
+    #[test]
+    fn windows_come_from_criterion_file_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, at: u64| {
+            let new = dir.path().join(name.replace('/', "_")).join("new");
+            std::fs::create_dir_all(&new).unwrap();
+            std::fs::write(
+                new.join("benchmark.json"),
+                format!("{{\"full_id\": \"{name}\", \"throughput\": null}}"),
+            )
+            .unwrap();
+            let f = std::fs::File::create(new.join("estimates.json")).unwrap();
+            f.set_modified(UNIX_EPOCH + Duration::from_secs(at))
+                .unwrap();
+        };
+        write("a/x", 1000);
+        write("b/y", 1010);
+        write("c/z", 2000);
+        let w = bench_windows(
+            dir.path(),
+            &["b/y".into(), "c/z".into(), "missing".into()],
+            60.0,
+        )
+        .unwrap();
+        assert_eq!(
+            w,
+            [
+                ("b/y".to_string(), 1000.0, 1010.0),
+                ("c/z".to_string(), 1940.0, 2000.0)
+            ]
+        );
     }
 
     #[test]

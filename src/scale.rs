@@ -33,8 +33,10 @@ pub struct Point {
     pub threads: usize,
     /// Handshakes completed by all threads.
     pub handshakes: u64,
-    /// Wall seconds of the run.
+    /// Wall seconds of the run (from the common start to the last thread's end).
     pub wall_s: f64,
+    /// Wall seconds of the threads, summed (each from the start to its own end).
+    pub thread_wall_s: f64,
     /// CPU seconds of all threads.
     pub cpu_s: f64,
     /// Seconds the threads waited for a CPU (summed over threads).
@@ -47,12 +49,11 @@ impl Point {
         self.handshakes as f64 / self.wall_s
     }
 
-    /// Handshakes per second with the threads' waits for a CPU taken out: each thread's
-    /// rate over its own wall time minus its waits, summed (the wait is averaged over the
-    /// threads, which ran the same loop).
+    /// Handshakes per second with the threads' waits for a CPU taken out: the handshakes
+    /// over the threads' mean wall time minus their mean wait (running or blocked time).
     pub fn throughput(&self) -> f64 {
-        let busy = self.wall_s - self.wait_s / self.threads as f64;
-        self.handshakes as f64 / busy.max(self.wall_s * 0.01)
+        let busy = (self.thread_wall_s - self.wait_s) / self.threads as f64;
+        self.handshakes as f64 / busy.max(self.wall_s * 0.001)
     }
 
     /// CPU µs per handshake (both sides).
@@ -62,13 +63,12 @@ impl Point {
 
     /// Share of the threads' time spent blocked (neither running nor waiting for a CPU).
     pub fn blocked(&self) -> f64 {
-        let total = self.wall_s * self.threads as f64;
-        ((total - self.cpu_s - self.wait_s) / total).max(0.0)
+        ((self.thread_wall_s - self.cpu_s - self.wait_s) / self.thread_wall_s).max(0.0)
     }
 
     /// Share of the threads' time spent waiting for a CPU.
     pub fn waiting(&self) -> f64 {
-        self.wait_s / (self.wall_s * self.threads as f64)
+        self.wait_s / self.thread_wall_s
     }
 }
 
@@ -117,6 +117,9 @@ pub struct ScaleFile {
     /// Every scenario measured.
     pub curves: Vec<Curve>,
 }
+
+/// Waiting for a CPU more than this share of the time marks a scaling run as busy.
+pub const BUSY_WAITING: f64 = 0.10;
 
 /// The `kind` of a scale file.
 pub const SCALE_KIND: &str = "tlscost-scale";
@@ -179,6 +182,31 @@ pub fn default_scenarios() -> Vec<Scenario> {
         .collect()
 }
 
+/// The scenarios whose label `<stack>/<protocol>/<kind>` matches one of `patterns` (`*`
+/// matches anything), in [`Scenario::ALL`]'s order. A pattern matching no scenario is an
+/// error; a matched scenario this build cannot run is an error saying why.
+pub fn select(patterns: &[String]) -> Result<Vec<Scenario>> {
+    let mut out: Vec<Scenario> = Vec::new();
+    for p in patterns {
+        let matched: Vec<Scenario> = Scenario::ALL
+            .iter()
+            .copied()
+            .filter(|s| crate::ab::glob(p.strip_prefix("handshake/").unwrap_or(p), &s.label()))
+            .collect();
+        if matched.is_empty() {
+            // The error of an exact name lists what exists.
+            Scenario::from_label(p)?;
+        }
+        for s in matched {
+            s.available()?;
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Checks a thread count: at least 1. Returns a note when it exceeds the cores.
 pub fn check_threads(threads: usize, cores: usize) -> Result<Option<String>> {
     if threads == 0 {
@@ -204,11 +232,12 @@ pub fn measure_point(
     let start = Barrier::new(threads + 1);
     let deadline = Duration::from_secs_f64(seconds);
     let label = scenario.label();
-    let results: Vec<Result<(u64, Duration, u64)>> = std::thread::scope(|s| {
+    type Thread = (u64, Duration, u64, Duration);
+    let results: Vec<Result<Thread>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 let (start, label) = (&start, &label);
-                s.spawn(move || -> Result<(u64, Duration, u64)> {
+                s.spawn(move || -> Result<Thread> {
                     // Warm this thread's allocator and caches before the clock starts.
                     one_handshake(setup, scenario, label)?;
                     start.wait();
@@ -219,8 +248,9 @@ pub fn measure_point(
                         one_handshake(setup, scenario, label)?;
                         n += 1;
                     }
+                    let wall = t0.elapsed();
                     let wait = thread_schedstat().map_or(0, |s| s.1).saturating_sub(wait0);
-                    Ok((n, thread_cpu() - cpu0, wait))
+                    Ok((n, thread_cpu() - cpu0, wait, wall))
                 })
             })
             .collect();
@@ -237,22 +267,23 @@ pub fn measure_point(
             })
             .collect()
     });
-    // All threads start together and stop at the same deadline (plus one handshake).
+    // All threads start together (the barrier) and stop after the deadline's handshake.
     let mut p = Point {
         threads,
         handshakes: 0,
         wall_s: 0.0,
+        thread_wall_s: 0.0,
         cpu_s: 0.0,
         wait_s: 0.0,
     };
     for r in results {
-        let (n, cpu, wait) = r?;
+        let (n, cpu, wait, wall) = r?;
         p.handshakes += n;
         p.cpu_s += cpu.as_secs_f64();
         p.wait_s += wait as f64 / 1e9;
+        p.thread_wall_s += wall.as_secs_f64();
+        p.wall_s = p.wall_s.max(wall.as_secs_f64());
     }
-    // The wall time: the deadline plus about half a handshake on average.
-    p.wall_s = seconds + 0.5 * p.cpu_s / p.handshakes.max(1) as f64;
     if p.handshakes == 0 {
         return Err(Error::Handshake {
             scenario: label,
@@ -357,8 +388,22 @@ pub fn render(f: &ScaleFile) -> String {
             col.set_cell_alignment(CellAlignment::Right);
         }
     }
+    let busiest = f
+        .curves
+        .iter()
+        .flat_map(|c| c.points.iter())
+        .map(|p| p.waiting())
+        .fold(0.0f64, f64::max);
+    let busy = if busiest > BUSY_WAITING {
+        format!(
+            "\nWARNING: the machine was busy: threads waited up to {:.0}% of their time for a CPU taken by other programs. The efficiencies take those waits out, but they rest on the remaining time only: re-run `tlscost scale` on a quiet machine for figures to rely on.",
+            busiest * 100.0
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{t}\nEach thread runs whole in-memory handshakes (client and server side) on one shared server context and one shared client context, {} s per point, {} cores. handshakes/s: all threads, over the wall time minus the threads' waits for a CPU (other programs' doing; up to the core count), 'raw' efficiency without that correction. CPU µs/handshake: both sides, all threads' CPU time over the handshakes. efficiency = throughput at t / (t x throughput at 1). blocked: share of the threads' time neither running nor waiting for a CPU (lock waits).\n",
+        "{t}{busy}\nEach thread runs whole in-memory handshakes (client and server side) on one shared server context and one shared client context, {} s per point, {} cores. handshakes/s: all threads, over the wall time minus the threads' waits for a CPU (other programs' doing; up to the core count), 'raw' efficiency without that correction. CPU µs/handshake: both sides, all threads' CPU time over the handshakes. efficiency = throughput at t / (t x throughput at 1). blocked: share of the threads' time neither running nor waiting for a CPU (lock waits).\n",
         f.seconds, f.cores
     )
 }
@@ -372,8 +417,9 @@ pub struct Args {
     /// Wall seconds per scenario and thread count.
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
-    /// Scenarios `<stack>/<protocol>/<kind>` (repeat; default: openssl tls12-rsa-aes128-sha
-    /// and rustls tls12-ecdhe-rsa-aes128-gcm of every kind, and TLS 1.3 on both stacks).
+    /// Scenarios `<stack>/<protocol>/<kind>`, `*` matching anything (repeat; default:
+    /// openssl tls12-rsa-aes128-sha and rustls tls12-ecdhe-rsa-aes128-gcm of every kind, and
+    /// TLS 1.3 on both stacks).
     #[arg(long, value_name = "SCENARIO")]
     scenario: Vec<String>,
     /// Print JSON instead of the table.
@@ -398,14 +444,7 @@ pub fn run(args: Args) -> Result<()> {
     let scenarios = if args.scenario.is_empty() {
         default_scenarios()
     } else {
-        args.scenario
-            .iter()
-            .map(|s| {
-                let sc = Scenario::from_label(s)?;
-                sc.available()?;
-                Ok(sc)
-            })
-            .collect::<Result<Vec<_>>>()?
+        select(&args.scenario)?
     };
     if let Some(n) = &note {
         eprintln!("note: {n}");
@@ -549,7 +588,8 @@ mod tests {
             threads,
             handshakes,
             wall_s: 2.0,
-            cpu_s: 1.9 * threads as f64,
+            thread_wall_s: 2.0 * threads as f64,
+            cpu_s: 2.0 * threads as f64 - wait_s,
             wait_s,
         }
     }
@@ -584,6 +624,19 @@ mod tests {
         let p = &c.points[1];
         assert!((p.waiting() - 0.5).abs() < 1e-12);
         assert!(p.blocked() < 1e-12);
+    }
+
+    #[test]
+    fn scenario_patterns() {
+        let s = select(&["openssl/tls12-rsa-aes128-sha/*".into()]).unwrap();
+        assert_eq!(s.len(), 4);
+        let s = select(&[
+            "*/tls13-aes128-gcm/full".into(),
+            "rustls/tls13-aes128-gcm/full".into(),
+        ])
+        .unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(select(&["nothing/*".into()]).is_err());
     }
 
     #[test]

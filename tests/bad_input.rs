@@ -1476,3 +1476,76 @@ fn a_benchmark_in_two_results_files_is_refused() {
     .says(&["two.json", "one.json", "once"])
     .refused();
 }
+
+// ---- tlscost scale, ab, model --cores / --scaling ----
+
+#[test]
+fn scale_with_no_threads() {
+    Case::new("scale --threads 0", &["scale", "--threads", "0"])
+        .says(&["--threads 0", "at least 1"])
+        .refused();
+}
+
+#[test]
+fn scale_unknown_scenario() {
+    Case::new(
+        "scale --scenario of no stack",
+        &["scale", "--scenario", "gnutls/tls13-aes128-gcm/full"],
+    )
+    .says(&["unknown handshake scenario", "gnutls"])
+    .refused();
+}
+
+#[test]
+fn ab_with_one_round() {
+    Case::new("ab --rounds 1", &["ab", "--rounds", "1"])
+        .says(&["--rounds", "at least 2"])
+        .refused();
+}
+
+#[test]
+fn ab_with_a_missing_binary() {
+    Case::new(
+        "ab --b of a missing build",
+        &["ab", "--b", "/nonexistent/target-vendored/release/tlscost"],
+    )
+    .says(&[
+        "/nonexistent/target-vendored/release/tlscost",
+        "no such tlscost binary",
+    ])
+    .refused();
+}
+
+#[test]
+fn ab_with_a_bad_rename() {
+    Case::new("ab --b-rename without =", &["ab", "--b-rename", "openssl"])
+        .says(&["--b-rename 'openssl'", "FROM=TO"])
+        .refused();
+}
+
+#[test]
+fn model_cores_without_a_scale_file() {
+    let dir = TempDir::new().unwrap();
+    let results = results_file(dir.path(), "r.json");
+    let crit = dir.path().join("target").join("criterion");
+    model_on("model --cores without tlscost scale", &results)
+        .arg("--criterion-dir")
+        .arg(&crit)
+        .arg("--cores")
+        .arg("8")
+        .says(&["--cores 8", "tlscost scale"])
+        .refused();
+}
+
+#[test]
+fn model_scaling_file_corrupt() {
+    let dir = TempDir::new().unwrap();
+    let results = results_file(dir.path(), "r.json");
+    let scale = dir.path().join("scale.json");
+    std::fs::write(&scale, "{\"kind\": \"tlscost-scale\"").unwrap();
+    model_on("model --scaling truncated", &results)
+        .arg("--scaling")
+        .arg(&scale)
+        .says(&["scale.json", "not a scale file"])
+        .refused();
+}

@@ -9,8 +9,9 @@
 //! drifts of the machine hit both halves of a pair alike and cancel in the ratio.
 //!
 //! A difference is called real only when every pair says so: all ratios above 1 (B slower)
-//! or all below 1 (B faster); otherwise it is **within noise**. With 7 rounds, all seven
-//! on one side happens by chance with probability 2/128 when there is no difference.
+//! or all below 1 (B faster); otherwise it is **within noise**. With the default 9 rounds,
+//! all nine on one side happens by chance with probability 2/512 per bench when there is no
+//! difference (about 8% that one of 20 benches is called different by chance).
 //!
 //! Beside the times, `--count` counts the instructions of one iteration of each bench in
 //! each build under callgrind ([`count`]): deterministic, but blind to what costs time
@@ -356,8 +357,9 @@ pub struct Args {
     /// `--b-rename openssl=rustcrypto`).
     #[arg(long, value_name = "FROM=TO")]
     b_rename: Option<String>,
-    /// Pairs per bench.
-    #[arg(long, default_value_t = 7)]
+    /// Pairs per bench (with 9, all nine pairs on one side of 1 happens by chance with
+    /// probability 2/512 per bench when there is no difference).
+    #[arg(long, default_value_t = 9)]
     rounds: u32,
     /// CPU seconds per sample.
     #[arg(long, default_value_t = 0.3)]

@@ -192,30 +192,30 @@ pub fn run(args: ModelArgs) -> Result<()> {
 }
 
 /// Applies `tlscost scale`'s efficiencies to the peak calls/s on K cores: the file named by
-/// --scaling, else the one beside the criterion directory if it exists. --cores without a
-/// file is an error saying how to make one.
+/// --scaling, else (estimates from criterion) the one beside the criterion directory if it
+/// exists. --cores without a file is an error saying how to make one.
 fn multicore(model: &mut ModelOutput, args: &ModelArgs) -> Result<()> {
+    let beside_criterion = || {
+        let dir = args
+            .criterion_dir
+            .clone()
+            .unwrap_or_else(default_criterion_dir);
+        dir.parent()
+            .map(|d| d.join("scale.json"))
+            .unwrap_or_default()
+    };
     let path = match &args.scaling {
         Some(p) => p.clone(),
+        // Fresh criterion output: the scale file measured beside it, if any.
+        None if args.results.is_empty() && beside_criterion().is_file() => beside_criterion(),
         None => {
-            let dir = args
-                .criterion_dir
-                .clone()
-                .unwrap_or_else(default_criterion_dir);
-            let p = dir
-                .parent()
-                .map(|d| d.join("scale.json"))
-                .unwrap_or_default();
-            if !p.is_file() {
-                if let Some(k) = args.cores {
-                    return Err(Error::Usage(format!(
-                        "--cores {k}: no scaling measured ({} missing): run `tlscost scale` first",
-                        p.display()
-                    )));
-                }
-                return Ok(());
+            return match args.cores {
+                Some(k) => Err(Error::Usage(format!(
+                    "--cores {k}: no scaling measured: run `tlscost scale` first (it writes {}), or name its file with --scaling",
+                    beside_criterion().display()
+                ))),
+                None => Ok(()),
             }
-            p
         }
     };
     let file = crate::scale::ScaleFile::read(&path)?;
