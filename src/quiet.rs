@@ -261,10 +261,7 @@ pub fn not_quiet(s: &Sample, reference_us: f64) -> Vec<String> {
 
 /// The default directory of the monitor's files: `<target dir>/quiet`.
 pub fn default_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-        .join("quiet")
+    crate::fsutil::target_dir().join("quiet")
 }
 
 /// The samples file the monitor writes in `dir`.

@@ -159,10 +159,7 @@ impl ScaleFile {
 
 /// The default scale file: `<target dir>/scale.json`.
 pub fn default_path() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-        .join("scale.json")
+    crate::fsutil::target_dir().join("scale.json")
 }
 
 /// The scenarios measured by default: the paper's suite on OpenSSL and the model's rustls
@@ -539,11 +536,12 @@ pub fn apply(
             None => missing.push(scenario(kind)),
         }
     }
+    // More than perfect scaling is measurement noise: it counts as perfect.
     let lookup = |id: &str| -> Option<f64> {
         let kind = handshake_kind_of(id, &resumed)?;
         effs.iter()
             .find(|(s, ..)| *s == scenario(&kind))
-            .map(|(_, e, _)| *e)
+            .map(|(_, e, _)| e.min(1.0))
     };
     for c in &mut model.configurations {
         let parts: Vec<(String, f64)> = c.parts.iter().map(|p| (p.id.clone(), p.us)).collect();
@@ -554,7 +552,7 @@ pub fn apply(
         .map(|(s, e, at)| format!("{s} {e:.3} (at {at} threads)"))
         .collect();
     let mut note = format!(
-        "Peak calls/s on {k} cores = {k} x 1e6 / µs per call, each per-call handshake's CPU divided by the scaling efficiency measured by `tlscost scale` ({}; threads sharing one server and one client context): {}. Bulk encryption, transport and auth are assumed to scale perfectly (not measured).",
+        "Peak calls/s on {k} cores = {k} x 1e6 / µs per call, each per-call handshake's CPU divided by the scaling efficiency measured by `tlscost scale` ({}; threads sharing one server and one client context): {}. An efficiency above 1 is noise and counts as 1. Bulk encryption, transport and auth are assumed to scale perfectly (not measured).",
         path.display(),
         if list.is_empty() { "none".to_string() } else { list.join(", ") }
     );

@@ -27,17 +27,11 @@ use compare::{Comparison, HereCpu};
 use counts::Counts;
 use std::path::{Path, PathBuf};
 
-/// Where `cargo bench --bench gate -- --save-summary=json` leaves its summaries, under the
-/// target directory.
-pub const DEFAULT_SUMMARIES: &str = "target/gungraun/tlscost/gate";
-
-/// [`DEFAULT_SUMMARIES`] under `$CARGO_TARGET_DIR` when that is set (the vendored build
-/// uses `target-vendored/`), else under `target/`.
+/// Where `cargo bench --bench gate -- --save-summary=json` leaves its summaries:
+/// `gungraun/tlscost/gate` under the target directory ([`crate::fsutil::target_dir`]:
+/// `$CARGO_TARGET_DIR` when set, as for the vendored build's `target-vendored/`).
 pub fn default_summaries() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("gungraun/tlscost/gate"),
-        None => PathBuf::from(DEFAULT_SUMMARIES),
-    }
+    crate::fsutil::target_dir().join("gungraun/tlscost/gate")
 }
 
 /// Which OpenSSL this build links: `system` or `vendored`.

@@ -671,10 +671,7 @@ pub fn notes(opts: &ModelOptions) -> Vec<String> {
 /// The default criterion output directory: `$CARGO_TARGET_DIR/criterion`, else
 /// `target/criterion` under the crate.
 pub fn default_criterion_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-        .join("criterion")
+    crate::fsutil::target_dir().join("criterion")
 }
 
 /// The `results/` directory of the crate.
