@@ -9,8 +9,10 @@ OPENSSL    ?= system
 ifeq ($(OPENSSL),vendored)
 FEATURES   := --features vendored-openssl
 export CARGO_TARGET_DIR := $(CURDIR)/target-vendored
+GATE_BASELINE := results/baseline/gate-vendored.json
 else ifeq ($(OPENSSL),system)
 FEATURES   :=
+GATE_BASELINE := results/baseline/gate.json
 else
 $(error OPENSSL=$(OPENSSL): expected system or vendored)
 endif
@@ -18,7 +20,7 @@ endif
 CRITERION_BENCHES := primitives handshakes transport eventloop connections parts
 BENCH_FLAGS := $(foreach b,$(CRITERION_BENCHES),--bench $(b))
 
-.PHONY: all setup valgrind build test bench model anatomy fixtures lint gate baseline parity audit fuzz clean kamailio kamailio-setup
+.PHONY: all setup valgrind build test bench model anatomy fixtures lint gate baseline ab-openssl scale parity audit fuzz clean kamailio kamailio-setup
 
 all: model
 
@@ -38,10 +40,16 @@ fixtures:
 	$(CARGO) run --release -- fixtures --out fixtures
 
 # --- The per-call model (the main job) ---------------------------------------------------
-# Only the benches `tlscost model` reads, each filtered to what it needs and run in
-# criterion's quick mode; then the model. MODEL_ARGS passes options to `tlscost model`
-# (e.g. MODEL_ARGS="--backend rustcrypto" or "--base-udp-us 40"). tlscost is built with the
-# benches' profile (same settings as release) so the library is compiled once.
+# Only the benches `tlscost model` reads, each filtered to what it needs; then the model.
+# Every component is timed in CPU time of the measuring thread (src/cputime.rs), with a
+# warm-up and at least 10 samples (criterion's median): the socket components (transport,
+# event loop) with their own longer settings. Before the benches it waits up to QUIET_WAIT
+# seconds for a quiet machine (`tlscost quiet wait`), and a monitor samples the machine
+# once a second during them (`tlscost quiet monitor`, ended by its pid): the model then
+# names every component measured while the CPU ran slow (see docs/repeatability.md).
+# MODEL_ARGS passes options to `tlscost model` (e.g. MODEL_ARGS="--backend rustcrypto" or
+# "--base-udp-us 40"). tlscost is built with the benches' profile (same settings as
+# release) so the library is compiled once.
 MODEL_ARGS     ?=
 # FLOW=DIR: a call-flow directory (the format of fixtures/sip) instead of fixtures/sip, for
 # every bench the model reads and for the model itself (see README "Call flows").
@@ -50,25 +58,39 @@ ifneq ($(FLOW),)
 export TLSCOST_FLOW := $(abspath $(FLOW))
 endif
 MODEL_BACKENDS ?= openssl|rustcrypto|awslc
-MODEL_CRITERION = -- --quick --noplot
+QUIET_WAIT     ?= 60
+TARGET_DIR     := $(or $(CARGO_TARGET_DIR),target)
+MODEL_CRITERION = -- --noplot --sample-size 10 --warm-up-time 0.2 --measurement-time 0.4
+MODEL_SOCKETS   = -- --noplot
+# The handshakes the model can use (both stacks' protocols, every kind).
+MODEL_SCALE     = --scenario 'openssl/tls12-rsa-aes128-sha/*' --scenario 'rustls/tls12-ecdhe-rsa-aes128-gcm/*'
+SCALE_THREADS  ?= $(shell nproc 2>/dev/null || echo 2)
 model:
 	@start=$$(date +%s); set -e; \
 	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
-	step 1/7 "build the benches and tlscost (release)"; \
+	step 1/9 "build the benches and tlscost (release)"; \
 	$(CARGO) bench $(FEATURES) --no-run --bench transport --bench primitives --bench handshakes --bench eventloop --bench connections; \
 	$(CARGO) build $(FEATURES) --profile bench --bin tlscost; \
-	step 2/7 "transport: SIP messages over loopback UDP/TCP, TCP connect/accept, the UDP base"; \
-	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_CRITERION) '^(transport|base)/'; \
-	step 3/7 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS) and libssl; RSA-2048 and small records to price handshakes"; \
+	tlscost=$(TARGET_DIR)/release/tlscost; \
+	step 2/9 "wait for a quiet machine (at most $(QUIET_WAIT) s), then monitor it during the benches"; \
+	$$tlscost quiet wait --max-wait $(QUIET_WAIT); \
+	$$tlscost quiet monitor & monitor=$$!; \
+	trap 'kill $$monitor 2>/dev/null || true' EXIT; \
+	step 3/9 "transport: SIP messages over loopback UDP/TCP, TCP connect/accept, the UDP base"; \
+	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_SOCKETS) '^(transport|base)/'; \
+	step 4/9 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS) and libssl; RSA-2048 and small records to price handshakes"; \
 	$(CARGO) bench $(FEATURES) --bench primitives $(MODEL_CRITERION) '^(record/($(MODEL_BACKENDS)|libssl)/(aes128-sha|3des-sha)/(seal|open)/sip-|rsa/openssl/[a-z]+/2048$$|record/openssl/(aes128-sha|3des-sha)/(seal|open)/64$$)'; \
-	step 4/7 "handshakes: openssl (TLS_RSA AES128-SHA, 3DES-SHA where this OpenSSL has it) and rustls (ECDHE), per side and kind"; \
+	step 5/9 "handshakes: openssl (TLS_RSA AES128-SHA, 3DES-SHA where this OpenSSL has it) and rustls (ECDHE), per side and kind"; \
 	$(CARGO) bench $(FEATURES) --bench handshakes $(MODEL_CRITERION) '^handshake/(openssl/tls12-rsa-(aes128|3des)-sha|rustls/tls12-ecdhe-rsa-aes128-gcm)/'; \
-	step 5/7 "event loop (App. D): client handshake on sockets, faulty vs fixed loop"; \
-	$(CARGO) bench $(FEATURES) --bench eventloop $(MODEL_CRITERION) '^eventloop/(faulty|fixed)/tls12-rsa-aes128-sha/[a-z-]+/1ms$$'; \
-	step 6/7 "connections: new TCP and TLS (TLS_RSA AES128-SHA: full, mutual, resumed-id) connections on loopback sockets, each side"; \
-	$(CARGO) bench $(FEATURES) --bench connections $(MODEL_CRITERION) '^connection/(tcp|openssl/tls12-rsa-aes128-sha/(full|mutual|resumed-id))/'; \
-	step 7/7 "the per-call model"; \
-	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- model $(MODEL_ARGS); \
+	step 6/9 "event loop (App. D): client handshake on sockets, faulty vs fixed loop"; \
+	$(CARGO) bench $(FEATURES) --bench eventloop $(MODEL_SOCKETS) '^eventloop/(faulty|fixed)/tls12-rsa-aes128-sha/[a-z-]+/1ms$$'; \
+	step 7/9 "connections: new TCP and TLS (TLS_RSA AES128-SHA: full, mutual, resumed-id) connections on loopback sockets, each side"; \
+	$(CARGO) bench $(FEATURES) --bench connections $(MODEL_SOCKETS) '^connection/(tcp|openssl/tls12-rsa-aes128-sha/(full|mutual|resumed-id))/'; \
+	kill $$monitor 2>/dev/null || true; \
+	step 8/9 "multi-core scaling of the model's handshakes: 1..$(SCALE_THREADS) threads on one shared context"; \
+	$$tlscost scale --threads $(SCALE_THREADS) --seconds 1 $(MODEL_SCALE); \
+	step 9/9 "the per-call model"; \
+	$$tlscost model $(MODEL_ARGS); \
 	echo "make model finished in $$(( $$(date +%s) - start )) s"
 
 # --- The handshake's anatomy ----------------------------------------------------------------
@@ -127,9 +149,11 @@ SUDO             := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 GATE_THRESHOLD   ?= 2
 # Set GATE_BMF=file.json to also write the counts as Bencher Metric Format.
 GATE_BMF         ?=
-GATE_DIR         := target/gungraun/tlscost/gate
+# Each OpenSSL build counts in its own target directory, against its own baseline.
+GATE_DIR         := $(TARGET_DIR)/gungraun/tlscost/gate
 # The runner is looked up on PATH (GUNGRAUN_RUNNER would be baked into the bench at compile time).
-GATE_RUN = rm -rf $(GATE_DIR) && PATH="$(CARGO_BIN):$$PATH" $(CARGO) bench --bench gate -- --save-summary=json
+GATE_RUN = rm -rf $(GATE_DIR) && PATH="$(CARGO_BIN):$$PATH" $(CARGO) bench $(FEATURES) --bench gate -- --save-summary=json
+GATE_TLSCOST = $(CARGO) run $(FEATURES) --release --quiet --bin tlscost -- gate
 
 # valgrind (apt-get) when it is missing: the gate, `make anatomy` and the tests that count
 # OpenSSL's calls under callgrind need it.
@@ -139,7 +163,8 @@ valgrind:
 	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y valgrind; }
 
 # Installs what the gate needs when it is missing: valgrind (apt-get) and gungraun-runner
-# at the version of the gungraun library in Cargo.lock.
+# at the version of the gungraun library in Cargo.lock. (`make test` needs valgrind only:
+# the gate's CPU probe is tested under it.)
 setup: valgrind
 	@test -n "$(GUNGRAUN_VERSION)" || { echo "setup: no gungraun in Cargo.lock" >&2; exit 1; }
 	@have=$$(PATH="$(CARGO_BIN):$$PATH" gungraun-runner --version 2>/dev/null | awk '{ print $$2 }'); \
@@ -148,19 +173,38 @@ setup: valgrind
 	  $(CARGO) install gungraun-runner --version $(GUNGRAUN_VERSION) --locked --force; \
 	fi
 
-# Counts instructions of the gate benches and compares them with results/baseline/gate.json;
-# fails when one grew by more than GATE_THRESHOLD percent (only on the baseline's CPU).
+# Counts instructions of the gate benches and compares them with results/baseline/gate.json
+# (OPENSSL=vendored: the vendored build against results/baseline/gate-vendored.json); fails
+# when one grew by more than GATE_THRESHOLD percent, whenever valgrind presents the
+# baseline's CPU to the counted code (whatever the host CPU).
 gate: setup
 	@start=$$(date +%s); \
 	$(GATE_RUN) && \
-	$(CARGO) run --release --quiet -- gate check --threshold $(GATE_THRESHOLD) \
-	  --previous target/gungraun/gate-previous.json $(if $(GATE_BMF),--bmf $(GATE_BMF)); \
+	$(GATE_TLSCOST) check --threshold $(GATE_THRESHOLD) --baseline $(GATE_BASELINE) \
+	  --summaries $(GATE_DIR) --previous $(TARGET_DIR)/gungraun/gate-previous.json \
+	  $(if $(GATE_BMF),--bmf $(GATE_BMF)); \
 	rc=$$?; echo "gate finished in $$(( $$(date +%s) - start )) s"; exit $$rc
 
-# Re-records results/baseline/gate.json from a fresh gate run (written atomically).
+# Re-records the baseline of this OpenSSL build from a fresh gate run (written atomically).
 baseline: setup
 	$(GATE_RUN)
-	$(CARGO) run --release --quiet -- gate record
+	$(GATE_TLSCOST) record --baseline $(GATE_BASELINE) --summaries $(GATE_DIR)
+
+# Paired A/B comparison of the system OpenSSL build (A, target/) and the vendored one (B,
+# target-vendored/: its first build takes 4-20 min): RSA-2048, records, every handshake side,
+# alternating A and B in one session, with instruction counts (README "Two OpenSSL builds").
+# AB_ARGS passes options to `tlscost ab` (e.g. AB_ARGS="--rounds 9 --markdown").
+AB_ARGS ?=
+ab-openssl: valgrind
+	env -u CARGO_TARGET_DIR $(CARGO) build --release --bin tlscost
+	CARGO_TARGET_DIR=$(CURDIR)/target-vendored $(CARGO) build --release --features vendored-openssl --bin tlscost
+	target/release/tlscost ab --a target/release/tlscost --b target-vendored/release/tlscost --count $(AB_ARGS)
+
+# Handshakes/s with 1..N threads on one shared context (default N = the cores), written to
+# <target dir>/scale.json, which `make model` / `tlscost model` then use for peak calls/s.
+SCALE_ARGS    ?=
+scale:
+	$(CARGO) run $(FEATURES) --release --quiet --bin tlscost -- scale --threads $(SCALE_THREADS) $(SCALE_ARGS)
 
 # `openssl speed` against the suite's OpenSSL backend on the same operations (RSA-2048
 # sign/verify, AES-128-CBC, DES-EDE3-CBC and HMAC-SHA1 at 1,024 bytes), with the ratios.

@@ -1,5 +1,7 @@
 //! Criterion benches of the transport components and the base (logic in `tlscost::transport`).
 //! Each bench runs its self-check first; a failed check stops the run naming the bench.
+//! Every figure is CPU time of the measuring thread (`tlscost::cputime`), so other load on
+//! the machine does not inflate it.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -8,6 +10,7 @@ use tlscost::fixtures::Fixtures;
 use tlscost::names::Dimension;
 use tlscost::transport::{self, BaseFlow, ConnectAccept, TcpPair, UdpPair};
 
+use tlscost::cputime;
 use tlscost::error::or_stop;
 
 fn send_recv(c: &mut Criterion) {
@@ -30,12 +33,20 @@ fn send_recv(c: &mut Criterion) {
             if proto == "udp" {
                 or_stop(udp.check(&id.full(), &m.bytes));
                 g.bench_function(BenchmarkId::new(id.function.clone(), param), |b| {
-                    b.iter(|| black_box(or_stop(udp.send_recv(black_box(&m.bytes))).len()))
+                    b.iter_custom(|iters| {
+                        or_stop(cputime::measure(iters, || {
+                            udp.send_recv(black_box(&m.bytes)).map(|r| r.len())
+                        }))
+                    })
                 });
             } else {
                 or_stop(tcp.check(&id.full(), &m.bytes));
                 g.bench_function(BenchmarkId::new(id.function.clone(), param), |b| {
-                    b.iter(|| black_box(or_stop(tcp.send_recv(black_box(&m.bytes))).len()))
+                    b.iter_custom(|iters| {
+                        or_stop(cputime::measure(iters, || {
+                            tcp.send_recv(black_box(&m.bytes)).map(|r| r.len())
+                        }))
+                    })
                 });
             }
         }
@@ -51,10 +62,10 @@ fn connect_accept(c: &mut Criterion) {
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(1));
     g.bench_function(connect.function.clone(), |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| or_stop(ca.connect_timed())).sum())
+        b.iter_custom(|iters| or_stop(cputime::sum(iters, || ca.connect_timed())))
     });
     g.bench_function(accept.function.clone(), |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| or_stop(ca.accept_timed())).sum())
+        b.iter_custom(|iters| or_stop(cputime::sum(iters, || ca.accept_timed())))
     });
     g.finish();
 }
@@ -69,7 +80,7 @@ fn base(c: &mut Criterion) {
         let mut call = or_stop(flow.setup(&corpus));
         or_stop(call.check(&id.full()));
         g.bench_function(id.function.clone(), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| or_stop(call.run_call())).sum())
+            b.iter_custom(|iters| or_stop(cputime::sum(iters, || call.run_call())))
         });
     }
     g.finish();

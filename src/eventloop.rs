@@ -322,19 +322,8 @@ pub(crate) fn client_context_for(
     Ok(b.build())
 }
 
-/// The calling thread's CPU time (user + system).
-pub fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid clock id and a valid out-pointer; this clock cannot fail on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(
-        ts.tv_sec.max(0) as u64,
-        ts.tv_nsec.clamp(0, 999_999_999) as u32,
-    )
-}
+/// The calling thread's CPU time (user + system): [`crate::cputime::thread_cpu`].
+pub use crate::cputime::thread_cpu as thread_cpu_time;
 
 /// A socket that sleeps before the first write after a read: one pause per server flight.
 #[derive(Debug)]

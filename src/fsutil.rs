@@ -29,3 +29,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Error::io(format!("writing {}", path.display()), e)
     })
 }
+
+/// The cargo target directory: `$CARGO_TARGET_DIR` when set (the vendored build uses
+/// `target-vendored/`), else `target/` under the crate. Generated output goes there.
+pub fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}

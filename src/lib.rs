@@ -5,7 +5,9 @@
 //! A component is defined once here and used by the criterion benches, the gungraun
 //! gate, the tests and the CLI alike. See `DESIGN.md` for the layout.
 
+pub mod ab;
 pub mod connection;
+pub mod cputime;
 pub mod crypto;
 pub mod error;
 pub mod eventloop;
@@ -20,9 +22,11 @@ pub mod names;
 pub mod parity;
 pub mod parity_handshake;
 pub mod profile;
+pub mod quiet;
 pub mod record;
 pub mod report;
 pub mod results;
+pub mod scale;
 pub mod server;
 pub mod sip;
 pub mod testbed;

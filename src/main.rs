@@ -53,6 +53,17 @@ enum Command {
     /// Callgrind profiles of every handshake side: measured OpenSSL operation counts and the
     /// paper's profile categories (needs valgrind).
     Anatomy(tlscost::handshake::cli::AnatomyArgs),
+    /// Paired A/B comparison of two builds (or backends): the same benches alternately, the
+    /// ratio B/A with its spread over the pairs, and (--count) the instruction counts.
+    Ab(tlscost::ab::Args),
+    /// The worker process `tlscost ab` drives (one per build).
+    #[command(hide = true)]
+    AbWorker(tlscost::ab::WorkerArgs),
+    /// Handshakes/s and CPU per handshake with 1..N threads sharing one context: the scaling
+    /// efficiency the model's multi-core peak uses.
+    Scale(tlscost::scale::Args),
+    /// Wait for a quiet machine before measuring, or monitor it during a run.
+    Quiet(tlscost::quiet::Args),
 }
 
 fn run(cli: Cli) -> tlscost::Result<()> {
@@ -82,6 +93,10 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Counts(args) => tlscost::handshake::cli::run(args),
         Command::Flow(args) => tlscost::flow::cli::run(args),
         Command::Anatomy(args) => tlscost::handshake::cli::run_anatomy(args),
+        Command::Ab(args) => tlscost::ab::run(args),
+        Command::AbWorker(args) => tlscost::ab::run_worker(args),
+        Command::Scale(args) => tlscost::scale::run(args),
+        Command::Quiet(args) => tlscost::quiet::run(args),
     }
 }
 

@@ -259,35 +259,10 @@ fn speed_time(op: Op, report: &SpeedReport) -> Result<f64> {
     Ok(1.0 / per_s)
 }
 
-/// CPU time consumed by the calling thread.
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec; CLOCK_THREAD_CPUTIME_ID always exists on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 /// Runs `f` repeatedly for `seconds` of thread CPU time; seconds per call.
-fn cpu_time_per_op(seconds: u32, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
-    f()?; // once outside the count (first-touch of buffers)
-    let budget = Duration::from_secs(seconds.into());
-    let start = thread_cpu();
-    let mut n: u64 = 0;
-    let mut batch: u64 = 1;
-    loop {
-        for _ in 0..batch {
-            f()?;
-        }
-        n += batch;
-        let spent = thread_cpu() - start;
-        if spent >= budget {
-            return Ok(spent.as_secs_f64() / n as f64);
-        }
-        batch = (batch * 2).min(4096);
-    }
+fn cpu_time_per_op(seconds: u32, f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let (per, _) = crate::cputime::per_call(Duration::from_secs(seconds.into()), f)?;
+    Ok(per.as_secs_f64())
 }
 
 /// Seconds per operation of tlscost's OpenSSL backend for `op`.

@@ -5,7 +5,8 @@
 //! Everything binds to 127.0.0.1 only, every socket has a read timeout (a lost datagram is
 //! an error, not a hang), and every socket is closed when its owner is dropped.
 //!
-//! What is on the clock:
+//! What is on the clock (CPU time of the measuring thread, [`crate::cputime`]: the kernel's
+//! work for the socket calls included, other programs' use of the CPU excluded):
 //! - send-recv (UDP and TCP): the sender's `send`/`write_all` and the receiver's
 //!   `recv`/`read_exact`, both in one thread, since a proxy does both for every message.
 //! - connect: the client's `socket()` + `connect()` (blocking; on loopback it returns once
@@ -16,13 +17,14 @@
 //!   sending and receiving are off the clock (all in one thread: a loopback datagram is
 //!   queued at the receiver before `send_to` returns).
 
+use crate::cputime::CpuTimer;
 use crate::names::{BenchId, Dimension};
 use crate::sip::{self, Action, Leg, Proxy};
 use crate::{Error, Result};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long any receive may wait before the component reports a lost message.
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
@@ -191,7 +193,7 @@ impl ConnectAccept {
 
     /// Client side: time of `socket()` + `connect()`; the accept and the close are off the clock.
     pub fn connect_timed(&self) -> Result<Duration> {
-        let t0 = Instant::now();
+        let t0 = CpuTimer::start();
         let client = TcpStream::connect(self.addr).map_err(io("TCP connect"))?;
         let took = t0.elapsed();
         let (server, _) = self.listener.accept().map_err(io("TCP accept"))?;
@@ -202,7 +204,7 @@ impl ConnectAccept {
     /// Server side: time of `accept()` of a queued connection; connect and close are off the clock.
     pub fn accept_timed(&self) -> Result<Duration> {
         let client = TcpStream::connect(self.addr).map_err(io("TCP connect"))?;
-        let t0 = Instant::now();
+        let t0 = CpuTimer::start();
         let (server, _) = self.listener.accept().map_err(io("TCP accept"))?;
         let took = t0.elapsed();
         close_pair(client, server)?;
@@ -521,7 +523,7 @@ impl UdpProxyCall {
             let sender = self.steps[i].sender;
             self.ua_send(sender, &self.steps[i].bytes)?;
 
-            let t0 = Instant::now();
+            let t0 = CpuTimer::start();
             let (n, _) = self
                 .proxy_sock
                 .recv_from(&mut self.buf)

@@ -1341,6 +1341,8 @@ fn validate_server_runs_on_a_measured_server_file() {
         ],
         not_measured: vec![],
         notes: vec![],
+        peaks: vec![],
+        profiles: vec![],
     };
     let path = tmp.path().join("toy.json");
     file.write(&path).unwrap();
@@ -1762,10 +1764,37 @@ fn server_case<'a>(input: &'a str, out: &Path, listen: &[String], pid: &[&str]) 
     c
 }
 
+/// A stand-in server process with no children: the test harness's own pid would do, but
+/// its children (other tests' processes) come and go, which a measurement rightly refuses.
+/// Ended by its pid when dropped.
+struct StandIn(std::process::Child);
+
+impl StandIn {
+    fn start() -> StandIn {
+        StandIn(
+            std::process::Command::new("sleep")
+                .arg("120")
+                .spawn()
+                .expect("spawn sleep"),
+        )
+    }
+    fn pid(&self) -> String {
+        self.0.id().to_string()
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn server_address_where_nothing_listens() {
     let tmp = TempDir::new().unwrap();
-    let me = std::process::id().to_string();
+    let server = StandIn::start();
+    let me = server.pid();
     for kind in ["udp", "tcp"] {
         let addr = format!("127.0.0.1:{}", free_port());
         let config = format!("proxy-chain/{kind}");
@@ -1808,7 +1837,8 @@ fn server_pid_not_running_and_bad_pid_file() {
 #[test]
 fn server_listen_flags_that_are_wrong() {
     let tmp = TempDir::new().unwrap();
-    let me = std::process::id().to_string();
+    let server = StandIn::start();
+    let me = server.pid();
     for (input, listen, needles) in [
         (
             "a server address off loopback",
@@ -1897,5 +1927,78 @@ fn server_port_already_in_use() {
         .arg(run.path().join("serve.pid"))
         .watch(run.path())
         .says(&[&addr, "in use"])
+        .refused();
+}
+
+// ---- tlscost scale, ab, model --cores / --scaling ----
+
+#[test]
+fn scale_with_no_threads() {
+    Case::new("scale --threads 0", &["scale", "--threads", "0"])
+        .says(&["--threads 0", "at least 1"])
+        .refused();
+}
+
+#[test]
+fn scale_unknown_scenario() {
+    Case::new(
+        "scale --scenario of no stack",
+        &["scale", "--scenario", "gnutls/tls13-aes128-gcm/full"],
+    )
+    .says(&["unknown handshake scenario", "gnutls"])
+    .refused();
+}
+
+#[test]
+fn ab_with_one_round() {
+    Case::new("ab --rounds 1", &["ab", "--rounds", "1"])
+        .says(&["--rounds", "at least 2"])
+        .refused();
+}
+
+#[test]
+fn ab_with_a_missing_binary() {
+    Case::new(
+        "ab --b of a missing build",
+        &["ab", "--b", "/nonexistent/target-vendored/release/tlscost"],
+    )
+    .says(&[
+        "/nonexistent/target-vendored/release/tlscost",
+        "no such tlscost binary",
+    ])
+    .refused();
+}
+
+#[test]
+fn ab_with_a_bad_rename() {
+    Case::new("ab --b-rename without =", &["ab", "--b-rename", "openssl"])
+        .says(&["--b-rename 'openssl'", "FROM=TO"])
+        .refused();
+}
+
+#[test]
+fn model_cores_without_a_scale_file() {
+    let dir = TempDir::new().unwrap();
+    let results = results_file(dir.path(), "r.json");
+    let crit = dir.path().join("target").join("criterion");
+    model_on("model --cores without tlscost scale", &results)
+        .arg("--criterion-dir")
+        .arg(&crit)
+        .arg("--cores")
+        .arg("8")
+        .says(&["--cores 8", "tlscost scale"])
+        .refused();
+}
+
+#[test]
+fn model_scaling_file_corrupt() {
+    let dir = TempDir::new().unwrap();
+    let results = results_file(dir.path(), "r.json");
+    let scale = dir.path().join("scale.json");
+    std::fs::write(&scale, "{\"kind\": \"tlscost-scale\"").unwrap();
+    model_on("model --scaling truncated", &results)
+        .arg("--scaling")
+        .arg(&scale)
+        .says(&["scale.json", "not a scale file"])
         .refused();
 }

@@ -115,11 +115,11 @@ pub trait Case {
         false
     }
 
-    /// Runs `iters` iterations and returns the time spent in them alone. The default times
+    /// Runs `iters` iterations and returns the thread CPU time spent in them alone. The default times
     /// [`Case::run`]; a libssl record open overrides it (each record opens only once, so fresh
     /// ones are written between timed batches).
     fn timed(&mut self, iters: u64) -> Result<std::time::Duration> {
-        let t = std::time::Instant::now();
+        let t = crate::cputime::CpuTimer::start();
         for _ in 0..iters {
             self.run()?;
         }
@@ -808,7 +808,7 @@ impl Case for LibsslCase {
 
     fn timed(&mut self, iters: u64) -> Result<std::time::Duration> {
         if self.op == RecordOp::Seal {
-            let t = std::time::Instant::now();
+            let t = crate::cputime::CpuTimer::start();
             for _ in 0..iters {
                 self.run()?;
             }

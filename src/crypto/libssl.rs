@@ -298,7 +298,7 @@ pub fn timed_opens(
         for _ in 0..k {
             conn.seal(plaintext)?;
         }
-        let t = std::time::Instant::now();
+        let t = crate::cputime::CpuTimer::start();
         for _ in 0..k {
             if conn.open(std::hint::black_box(&mut buf))? != plaintext.len() {
                 bad += 1;

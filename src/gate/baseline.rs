@@ -1,20 +1,37 @@
 //! The committed baseline of the gate: `results/baseline/gate.json`.
 //!
 //! It holds each benchmark's instruction count and what the counts depend on: the CPU
-//! signature (model and the flags that select crypto code paths), the valgrind and
-//! gungraun versions, and when it was taken.
+//! valgrind presented to the counted program ([`super::cpu::EmulatedCpu`], schema 2), the
+//! host's CPU signature (model and the flags that select crypto code paths), the valgrind
+//! and gungraun versions, and when it was taken.
 
 use super::counts::Counts;
+use super::cpu::EmulatedCpu;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// The only baseline schema this build reads and writes.
-pub const SCHEMA: u32 = 1;
+/// The baseline schema this build writes (2: with the emulated CPU).
+pub const SCHEMA: u32 = 2;
+/// The schemas this build reads: 1 had no emulated CPU (the gate then compares host
+/// signatures, as it did then).
+pub const READABLE_SCHEMAS: [u32; 2] = [1, 2];
 /// What the `kind` field of a baseline file says.
 pub const KIND: &str = "tlscost-gate-baseline";
 /// Where `make baseline` writes the baseline and `make gate` reads it.
 pub const DEFAULT_PATH: &str = "results/baseline/gate.json";
+/// The baseline of the vendored OpenSSL build (`make gate OPENSSL=vendored`).
+pub const VENDORED_PATH: &str = "results/baseline/gate-vendored.json";
+
+/// The baseline path of this build: [`VENDORED_PATH`] when built with the
+/// `vendored-openssl` feature, else [`DEFAULT_PATH`].
+pub fn default_path() -> &'static str {
+    if cfg!(feature = "vendored-openssl") {
+        VENDORED_PATH
+    } else {
+        DEFAULT_PATH
+    }
+}
 
 /// A gate baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,8 +42,14 @@ pub struct Baseline {
     pub schema: u32,
     /// When the counted run started (RFC 3339, UTC).
     pub date: String,
-    /// `Machine::cpu_signature()` of the machine the counts were taken on.
+    /// `Machine::cpu_signature()` of the machine the counts were taken on (the host CPU).
     pub cpu_signature: String,
+    /// The CPU valgrind presented to the counted program (absent in schema 1 files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emulated_cpu: Option<EmulatedCpu>,
+    /// Which OpenSSL the counted build linked: `system` or `vendored` (absent in schema 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openssl_build: Option<String>,
     /// `gungraun-runner --version` of the run.
     pub gungraun: String,
     /// `valgrind --version` of the run.
@@ -59,9 +82,12 @@ impl Baseline {
                 value["kind"]
             )));
         }
-        if value["schema"] != SCHEMA {
+        if !READABLE_SCHEMAS
+            .iter()
+            .any(|s| value["schema"] == serde_json::json!(s))
+        {
             return Err(bad(format!(
-                "gate baseline schema {}, this build reads schema {SCHEMA}; re-record it with `make baseline`",
+                "gate baseline schema {}, this build reads schemas {READABLE_SCHEMAS:?}; re-record it with `make baseline`",
                 value["schema"]
             )));
         }

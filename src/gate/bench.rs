@@ -8,7 +8,7 @@
 
 use crate::crypto::cases::{self, Case, Group};
 use crate::crypto::{Backend, RsaOp};
-use crate::fixtures::{Ca, Fixtures, Identity};
+use crate::fixtures::Fixtures;
 use crate::handshake::{HandshakeBench, Kind, Pki, Protocol, Scenario, Side, Stack};
 use crate::names::{BenchId, Dimension};
 use crate::record::{RecordOp, Suite};
@@ -109,6 +109,17 @@ pub struct PrimitiveJob {
 /// does not; a sealed record opens to its plaintext and a tampered one is refused).
 pub fn prepare_primitive(name: &str) -> Result<PrimitiveJob> {
     gated(name)?;
+    let mut case = primitive_case(name)?;
+    // One uncounted iteration last: the counted one then finds the allocator in the state
+    // its own previous run left (the set-up's allocations otherwise decide which malloc
+    // paths it takes; rustcrypto verify moved by 2% with an unrelated set-up change).
+    case.run()?;
+    Ok(PrimitiveJob { case })
+}
+
+/// Any primitive case by its full name (`rsa/...`, `cipher/...`, `mac/...`, `record/...`),
+/// built from the fixtures and self-checked ([`CaseSpec::build`](cases::CaseSpec::build)).
+pub fn primitive_case(name: &str) -> Result<Box<dyn Case>> {
     let group_label = name.split('/').next().unwrap_or_default();
     let group = Group::from_label("benchmark group", group_label)?;
     let plan = cases::plan(group, &Fixtures::locate()?)?;
@@ -117,12 +128,18 @@ pub fn prepare_primitive(name: &str) -> Result<PrimitiveJob> {
         .iter()
         .find(|c| c.id.full() == name)
         .ok_or_else(|| Error::Usage(format!("no {group_label} case named {name}")))?;
-    let mut case = spec.build()?;
-    // One uncounted iteration last: the counted one then finds the allocator in the state
-    // its own previous run left (the set-up's allocations otherwise decide which malloc
-    // paths it takes; rustcrypto verify moved by 2% with an unrelated set-up change).
-    case.run()?;
-    Ok(PrimitiveJob { case })
+    spec.build()
+}
+
+/// Any handshake side by its full name (`handshake/<stack>/<protocol>/<kind>/<side>`):
+/// configurations built, keys warm, and one handshake checked to be what the name says.
+pub fn handshake_case(name: &str) -> Result<(HandshakeBench, Side)> {
+    let l = labels(name, "handshake", 4)?;
+    let scenario = Scenario::from_label(&l[..3].join("/"))?;
+    let side = Side::from_label("side", l[3])?;
+    let mut bench = HandshakeBench::new(scenario, &Pki::locate()?)?;
+    bench.check()?;
+    Ok((bench, side))
 }
 
 impl PrimitiveJob {
@@ -131,23 +148,6 @@ impl PrimitiveJob {
     pub fn run(&mut self) -> Result<()> {
         self.case.run()
     }
-}
-
-/// The handshake PKI from the fixtures: main CA, server and client identities, rogue client.
-pub fn pki(fixtures: &Fixtures) -> Result<Pki> {
-    let pair = |who| -> Result<crate::handshake::CertAndKey> {
-        let ck = fixtures.identity(who)?;
-        Ok(crate::handshake::CertAndKey {
-            cert: ck.cert.pem,
-            key: ck.key.pem,
-        })
-    };
-    Ok(Pki {
-        ca: fixtures.ca(Ca::Main)?.pem,
-        server: pair(Identity::Server)?,
-        client: pair(Identity::Client)?,
-        rogue_client: pair(Identity::RogueClient)?,
-    })
 }
 
 /// One handshake of a scenario, one side of which is counted.
@@ -161,13 +161,9 @@ pub struct HandshakeJob {
 /// mutual verified the client certificate). Those handshakes also pass through the counted
 /// step functions; the gate bench zeroes the counters when the benchmark function starts.
 pub fn prepare_handshake(name: &str) -> Result<HandshakeJob> {
-    let l = labels(name, "handshake", 4)?;
-    let scenario = Scenario::from_label(&l[..3].join("/"))?;
-    let side = Side::from_label("side", l[3])?;
+    labels(name, "handshake", 4)?;
     gated(name)?;
-    let pki = pki(&Fixtures::locate()?)?;
-    let mut bench = HandshakeBench::new(scenario, &pki)?;
-    bench.check()?;
+    let (bench, side) = handshake_case(name)?;
     Ok(HandshakeJob { bench, side })
 }
 

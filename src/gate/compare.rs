@@ -2,6 +2,7 @@
 
 use super::baseline::Baseline;
 use super::counts::Counts;
+use super::cpu::EmulatedCpu;
 use crate::{Error, Result};
 use comfy_table::{presets::ASCII_FULL_CONDENSED, CellAlignment, Table};
 
@@ -35,7 +36,7 @@ impl Status {
         }
     }
 
-    /// Whether this status fails the gate (on the baseline's CPU).
+    /// Whether this status fails the gate (when the counts are comparable).
     pub fn fails(self) -> bool {
         matches!(self, Status::Regressed | Status::Missing)
     }
@@ -66,6 +67,84 @@ impl Row {
     }
 }
 
+/// The CPU of the machine running the gate now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HereCpu {
+    /// The host's `Machine::cpu_signature()`.
+    pub host_signature: String,
+    /// What valgrind presents to the counted program here, or why it could not be probed.
+    pub emulated: std::result::Result<EmulatedCpu, String>,
+}
+
+/// Whether this run's counts compare with the baseline's, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Comparability {
+    /// Valgrind presents the same CPU (vendor and features) as when the baseline was taken:
+    /// the counted code takes the same paths, whatever the host CPUs.
+    SameEmulatedCpu,
+    /// No emulated CPU on one side (a schema 1 baseline, or the probe failed here): the host
+    /// CPU signatures are equal, as the gate required before it probed valgrind's CPU.
+    SameHost {
+        /// Why the emulated CPUs could not be compared.
+        why: String,
+    },
+    /// Not comparable: what differs.
+    Different {
+        /// Each difference, e.g. `only in the baseline: avx2`.
+        reasons: Vec<String>,
+    },
+}
+
+impl Comparability {
+    /// Compares the baseline's CPU with `here`'s.
+    pub fn of(baseline: &Baseline, here: &HereCpu) -> Comparability {
+        match (&baseline.emulated_cpu, &here.emulated) {
+            (Some(base), Ok(now)) => {
+                let reasons: Vec<String> = base
+                    .view
+                    .differences(&now.view)
+                    .into_iter()
+                    .map(|d| {
+                        d.replace("only in the first", "only in the baseline")
+                            .replace("only in the second", "only here")
+                            .replace("vendor ", "vendor (baseline vs here) ")
+                    })
+                    .collect();
+                if reasons.is_empty() {
+                    Comparability::SameEmulatedCpu
+                } else {
+                    Comparability::Different { reasons }
+                }
+            }
+            (base, now) => {
+                let why = match (base, now) {
+                    (None, _) => "the baseline records no emulated CPU (schema 1: re-record it with `make baseline`)".to_string(),
+                    (_, Err(e)) => format!("the CPU valgrind presents here could not be probed: {e}"),
+                    _ => String::new(),
+                };
+                if baseline.cpu_signature == here.host_signature {
+                    Comparability::SameHost { why }
+                } else {
+                    Comparability::Different {
+                        reasons: vec![
+                            why,
+                            format!(
+                                "host CPU: baseline {}, here {}",
+                                baseline.cpu_signature, here.host_signature
+                            ),
+                        ],
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the gate may fail on these counts.
+    pub fn comparable(&self) -> bool {
+        !matches!(self, Comparability::Different { .. })
+    }
+}
+
 /// A run compared with a baseline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
@@ -73,15 +152,19 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Threshold in percent.
     pub threshold_pct: f64,
-    /// CPU signature the baseline was taken on.
+    /// Host CPU signature the baseline was taken on.
     pub baseline_cpu: String,
-    /// CPU signature of this machine.
+    /// Host CPU signature of this machine.
     pub current_cpu: String,
+    /// The features valgrind presents here (empty when not probed).
+    pub emulated_features: Vec<String>,
+    /// Whether the counts compare, and why.
+    pub comparability: Comparability,
 }
 
 impl Comparison {
-    /// Compares `now` with `baseline` at `threshold_pct` percent.
-    pub fn new(baseline: &Baseline, now: &Counts, current_cpu: &str, threshold_pct: f64) -> Self {
+    /// Compares `now` with `baseline` at `threshold_pct` percent, on the machine `here`.
+    pub fn new(baseline: &Baseline, now: &Counts, here: &HereCpu, threshold_pct: f64) -> Self {
         let mut names: Vec<&String> = baseline.benches.keys().chain(now.keys()).collect();
         names.sort();
         names.dedup();
@@ -115,13 +198,19 @@ impl Comparison {
             rows,
             threshold_pct,
             baseline_cpu: baseline.cpu_signature.clone(),
-            current_cpu: current_cpu.to_string(),
+            current_cpu: here.host_signature.clone(),
+            emulated_features: here
+                .emulated
+                .as_ref()
+                .map(|e| e.view.features.clone())
+                .unwrap_or_default(),
+            comparability: Comparability::of(baseline, here),
         }
     }
 
-    /// Whether this machine has the baseline's CPU signature (only then can the gate fail).
+    /// Whether the counts compare with the baseline's (only then can the gate fail).
     pub fn same_cpu(&self) -> bool {
-        self.baseline_cpu == self.current_cpu
+        self.comparability.comparable()
     }
 
     /// The rows that fail the gate (regressed or missing).
@@ -197,12 +286,31 @@ impl Comparison {
                 r.name
             ));
         }
-        if !self.same_cpu() {
-            out.push_str(&format!(
-                "NOTE: this CPU differs from the baseline's; instruction counts are not comparable, \
-                 so the gate reports without failing.\n  baseline: {}\n  this CPU: {}\n",
-                self.baseline_cpu, self.current_cpu
-            ));
+        match &self.comparability {
+            Comparability::SameEmulatedCpu => {
+                out.push_str(&format!(
+                    "CPU: valgrind presents the baseline's CPU here ({}), so the counts compare",
+                    self.emulated_features.join(" ")
+                ));
+                if self.baseline_cpu != self.current_cpu {
+                    out.push_str(&format!(
+                        " although the host CPUs differ (baseline: {}; here: {})",
+                        self.baseline_cpu, self.current_cpu
+                    ));
+                }
+                out.push('\n');
+            }
+            Comparability::SameHost { why } => out.push_str(&format!(
+                "CPU: same host CPU as the baseline ({}); {why}\n",
+                self.current_cpu
+            )),
+            Comparability::Different { reasons } => out.push_str(&format!(
+                "NOTE: the CPU the counted code sees differs from the baseline's, so the gate reports \
+                 without failing:\n  - {}\n  Crypto code picks its paths from CPUID (OpenSSL's \
+                 OPENSSL_ia32cap, ring's and RustCrypto's feature detection): other features mean \
+                 other code, other instruction counts. `make baseline` on this machine gates here.\n",
+                reasons.join("\n  - ")
+            )),
         }
         let new = self.rows.iter().filter(|r| r.status == Status::New).count();
         if new > 0 {
@@ -214,7 +322,7 @@ impl Comparison {
     }
 
     /// Ok when the gate passes; [`Error::Regression`] naming every failing bench otherwise.
-    /// On another CPU signature it always passes (the report says why).
+    /// When the counts are not comparable it always passes (the report says why).
     pub fn verdict(&self) -> Result<()> {
         let failures = self.failures();
         if failures.is_empty() || !self.same_cpu() {

@@ -6,22 +6,42 @@
 //! threshold. `make gate` runs the bench and then `tlscost gate check`; `make baseline`
 //! runs it and then `tlscost gate record`.
 //!
-//! Instruction counts only compare on the same code paths, so the baseline carries the CPU
-//! signature it was taken on; on another CPU the gate reports and does not fail.
+//! Instruction counts only compare on the same code paths, and under valgrind those are
+//! chosen by the CPU valgrind presents to the program, not by the host's ([`cpu`]). The
+//! baseline records that emulated CPU; the gate fails on a regression whenever valgrind
+//! presents the same CPU here, whatever the host, and reports without failing (naming the
+//! features that differ) when it does not.
+//!
+//! The vendored OpenSSL build (`--features vendored-openssl`, `make gate OPENSSL=vendored`)
+//! has its own baseline, [`baseline::VENDORED_PATH`], and its own target directory.
 
 pub mod baseline;
 pub mod bench;
 pub mod compare;
 pub mod counts;
+pub mod cpu;
 
 use crate::{Error, Result};
 use baseline::Baseline;
-use compare::Comparison;
+use compare::{Comparison, HereCpu};
 use counts::Counts;
 use std::path::{Path, PathBuf};
 
-/// Where `cargo bench --bench gate -- --save-summary=json` leaves its summaries.
-pub const DEFAULT_SUMMARIES: &str = "target/gungraun/tlscost/gate";
+/// Where `cargo bench --bench gate -- --save-summary=json` leaves its summaries:
+/// `gungraun/tlscost/gate` under the target directory ([`crate::fsutil::target_dir`]:
+/// `$CARGO_TARGET_DIR` when set, as for the vendored build's `target-vendored/`).
+pub fn default_summaries() -> PathBuf {
+    crate::fsutil::target_dir().join("gungraun/tlscost/gate")
+}
+
+/// Which OpenSSL this build links: `system` or `vendored`.
+pub fn openssl_build() -> &'static str {
+    if cfg!(feature = "vendored-openssl") {
+        "vendored"
+    } else {
+        "system"
+    }
+}
 
 /// `tlscost gate ...`
 #[derive(Debug, clap::Args)]
@@ -36,17 +56,35 @@ enum Command {
     Check(CheckArgs),
     /// Write the last gate run as the new baseline.
     Record(RecordArgs),
+    /// Print the CPU valgrind presents to counted programs (runs this binary under
+    /// `valgrind --tool=none`), beside the host's, as JSON.
+    Probe(ProbeArgs),
 }
 
 /// Options shared by `check` and `record`.
 #[derive(Debug, clap::Args)]
 struct Common {
-    /// Directory holding the gungraun summary.json files of the run.
-    #[arg(long, default_value = DEFAULT_SUMMARIES)]
-    summaries: PathBuf,
-    /// The baseline file.
-    #[arg(long, default_value = baseline::DEFAULT_PATH)]
+    /// Directory holding the gungraun summary.json files of the run
+    /// (default: <target dir>/gungraun/tlscost/gate, the target dir from $CARGO_TARGET_DIR).
+    #[arg(long)]
+    summaries: Option<PathBuf>,
+    /// The baseline file (default: results/baseline/gate.json; gate-vendored.json for the
+    /// vendored OpenSSL build).
+    #[arg(long, default_value = baseline::default_path())]
     baseline: PathBuf,
+}
+
+impl Common {
+    fn summaries(&self) -> PathBuf {
+        self.summaries.clone().unwrap_or_else(default_summaries)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct ProbeArgs {
+    /// Print the CPU as this process sees it (what the default mode runs under valgrind).
+    #[arg(long, hide = true)]
+    this_process: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,18 +113,62 @@ pub fn run(args: Args) -> Result<()> {
     match args.command {
         Command::Check(a) => check(a),
         Command::Record(a) => record(a),
+        Command::Probe(a) => probe(a),
+    }
+}
+
+fn probe(a: ProbeArgs) -> Result<()> {
+    let host = cpu::CpuView::of_this_process();
+    let value = if a.this_process {
+        serde_json::json!(host)
+    } else {
+        serde_json::json!({ "emulated": cpu::emulated(&this_exe()?)?, "host": host })
+    };
+    println!("{value}");
+    Ok(())
+}
+
+/// The running tlscost binary (the probe runs it again under valgrind).
+fn this_exe() -> Result<PathBuf> {
+    std::env::current_exe().map_err(|e| Error::io("locating the tlscost binary", e))
+}
+
+/// The CPU here: host signature, and what valgrind presents (or why it could not be probed).
+fn here_cpu() -> HereCpu {
+    HereCpu {
+        host_signature: crate::machine::Machine::current().cpu_signature(),
+        emulated: this_exe()
+            .and_then(|exe| cpu::emulated(&exe))
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// A baseline recorded from the other OpenSSL build is the wrong file: say which to use.
+fn check_build(base: &Baseline, path: &Path) -> Result<()> {
+    match &base.openssl_build {
+        Some(b) if b != openssl_build() => Err(Error::Results {
+            path: path.to_path_buf(),
+            what: format!(
+                "this baseline counts the {b} OpenSSL build, this is the {} build: its baseline is {} (`make gate OPENSSL={}`)",
+                openssl_build(),
+                baseline::default_path(),
+                openssl_build()
+            ),
+        }),
+        _ => Ok(()),
     }
 }
 
 fn check(a: CheckArgs) -> Result<()> {
     // Read the baseline first: a missing baseline is the first thing to fix.
     let base = Baseline::load(&a.common.baseline)?;
-    let run = counts::read_run(&a.common.summaries, &gate_names())?;
-    let cpu = crate::machine::Machine::current().cpu_signature();
-    let cmp = Comparison::new(&base, &run.counts, &cpu, a.threshold);
+    check_build(&base, &a.common.baseline)?;
+    let run = counts::read_run(&a.common.summaries(), &gate_names())?;
+    let cmp = Comparison::new(&base, &run.counts, &here_cpu(), a.threshold);
     println!(
-        "gate: {} benches vs {} (taken {}), threshold +{}%",
+        "gate: {} benches of the {} OpenSSL build vs {} (taken {}), threshold +{}%",
         run.counts.len(),
+        openssl_build(),
         a.common.baseline.display(),
         base.date,
         a.threshold
@@ -112,7 +194,8 @@ fn check(a: CheckArgs) -> Result<()> {
 }
 
 fn record(a: RecordArgs) -> Result<()> {
-    let run = counts::read_run(&a.common.summaries, &gate_names())?;
+    let summaries = a.common.summaries();
+    let run = counts::read_run(&summaries, &gate_names())?;
     let missing: Vec<String> = bench::all()
         .iter()
         .map(|id| id.full())
@@ -120,7 +203,7 @@ fn record(a: RecordArgs) -> Result<()> {
         .collect();
     if !missing.is_empty() {
         return Err(Error::Results {
-            path: a.common.summaries.clone(),
+            path: summaries,
             what: format!(
                 "the run lacks {} gate bench(es), not recording a partial baseline: {}",
                 missing.len(),
@@ -129,21 +212,30 @@ fn record(a: RecordArgs) -> Result<()> {
         });
     }
     let (gungraun, valgrind) = tool_versions();
+    // The counts are only worth recording with the CPU they were counted on.
+    let emulated = cpu::emulated(&this_exe()?)?;
     let base = Baseline {
         kind: baseline::KIND.into(),
         schema: baseline::SCHEMA,
         date: run.started_at.unwrap_or_else(|| "unknown".into()),
         cpu_signature: crate::machine::Machine::current().cpu_signature(),
+        emulated_cpu: Some(emulated),
+        openssl_build: Some(openssl_build().into()),
         gungraun,
         valgrind,
         benches: run.counts,
     };
     base.save(&a.common.baseline)?;
     println!(
-        "recorded {} benches in {} (CPU {})",
+        "recorded {} benches of the {} OpenSSL build in {} (host CPU {}; valgrind presents: {})",
         base.benches.len(),
+        openssl_build(),
         a.common.baseline.display(),
-        base.cpu_signature
+        base.cpu_signature,
+        base.emulated_cpu
+            .as_ref()
+            .map(|e| e.view.features.join(" "))
+            .unwrap_or_default()
     );
     Ok(())
 }

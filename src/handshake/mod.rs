@@ -33,7 +33,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use count::{OpCounts, SideCounts};
 
@@ -564,7 +564,8 @@ pub fn drive(
 
 fn timed_step(end: &mut dyn Endpoint) -> Result<Duration> {
     CURRENT_SIDE.with(|c| c.set(Some(end.side())));
-    let t = Instant::now();
+    // CPU time of this thread: other programs taking the CPU away do not count.
+    let t = crate::cputime::CpuTimer::start();
     let r = end.step();
     let d = t.elapsed();
     CURRENT_SIDE.with(|c| c.set(None));
@@ -621,7 +622,8 @@ pub fn verify_facts(scenario: &Scenario, f: &Facts) -> std::result::Result<(), S
 }
 
 /// Configurations of one scenario on one stack, built once; makes fresh endpoints per handshake.
-pub trait Setup {
+/// Shareable between threads (`tlscost scale` runs handshakes on one setup from many).
+pub trait Setup: Send + Sync {
     /// A new client end on `wire` (no connection object yet: its first step creates it).
     fn client(&self, wire: &Wire) -> Box<dyn Endpoint>;
     /// A new server end on `wire`.

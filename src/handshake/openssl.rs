@@ -13,9 +13,8 @@ use openssl::ssl::{
     SslMethod, SslOptions, SslSession, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
 };
 use openssl::x509::{X509VerifyResult, X509};
-use std::cell::RefCell;
 use std::io::Write;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 fn crypto(op: &'static str, e: impl std::fmt::Display) -> Error {
     Error::Crypto {
@@ -57,8 +56,9 @@ pub struct OpensslSetup {
     scenario: Scenario,
     client_ctx: SslContext,
     server_ctx: SslContext,
-    /// The session to resume (resumed kinds; set by the first, priming handshake).
-    session: Rc<RefCell<Option<SslSession>>>,
+    /// The session to resume (resumed kinds; set by the first, priming handshake). Shared by
+    /// every client of the setup, on any thread.
+    session: Arc<Mutex<Option<SslSession>>>,
 }
 
 /// Restricts a context to the scenario's version and suite.
@@ -170,7 +170,7 @@ impl OpensslSetup {
             scenario,
             client_ctx: c.build(),
             server_ctx: s.build(),
-            session: Rc::default(),
+            session: Arc::default(),
         })
     }
 }
@@ -333,7 +333,7 @@ fn drain(s: &mut SslStream<Pipe>) -> std::result::Result<(), openssl::ssl::Error
 /// The client end of an OpenSSL handshake.
 pub struct OpensslClient {
     ctx: SslContext,
-    session: Rc<RefCell<Option<SslSession>>>,
+    session: Arc<Mutex<Option<SslSession>>>,
     keep_session: bool,
     end: End,
 }
@@ -351,7 +351,7 @@ pub fn client_step(c: &mut OpensslClient) -> Result<()> {
             ssl.param_mut()
                 .set_host(SERVER_NAME)
                 .map_err(|e| crypto("set host to verify", e))?;
-            if let Some(sess) = c.session.borrow().as_ref() {
+            if let Some(sess) = c.session.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
                 // SAFETY: the session comes from a connection of the same SSL_CTX.
                 unsafe { ssl.set_session(sess) }.map_err(|e| crypto("set session", e))?;
             }
@@ -429,7 +429,7 @@ impl Endpoint for OpensslClient {
                     self.end
                         .fail(Side::Client, "no session to keep for resumption".into())
                 })?;
-            *self.session.borrow_mut() = Some(sess);
+            *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(sess);
         }
         self.end.quiet_shutdown();
         Ok(())

@@ -77,6 +77,13 @@ pub struct ModelArgs {
     /// Write neither the results file nor the plots.
     #[arg(long)]
     pub no_save: bool,
+    /// Project peak calls/s on this many cores with the handshakes' measured scaling
+    /// efficiency (`tlscost scale`; default: this machine's cores when that file exists).
+    #[arg(long, value_name = "K")]
+    pub cores: Option<usize>,
+    /// The `tlscost scale` file (default: scale.json beside the criterion directory).
+    #[arg(long, value_name = "FILE")]
+    pub scaling: Option<PathBuf>,
     /// Calibrate on your proxy's measured µs per call (CSV `configuration,us_per_call` or
     /// JSON; see fixtures/calibration-example.csv) and predict the other configurations.
     #[arg(long, value_name = "FILE")]
@@ -176,9 +183,19 @@ pub fn run(args: ModelArgs) -> Result<()> {
         return run_calibration(&args, file);
     }
     let mut model = compute(&args)?;
-    // Fresh criterion output was taken on this machine just now: say if it is busy.
+    multicore(&mut model, &args)?;
+    // Fresh criterion output was taken on this machine just now: say if it is busy, and
+    // which components were measured while it was noisy (`make model`'s monitor).
     if args.results.is_empty() {
         model.warnings.extend(busy_warnings());
+        let criterion_dir = args
+            .criterion_dir
+            .clone()
+            .unwrap_or_else(default_criterion_dir);
+        model.warnings.extend(crate::quiet::conditions(
+            &criterion_dir,
+            &component_benches(&model),
+        )?);
     }
     // The tables list the warnings themselves; JSON on stdout gets them on stderr too.
     if args.json {
@@ -219,6 +236,52 @@ pub fn run(args: ModelArgs) -> Result<()> {
         eprintln!("results: {}", path.display());
     }
     Ok(())
+}
+
+/// Applies `tlscost scale`'s efficiencies to the peak calls/s on K cores: the file named by
+/// --scaling, else (estimates from criterion) the one beside the criterion directory if it
+/// exists. --cores without a file is an error saying how to make one.
+fn multicore(model: &mut ModelOutput, args: &ModelArgs) -> Result<()> {
+    let beside_criterion = || {
+        let dir = args
+            .criterion_dir
+            .clone()
+            .unwrap_or_else(default_criterion_dir);
+        dir.parent()
+            .map(|d| d.join("scale.json"))
+            .unwrap_or_default()
+    };
+    let path = match &args.scaling {
+        Some(p) => p.clone(),
+        // Fresh criterion output: the scale file measured beside it, if any.
+        None if args.results.is_empty() && beside_criterion().is_file() => beside_criterion(),
+        None => {
+            return match args.cores {
+                Some(k) => Err(Error::Usage(format!(
+                    "--cores {k}: no scaling measured: run `tlscost scale` first (it writes {}), or name its file with --scaling",
+                    beside_criterion().display()
+                ))),
+                None => Ok(()),
+            }
+        }
+    };
+    let file = crate::scale::ScaleFile::read(&path)?;
+    crate::scale::apply(model, &file, args.cores, &path)
+}
+
+/// Each measured component's label and benchmarks.
+fn component_benches(model: &ModelOutput) -> Vec<(String, Vec<String>)> {
+    model
+        .components
+        .iter()
+        .filter_map(|c| {
+            let m = c.measured.as_ref()?;
+            Some((
+                c.label.clone(),
+                m.benches.iter().map(|b| b.0.clone()).collect(),
+            ))
+        })
+        .collect()
 }
 
 /// Hyperfine-style warnings when the machine is busy now.

@@ -395,6 +395,10 @@ pub struct ConfigRow {
     pub units: f64,
     /// Projected peak calls per second on one core (1e6 / µs per call).
     pub calls_per_s: f64,
+    /// Projected peak calls per second on [`ModelOutput::multicore`]'s cores, with the
+    /// measured scaling efficiency of the handshakes (`tlscost scale`); absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls_per_s_cores: Option<f64>,
     /// The components it is made of.
     pub parts: Vec<Part>,
     /// The paper's CPU events at 50 calls/s normalized to its proxy-chain/udp.
@@ -454,6 +458,9 @@ pub struct ModelOutput {
     /// from [`crate::handshake::explain::reconstruct`]; empty when not computed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reconstructed: Vec<Reconstructed>,
+    /// The multi-core projection, when a `tlscost scale` file was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multicore: Option<crate::scale::MultiCore>,
 }
 
 /// A handshake component rebuilt from its measured parts (`tlscost counts --explain`).
@@ -604,6 +611,7 @@ pub fn build(
                 upper_us,
                 units: us / base_us,
                 calls_per_s: 1e6 / us,
+                calls_per_s_cores: None,
                 parts,
                 paper_events_units: events.map(|e| e.0),
                 paper_events_derived: events.is_some_and(|e| e.1),
@@ -707,6 +715,7 @@ pub fn build(
         warnings,
         estimates: used,
         reconstructed: Vec::new(),
+        multicore: None,
     })
 }
 
@@ -809,10 +818,7 @@ pub fn notes(opts: &ModelOptions) -> Vec<String> {
 /// The default criterion output directory: `$CARGO_TARGET_DIR/criterion`, else
 /// `target/criterion` under the crate.
 pub fn default_criterion_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-        .join("criterion")
+    crate::fsutil::target_dir().join("criterion")
 }
 
 /// The `results/` directory of the crate.

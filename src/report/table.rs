@@ -169,31 +169,42 @@ impl Exporter for Table {
                     Some(r) => (r.to.clone(), format!("{:.2}", r.ours), fmt_opt(r.paper, 2)),
                     None => ("-".into(), "-".into(), "-".into()),
                 };
-                vec![
+                let mut row = vec![
                     c.name.clone(),
                     fmt_us(c.us),
                     format!("{:.2}", c.units),
                     format!("{:.0}", c.calls_per_s),
+                ];
+                if let Some(k) = c.calls_per_s_cores {
+                    row.push(format!("{k:.0}"));
+                }
+                row.extend([
                     paper_events.unwrap_or_else(|| "-".into()),
                     fmt_opt(c.paper_model_units, 2),
                     to,
                     ours_r,
                     paper_r,
-                ]
+                ]);
+                row
             })
             .collect();
+        let cores_header = m
+            .multicore
+            .as_ref()
+            .map(|mc| format!("calls/s ({} cores)", mc.cores));
         out += &self.table(
             &[
-                "configuration",
-                "µs/call",
-                "units",
-                "calls/s (1 core)",
-                "paper events",
-                "paper model",
-                "throughput vs",
-                "ours",
-                "paper",
-            ],
+                &["configuration", "µs/call", "units", "calls/s (1 core)"][..],
+                &cores_header.as_deref().into_iter().collect::<Vec<_>>(),
+                &[
+                    "paper events",
+                    "paper model",
+                    "throughput vs",
+                    "ours",
+                    "paper",
+                ][..],
+            ]
+            .concat(),
             rows,
         );
 

@@ -71,6 +71,33 @@ struct SampleJson {
 /// A missing directory gives an empty map; a corrupt file is an error naming it.
 pub fn load(dir: &Path) -> Result<BTreeMap<String, Estimate>> {
     let mut out = BTreeMap::new();
+    for new_dir in new_dirs(dir)? {
+        let est = read_one(&new_dir)?;
+        out.insert(est.id.clone(), est);
+    }
+    Ok(out)
+}
+
+/// When criterion finished each benchmark under `dir`: the modification time of its
+/// `new/estimates.json`, in seconds since the Unix epoch, by full benchmark name.
+pub fn finished_at(dir: &Path) -> Result<BTreeMap<String, f64>> {
+    let mut out = BTreeMap::new();
+    for new_dir in new_dirs(dir)? {
+        let bench: BenchmarkJson = read_json(new_dir.join("benchmark.json"))?;
+        let at = std::fs::metadata(new_dir.join("estimates.json"))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        if let Some(at) = at {
+            out.insert(bench.full_id, at.as_secs_f64());
+        }
+    }
+    Ok(out)
+}
+
+/// Every benchmark's `new/` directory under `dir` (none when `dir` does not exist).
+fn new_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
     if !dir.exists() {
         return Ok(out);
     }
@@ -85,8 +112,7 @@ pub fn load(dir: &Path) -> Result<BTreeMap<String, Estimate>> {
             }
             if path.file_name().is_some_and(|n| n == "new") && path.join("benchmark.json").exists()
             {
-                let est = read_one(&path)?;
-                out.insert(est.id.clone(), est);
+                out.push(path);
             } else if !is_criterion_own(&path) {
                 stack.push(path);
             }

@@ -120,19 +120,7 @@ pub fn wait_readable(fd: &impl AsRawFd, what: &str) -> Result<()> {
 
 /// CPU time consumed by the calling thread so far (CLOCK_THREAD_CPUTIME_ID), in ns.
 pub fn thread_cpu_ns() -> Result<u64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid timespec to write into.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if r != 0 {
-        return Err(Error::io(
-            "clock_gettime(CLOCK_THREAD_CPUTIME_ID)",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+    Ok(crate::cputime::thread_cpu().as_nanos() as u64)
 }
 
 fn crypto(op: &'static str, e: openssl::error::ErrorStack) -> Error {
