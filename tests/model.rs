@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 use tlscost::crypto::Backend;
 use tlscost::fixtures::{Direction, Fixtures, Legs, SipFlow, SipMessage};
-use tlscost::handshake::{Kind, Stack};
+use tlscost::handshake::{Kind, Protocol, Scenario, Side as HsSide, Stack};
 use tlscost::machine::Machine;
 use tlscost::model::components::Estimates;
 use tlscost::model::configs::{Config, ProxyMode};
@@ -108,24 +108,19 @@ fn toy_estimates(messages: &[&str]) -> BTreeMap<String, f64> {
     e.insert("transport/tcp/connect/client".to_string(), 20_000.0);
     e.insert("transport/tcp/accept/server".to_string(), 30_000.0);
     for (stack, proto) in [
-        ("openssl", "tls12-rsa-aes128-sha"),
-        ("rustls", "tls12-ecdhe-rsa-aes128-gcm"),
+        (Stack::Openssl, Protocol::Tls12RsaAes128Sha),
+        (Stack::Rustls, Protocol::Tls12EcdheRsaAes128Gcm),
     ] {
-        let scale = if stack == "rustls" { 2.0 } else { 1.0 };
+        let scale = if stack == Stack::Rustls { 2.0 } else { 1.0 };
         for (kind, c, s) in [
-            ("full", 100_000.0, 200_000.0),
-            ("mutual", 150_000.0, 300_000.0),
-            ("resumed-id", 40_000.0, 50_000.0),
-            ("resumed-ticket", 45_000.0, 55_000.0),
+            (Kind::Full, 100_000.0, 200_000.0),
+            (Kind::Mutual, 150_000.0, 300_000.0),
+            (Kind::ResumedId, 40_000.0, 50_000.0),
+            (Kind::ResumedTicket, 45_000.0, 55_000.0),
         ] {
-            e.insert(
-                format!("handshake/{stack}/{proto}/{kind}/client"),
-                c * scale,
-            );
-            e.insert(
-                format!("handshake/{stack}/{proto}/{kind}/server"),
-                s * scale,
-            );
+            let sc = Scenario::new(stack, proto, kind);
+            e.insert(sc.id(HsSide::Client).full(), c * scale);
+            e.insert(sc.id(HsSide::Server).full(), s * scale);
         }
     }
     e
@@ -314,7 +309,7 @@ fn bad_base_udp_us_is_refused() {
 fn a_missing_estimate_names_the_bench_to_run() {
     let tmp = TempDir::new().unwrap();
     let mut est = toy_estimates(&["a", "b", "c", "d"]);
-    est.remove("handshake/openssl/tls12-rsa-aes128-sha/full/client");
+    est.remove("handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/client");
     write_all(tmp.path(), &est, 0.01);
     let err = build(
         &ModelOptions::default(),
@@ -326,7 +321,7 @@ fn a_missing_estimate_names_the_bench_to_run() {
     let text = err.to_string();
     assert!(matches!(err, Error::Results { .. }), "{err:?}");
     assert!(
-        text.contains("no estimate for handshake/openssl/tls12-rsa-aes128-sha/full/client"),
+        text.contains("no estimate for handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/client"),
         "{text}"
     );
     assert!(text.contains("cargo bench --bench handshakes"), "{text}");
@@ -720,7 +715,7 @@ fn compare_lines_up_backends_and_files() {
     let row = hs
         .rows
         .iter()
-        .find(|r| r.key == "handshake/tls12-ecdhe-rsa-aes128-gcm/full/client")
+        .find(|r| r.key == "handshake/tls12-ecdhe-rsa-aes128-gcm/x25519/rsa2048/full/client")
         .unwrap();
     assert_eq!(row.values, [None, Some(200_000.0)]);
 

@@ -124,6 +124,9 @@ pub fn explain(
     let c = counts.side(side);
     let run_rsa = format!("cargo bench --bench primitives -- rsa/{backend}");
     let mut parts = Vec::new();
+    let mut unpriced = Vec::new();
+    // The rsa/... benches price RSA-2048 only: an ECDSA scenario's signatures stay unpriced.
+    let ecdsa = scenario.cert_type() == super::Cert::EcdsaP256;
     for (what, n, op) in [
         ("private sign", c.private_sign, "sign"),
         ("private decrypt", c.private_decrypt, "decrypt"),
@@ -131,6 +134,10 @@ pub fn explain(
         ("public encrypt", c.public_encrypt, "encrypt"),
     ] {
         if n == 0 {
+            continue;
+        }
+        if ecdsa {
+            unpriced.push(format!("{n} ECDSA P-256 {what}(s)"));
             continue;
         }
         let bench = BenchId::new("rsa", &[backend, op]).with_parameter(RSA_BITS);
@@ -160,9 +167,12 @@ pub fn explain(
             total_us: n as f64 * unit_us,
         });
     }
-    let mut unpriced = Vec::new();
     if c.key_exchanges > 0 {
-        unpriced.push(format!("{} key exchange(s) (X25519)", c.key_exchanges));
+        unpriced.push(format!(
+            "{} key exchange(s) ({})",
+            c.key_exchanges,
+            scenario.group.map_or("no group", |g| g.label())
+        ));
     }
     if let Some(n) = c.kdf_calls.filter(|n| *n > 0) {
         unpriced.push(format!("{n} PRF/HKDF call(s)"));

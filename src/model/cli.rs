@@ -9,7 +9,7 @@ use super::{
 };
 use crate::crypto::Backend;
 use crate::fixtures::Fixtures;
-use crate::handshake::{Kind, Stack};
+use crate::handshake::{Cert, Group, Kind, Protocol, Stack};
 use crate::machine::Machine;
 use crate::names::Dimension;
 use crate::report::{self, Exporter};
@@ -71,6 +71,23 @@ pub struct ModelArgs {
     /// Write neither the results file nor the plots.
     #[arg(long)]
     pub no_save: bool,
+    /// Handshake protocol of the per-call handshakes (default: the stack's closest to the
+    /// paper's TLS_RSA); ECDHE and TLS 1.3 also move the AES configurations to AES-128-GCM records.
+    #[arg(long, value_name = "PROTOCOL")]
+    pub protocol: Option<String>,
+    /// Key-exchange group: x25519, p256, x25519mlkem768 (default x25519 where there is one).
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Certificate type: rsa2048, ecdsa-p256 (default: the suite's; rsa2048 for TLS 1.3).
+    #[arg(long, value_name = "CERT")]
+    pub cert: Option<String>,
+    /// Also state the heap memory of N persistent connections (measured now, in this process).
+    #[arg(long, value_name = "N")]
+    pub connections: Option<u64>,
+    /// Also print the paper's TLS configurations beside their modern equivalents (TLS 1.2
+    /// ECDHE, TLS 1.3, ECDSA, the post-quantum hybrid, ticket resumption), with ratios.
+    #[arg(long)]
+    pub today: bool,
     /// Calibrate on your proxy's measured µs per call (CSV `configuration,us_per_call` or
     /// JSON; see fixtures/calibration-example.csv) and predict the other configurations.
     #[arg(long, value_name = "FILE")]
@@ -86,6 +103,22 @@ impl ModelArgs {
             resumed: Kind::from_label("resumption", &self.resumed)?,
             base_udp_us: self.base_udp_us,
             auth_us: self.auth_us,
+            protocol: self
+                .protocol
+                .as_deref()
+                .map(|p| Protocol::from_label("protocol", p))
+                .transpose()?,
+            group: self
+                .group
+                .as_deref()
+                .map(|g| Group::from_label("group", g))
+                .transpose()?,
+            cert: self
+                .cert
+                .as_deref()
+                .map(|c| Cert::from_label("certificate type", c))
+                .transpose()?,
+            connections: self.connections,
         };
         opts.validate()?;
         Ok(opts)
@@ -101,9 +134,19 @@ pub fn compute(args: &ModelArgs) -> Result<ModelOutput> {
     };
     let (est, mixed) = estimates(args)?;
     let flows = Flows::from_fixtures(&Fixtures::locate()?)?;
+    // The handshake this build cannot run is named before any estimate is looked up.
+    for kind in [Kind::Full, Kind::Mutual, opts.resumed] {
+        opts.scenario(kind).available()?;
+    }
     let mut model = build(&opts, &flows, &est, &paper)?;
     // Files of different machines (--allow-mixed): every output says so.
     model.warnings.extend(mixed);
+    if args.today {
+        model.today = Some(super::today::today(&opts, &flows, &est, &paper)?);
+    }
+    if let Some(n) = opts.connections {
+        model.memory = Some(persistent_memory(&opts, n)?);
+    }
     Ok(model)
 }
 
@@ -167,11 +210,47 @@ pub fn run(args: ModelArgs) -> Result<()> {
             path: out_dir.clone(),
             what: format!("cannot serialise the model: {e}"),
         })?);
+        file.memory = memory_table()?;
         let path = file.default_path(&out_dir);
         file.write(&path)?;
         eprintln!("results: {}", path.display());
     }
     Ok(())
+}
+
+/// The memory per connection of every scenario of the paper's kinds this build can run, for
+/// the results file (`None` in a binary that does not count the heap).
+fn memory_table() -> Result<Option<serde_json::Value>> {
+    if !crate::memory::heap::installed() {
+        return Ok(None);
+    }
+    eprintln!("memory: heap per connection of every handshake scenario (tlscost memory)");
+    let pki = crate::handshake::Pki::locate()?;
+    let scenarios: Vec<_> = crate::handshake::Scenario::ALL
+        .iter()
+        .copied()
+        .filter(|s| Kind::PAPER.contains(&s.kind))
+        .collect();
+    let rows = crate::memory::measure_all(&scenarios, &pki, crate::memory::HANDSHAKES, |_| {})?;
+    serde_json::to_value(rows)
+        .map(Some)
+        .map_err(|e| Error::Usage(format!("serialising memory: {e}")))
+}
+
+/// The memory of `n` persistent connections of the model's full handshake, measured now.
+fn persistent_memory(opts: &ModelOptions, n: u64) -> Result<super::PersistentMemory> {
+    let scenario = opts.scenario(Kind::Full);
+    let pki = crate::handshake::Pki::locate()?;
+    let m = crate::memory::measure(scenario, &pki, crate::memory::HANDSHAKES)?;
+    let mib = |b: i64| b as f64 * n as f64 / (1024.0 * 1024.0);
+    Ok(super::PersistentMemory {
+        connections: n,
+        scenario: m.scenario,
+        server_bytes: m.server.held_bytes,
+        client_bytes: m.client.held_bytes,
+        server_mib: mib(m.server.held_bytes),
+        client_mib: mib(m.client.held_bytes),
+    })
 }
 
 /// Hyperfine-style warnings when the machine is busy now.

@@ -11,10 +11,11 @@ pub mod compare;
 pub mod components;
 pub mod configs;
 pub mod paper;
+pub mod today;
 
 use crate::crypto::Backend;
 use crate::fixtures::{Fixtures, SipFlow};
-use crate::handshake::{Kind, Protocol, Stack};
+use crate::handshake::{Cert, Group, Kind, Protocol, Scenario, Stack};
 use crate::names::{BenchId, Dimension};
 use crate::results::criterion::Estimate;
 use crate::{Error, Result};
@@ -50,6 +51,16 @@ pub struct ModelOptions {
     pub base_udp_us: Option<f64>,
     /// The operator's cost of the SIP auth credential lookup (µs per call); not measurable here.
     pub auth_us: f64,
+    /// Handshake protocol (`--protocol`); `None`: the stack's closest to the paper's TLS_RSA
+    /// ([`ModelOptions::protocol`]). A protocol with AES-128-GCM records also moves the AES
+    /// configurations' bulk to `record/<backend>/aes128-gcm/...`.
+    pub protocol: Option<Protocol>,
+    /// Key-exchange group of the handshakes that have one (`--group`; default X25519).
+    pub group: Option<Group>,
+    /// Certificate type of the full and mutual handshakes (`--cert`; default the suite's).
+    pub cert: Option<Cert>,
+    /// Persistent TLS connections whose memory the output states (`--connections N`).
+    pub connections: Option<u64>,
 }
 
 impl Default for ModelOptions {
@@ -60,6 +71,10 @@ impl Default for ModelOptions {
             resumed: Kind::ResumedId,
             base_udp_us: None,
             auth_us: 0.0,
+            protocol: None,
+            group: None,
+            cert: None,
+            connections: None,
         }
     }
 }
@@ -92,19 +107,76 @@ impl ModelOptions {
         }
         if !self.resumed.resumes() {
             return Err(Error::Usage(format!(
-                "--resumed {}: expected resumed-id or resumed-ticket",
+                "--resumed {}: expected resumed-id, resumed-ticket or resumed-psk-ke",
                 self.resumed.label()
             )));
+        }
+        if self.connections == Some(0) {
+            return Err(Error::Usage(
+                "--connections 0: expected a number of persistent connections, at least 1".into(),
+            ));
+        }
+        let p = self.protocol();
+        if let (Some(g), true) = (self.group, p.rsa_key_transport()) {
+            return Err(Error::Usage(format!(
+                "--group {}: {} is RSA key transport, which has no key-exchange group",
+                g.label(),
+                p.label()
+            )));
+        }
+        for kind in [Kind::Full, Kind::Mutual, self.resumed] {
+            let s = self.scenario(kind);
+            s.supported().map_err(|why| {
+                Error::Usage(format!(
+                    "--stack {} --protocol {}{}{}: {}: {why}",
+                    self.stack.label(),
+                    p.label(),
+                    self.group
+                        .map(|g| format!(" --group {}", g.label()))
+                        .unwrap_or_default(),
+                    self.cert
+                        .map(|c| format!(" --cert {}", c.label()))
+                        .unwrap_or_default(),
+                    s.label()
+                ))
+            })?;
         }
         Ok(())
     }
 
-    /// The handshake protocol the stack can do closest to the paper's RSA key transport.
+    /// The handshake protocol: `--protocol`, else the one the stack can do closest to the
+    /// paper's RSA key transport.
     pub fn protocol(&self) -> Protocol {
+        if let Some(p) = self.protocol {
+            return p;
+        }
         match self.stack {
             Stack::Openssl => Protocol::Tls12RsaAes128Sha,
             // rustls has no RSA key transport.
             _ => Protocol::Tls12EcdheRsaAes128Gcm,
+        }
+    }
+
+    /// The handshake scenario of a per-call handshake of `kind`: the stack, the protocol, the
+    /// group (where the handshake has a key exchange) and the certificate type (where it
+    /// has a certificate).
+    pub fn scenario(&self, kind: Kind) -> Scenario {
+        let mut s = Scenario::new(self.stack, self.protocol(), kind);
+        if s.group.is_some() {
+            s.group = self.group.or(s.group);
+        }
+        if s.cert.is_some() {
+            s.cert = self.cert.or(s.cert);
+        }
+        s
+    }
+
+    /// The record suite of the AES configurations: the protocol's (`aes128-gcm` for ECDHE and
+    /// TLS 1.3) when `--protocol` names one, else the paper's `aes128-sha`.
+    pub fn aes_records(&self) -> &'static str {
+        match self.protocol {
+            Some(p) if p.record_suite() == "aes128-gcm" => "aes128-gcm",
+            _ => BulkSuite::Aes.record_label(),
         }
     }
 
@@ -140,7 +212,14 @@ impl Flows {
 
 /// How one component is computed from benchmarks.
 pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Sum {
-    let bulk = |flow: &SipFlow, s: BulkSuite| tls_bulk(flow, opts.record_backend(s).label(), s);
+    let bulk = |flow: &SipFlow, s: BulkSuite| {
+        let sum = tls_bulk(flow, opts.record_backend(s).label(), s);
+        if s == BulkSuite::Aes {
+            on_record_suite(sum, BulkSuite::Aes.record_label(), opts.aes_records())
+        } else {
+            sum
+        }
+    };
     match id {
         ComponentId::UdpBase => match opts.base_udp_us {
             Some(us) => Sum {
@@ -214,18 +293,13 @@ fn handshake_kind(opts: &ModelOptions, kind: TlsKind) -> Kind {
     }
 }
 
-/// `handshake/<stack>/<protocol>/<kind>/<side>` for a per-call handshake.
+/// `handshake/<stack>/<protocol>[/<group>][/<cert>]/<kind>/<side>` for a per-call handshake.
 pub fn handshake_bench(opts: &ModelOptions, side: Side, kind: TlsKind) -> String {
-    BenchId::new(
-        "handshake",
-        &[
-            opts.stack.label(),
-            opts.protocol().label(),
-            handshake_kind(opts, kind).label(),
-            side.label(),
-        ],
-    )
-    .full()
+    let side = match side {
+        Side::Client => crate::handshake::Side::Client,
+        Side::Server => crate::handshake::Side::Server,
+    };
+    opts.scenario(handshake_kind(opts, kind)).id(side).full()
 }
 
 /// The server's pause before each flight in the event-loop benches the model reads.
@@ -357,6 +431,30 @@ pub struct ModelOutput {
     pub warnings: Vec<String>,
     /// Every benchmark estimate the model used, by name.
     pub estimates: BTreeMap<String, Estimate>,
+    /// Memory of `--connections N` persistent connections, next to the CPU per call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<PersistentMemory>,
+    /// The paper's TLS configurations beside their modern equivalents (`--today`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub today: Option<today::Today>,
+}
+
+/// The heap memory of N persistent TLS connections of the model's handshake (measured in
+/// this process, [`crate::memory`]): what a registrar holding one connection per phone needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersistentMemory {
+    /// N.
+    pub connections: u64,
+    /// The full handshake whose established connection was measured.
+    pub scenario: String,
+    /// Heap bytes one idle connection holds on the proxy when it accepted it (TLS server).
+    pub server_bytes: i64,
+    /// The same when the proxy opened it (TLS client).
+    pub client_bytes: i64,
+    /// N x server_bytes, in MiB.
+    pub server_mib: f64,
+    /// N x client_bytes, in MiB.
+    pub client_mib: f64,
 }
 
 /// The options, as labels.
@@ -374,6 +472,12 @@ pub struct OptionsOut {
     pub base_udp_us: Option<f64>,
     /// The operator's auth lookup cost (µs per call).
     pub auth_us: f64,
+    /// Key-exchange group of the full handshakes (`none` for RSA key transport).
+    pub group: String,
+    /// Certificate type of the full handshakes.
+    pub cert: String,
+    /// Record suite of the AES configurations.
+    pub aes_records: String,
 }
 
 /// The paper's configuration count.
@@ -444,6 +548,9 @@ pub fn build(
     }
     for r in &mut rows {
         r.units = r.measured.as_ref().map(|m| m.us / base_us);
+        if r.id == ComponentId::TlsBulk(BulkSuite::Aes).id() && opts.aes_records() == "aes128-gcm" {
+            r.label = "TLS bulk, AES-128-GCM".into();
+        }
     }
 
     // Every composed component is in the table, so measured (checked by the tests).
@@ -559,6 +666,13 @@ pub fn build(
             resumed: opts.resumed.label().into(),
             base_udp_us: opts.base_udp_us,
             auth_us: opts.auth_us,
+            group: opts
+                .scenario(Kind::Full)
+                .group
+                .map_or("none", |g| g.label())
+                .into(),
+            cert: opts.scenario(Kind::Full).cert_type().label().into(),
+            aes_records: opts.aes_records().into(),
         },
         protocol: opts.protocol().label().to_string(),
         source: est.source.display().to_string(),
@@ -582,6 +696,8 @@ pub fn build(
         },
         warnings,
         estimates: used,
+        memory: None,
+        today: None,
     })
 }
 
@@ -619,6 +735,31 @@ fn on_libssl_3des(sum: Sum) -> Sum {
     }
 }
 
+/// The same sum with the records of suite `from` taken from suite `to`
+/// (`record/<backend>/<from>/...` -> `record/<backend>/<to>/...`).
+fn on_record_suite(sum: Sum, from: &str, to: &str) -> Sum {
+    if from == to {
+        return sum;
+    }
+    let terms = sum
+        .terms
+        .into_iter()
+        .map(|(bench, w)| {
+            let parts: Vec<&str> = bench.splitn(4, '/').collect();
+            match parts[..] {
+                ["record", backend, suite, rest] if suite == from => {
+                    (format!("record/{backend}/{to}/{rest}"), w)
+                }
+                _ => (bench, w),
+            }
+        })
+        .collect();
+    Sum {
+        terms,
+        constant_us: sum.constant_us,
+    }
+}
+
 /// What the model assumes or substitutes, said in its output.
 pub fn notes(opts: &ModelOptions) -> Vec<String> {
     let mut n = vec![
@@ -639,10 +780,28 @@ pub fn notes(opts: &ModelOptions) -> Vec<String> {
         "Paper columns: 'paper events' = its CPU events at 50 calls/s over proxy-chain/udp's 144K (derived from a quoted ratio where marked ~); 'paper model' = its Fig. 13 components composed as ours are.".to_string(),
         "Peak calls/s = 1e6 / µs per call: one core doing nothing else, the paper's linear-scaling assumption (Sec. V-B).".to_string(),
     ];
-    if opts.stack == Stack::Rustls {
+    if opts.stack.is_rustls() && opts.protocol.is_none() {
         n.push(format!(
             "rustls has no RSA key transport: handshakes are {} (ECDHE), not the paper's TLS_RSA_WITH_AES_128_CBC_SHA.",
             opts.protocol().label()
+        ));
+    }
+    if opts.protocol.is_some() {
+        let s = opts.scenario(Kind::Full);
+        n.push(format!(
+            "Handshakes: {} ({}, key exchange {}, {} certificates), not the paper's TLS_RSA_WITH_AES_128_CBC_SHA; the paper columns stay the paper's.",
+            s.label(),
+            s.protocol.iana_suite(),
+            s.group.map_or("RSA key transport", |g| g.label()),
+            s.cert_type().label()
+        ));
+    }
+    if opts.aes_records() != BulkSuite::Aes.record_label() {
+        n.push(format!(
+            "AES configurations: {} records (record/{}/{}/...), the protocol's, instead of AES-128-CBC + HMAC-SHA1.",
+            opts.aes_records(),
+            opts.backend.label(),
+            opts.aes_records()
         ));
     }
     if opts.record_backend(BulkSuite::TripleDes) != opts.backend {
