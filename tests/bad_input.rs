@@ -1589,3 +1589,18 @@ fn model_zero_connections() {
     .says(&["--connections 0", "at least 1"])
     .refused();
 }
+
+#[test]
+fn eventloop_ecdsa_protocol() {
+    Case::new(
+        "eventloop: a protocol that needs ECDSA certificates",
+        &[
+            "eventloop",
+            "--no-write",
+            "--protocol",
+            "tls12-ecdhe-ecdsa-aes128-gcm",
+        ],
+    )
+    .says(&["tls12-ecdhe-ecdsa-aes128-gcm", "RSA certificates"])
+    .refused();
+}

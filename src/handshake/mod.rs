@@ -87,6 +87,14 @@ impl Pki {
         Pki::load(&Fixtures::locate()?)
     }
 
+    /// [`Pki::load`] from `dir` (a `--fixtures` flag) when given, else [`Pki::locate`].
+    pub fn from_dir(dir: Option<&std::path::Path>) -> Result<Pki> {
+        match dir {
+            Some(d) => Pki::load(&Fixtures::at(d)),
+            None => Pki::locate(),
+        }
+    }
+
     /// The CA that signed the certificates of type `cert` (what both ends trust).
     pub fn ca_of(&self, cert: Cert) -> &[u8] {
         match cert {

@@ -2,7 +2,6 @@
 //! handshake, per scenario and side, as a table or JSON.
 
 use super::{measure_all, ConnectionMemory, HANDSHAKES};
-use crate::fixtures::Fixtures;
 use crate::handshake::{Pki, Scenario, Side};
 use crate::names::Dimension;
 use crate::{Error, Result};
@@ -74,11 +73,7 @@ counted.";
 
 /// Runs `tlscost memory`.
 pub fn run(args: Args) -> Result<()> {
-    let fixtures = match &args.fixtures {
-        Some(p) => Fixtures::at(p),
-        None => Fixtures::locate()?,
-    };
-    let pki = Pki::load(&fixtures)?;
+    let pki = Pki::from_dir(args.fixtures.as_deref())?;
     let scenarios: Vec<Scenario> = Scenario::ALL
         .iter()
         .copied()

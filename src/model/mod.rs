@@ -714,19 +714,19 @@ pub fn libssl_3des_measured(flows: &Flows, est: &Estimates) -> bool {
     })
 }
 
-/// The same sum with every 3DES record bench taken from libssl (`record/libssl/3des-sha/...`).
-fn on_libssl_3des(sum: Sum) -> Sum {
+/// The same sum with each record bench `record/<backend>/<suite>/<rest>` renamed to what
+/// `rename(backend, suite, rest)` gives (kept where it gives `None`).
+fn rename_records(sum: Sum, rename: impl Fn(&str, &str, &str) -> Option<String>) -> Sum {
     let terms = sum
         .terms
         .into_iter()
         .map(|(bench, w)| {
-            let parts: Vec<&str> = bench.splitn(3, '/').collect();
-            match parts[..] {
-                ["record", _, rest] if rest.starts_with("3des-sha/") => {
-                    (format!("record/{}/{rest}", crate::crypto::libssl::LABEL), w)
-                }
-                _ => (bench, w),
-            }
+            let parts: Vec<&str> = bench.splitn(4, '/').collect();
+            let renamed = match parts[..] {
+                ["record", backend, suite, rest] => rename(backend, suite, rest),
+                _ => None,
+            };
+            (renamed.unwrap_or(bench), w)
         })
         .collect();
     Sum {
@@ -735,29 +735,20 @@ fn on_libssl_3des(sum: Sum) -> Sum {
     }
 }
 
+/// The same sum with every 3DES record bench taken from libssl (`record/libssl/3des-sha/...`).
+fn on_libssl_3des(sum: Sum) -> Sum {
+    rename_records(sum, |_, suite, rest| {
+        (suite == "3des-sha")
+            .then(|| format!("record/{}/{suite}/{rest}", crate::crypto::libssl::LABEL))
+    })
+}
+
 /// The same sum with the records of suite `from` taken from suite `to`
 /// (`record/<backend>/<from>/...` -> `record/<backend>/<to>/...`).
 fn on_record_suite(sum: Sum, from: &str, to: &str) -> Sum {
-    if from == to {
-        return sum;
-    }
-    let terms = sum
-        .terms
-        .into_iter()
-        .map(|(bench, w)| {
-            let parts: Vec<&str> = bench.splitn(4, '/').collect();
-            match parts[..] {
-                ["record", backend, suite, rest] if suite == from => {
-                    (format!("record/{backend}/{to}/{rest}"), w)
-                }
-                _ => (bench, w),
-            }
-        })
-        .collect();
-    Sum {
-        terms,
-        constant_us: sum.constant_us,
-    }
+    rename_records(sum, |backend, suite, rest| {
+        (suite == from).then(|| format!("record/{backend}/{to}/{rest}"))
+    })
 }
 
 /// What the model assumes or substitutes, said in its output.
