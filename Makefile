@@ -18,7 +18,7 @@ endif
 CRITERION_BENCHES := primitives handshakes transport eventloop
 BENCH_FLAGS := $(foreach b,$(CRITERION_BENCHES),--bench $(b))
 
-.PHONY: all setup build test bench model today memory fixtures lint gate baseline parity audit fuzz clean
+.PHONY: all setup build test bench model today memory fixtures lint gate baseline parity audit fuzz clean kamailio kamailio-setup
 
 all: model
 
@@ -43,6 +43,12 @@ fixtures:
 # (e.g. MODEL_ARGS="--backend rustcrypto" or "--base-udp-us 40"). tlscost is built with the
 # benches' profile (same settings as release) so the library is compiled once.
 MODEL_ARGS     ?=
+# FLOW=DIR: a call-flow directory (the format of fixtures/sip) instead of fixtures/sip, for
+# every bench the model reads and for the model itself (see README "Call flows").
+FLOW           ?=
+ifneq ($(FLOW),)
+export TLSCOST_FLOW := $(abspath $(FLOW))
+endif
 MODEL_BACKENDS ?= openssl|rustcrypto|awslc
 MODEL_CRITERION = -- --quick --noplot
 model:
@@ -89,6 +95,30 @@ today:
 # Heap bytes per established TLS connection and the peak during its handshake (no benches).
 memory:
 	$(CARGO) run $(FEATURES) --release --quiet --bin tlscost -- memory $(MEMORY_ARGS)
+
+# --- A real SIP server: Kamailio (docs/server.md) -----------------------------------------
+# Installs what is missing from Debian (Kamailio with its TLS, MySQL and SQLite modules,
+# MariaDB for SIP auth, sqlite3, linux-perf for the profiles), then starts Kamailio from
+# servers/kamailio/ on loopback, measures every configuration, stops everything it started
+# and writes results/kamailio-<host>-<date>.{json,csv}. KAMAILIO_ARGS passes options to
+# `tlscost server kamailio` (e.g. KAMAILIO_ARGS="--memory f_malloc" or "--repeat 5").
+KAMAILIO_PACKAGES := kamailio kamailio-tls-modules kamailio-mysql-modules kamailio-sqlite-modules mariadb-server sqlite3 linux-perf
+KAMAILIO_ARGS     ?=
+kamailio-setup:
+	@missing=""; for p in $(KAMAILIO_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "kamailio: installing$$missing"; \
+	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+kamailio:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory kamailio-setup && \
+	$(CARGO) build $(FEATURES) --release --bin tlscost && \
+	$(CARGO) run $(FEATURES) --release --quiet --bin tlscost -- server kamailio $(KAMAILIO_ARGS); \
+	rc=$$?; echo "make kamailio finished in $$(( $$(date +%s) - start )) s"; exit $$rc
 
 # --- Instruction-count regression gate (gungraun + valgrind) -----------------------------
 # gungraun-runner must be exactly the gungraun library's version: take it from Cargo.lock.

@@ -11,7 +11,7 @@ use tlscost::transport::{self, BaseFlow, ConnectAccept, TcpPair, UdpPair};
 use tlscost::error::or_stop;
 
 fn send_recv(c: &mut Criterion) {
-    let corpus = or_stop(Fixtures::locate().and_then(|f| f.sip()));
+    let corpus = or_stop(Fixtures::locate().and_then(|f| f.flows()));
     let messages = corpus.unique_messages();
     let mut udp = or_stop(UdpPair::new());
     let mut tcp = or_stop(TcpPair::new());
@@ -60,12 +60,12 @@ fn connect_accept(c: &mut Criterion) {
 }
 
 fn base(c: &mut Criterion) {
-    let corpus = or_stop(Fixtures::locate().and_then(|f| f.sip()));
+    let corpus = or_stop(Fixtures::locate().and_then(|f| f.flows()));
     let mut g = c.benchmark_group("base");
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(1));
     for flow in BaseFlow::ALL {
-        let id = flow.bench_id();
+        let id = or_stop(corpus.flow(flow.flow_name()).map(transport::base_bench_id));
         let mut call = or_stop(flow.setup(&corpus));
         or_stop(call.check(&id.full()));
         g.bench_function(id.function.clone(), |b| {
@@ -75,5 +75,24 @@ fn base(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, send_recv, connect_accept, base);
+/// The base's SIP parser alone, per message of the flow (what part of the base is parsing).
+fn parse(c: &mut Criterion) {
+    let corpus = or_stop(Fixtures::locate().and_then(|f| f.flows()));
+    let probe = transport::sip_parse_id("x");
+    let mut g = c.benchmark_group(probe.group);
+    g.warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(500));
+    for m in corpus.unique_messages() {
+        let id = transport::sip_parse_id(&m.name);
+        or_stop(transport::check_parse(&id.full(), &m.bytes));
+        g.throughput(Throughput::Bytes(m.bytes.len() as u64));
+        let param = id.parameter.clone().unwrap_or_default();
+        g.bench_function(BenchmarkId::new(id.function.clone(), param), |b| {
+            b.iter(|| black_box(tlscost::sip::parse(black_box(&m.bytes)).map(|p| p.headers.len())))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, send_recv, connect_accept, base, parse);
 criterion_main!(benches);

@@ -16,6 +16,11 @@ tlscost::count_heap_allocations!();
     about = "What TLS costs a SIP server, component by component"
 )]
 struct Cli {
+    /// A call-flow directory (manifest.json + message files, the format of fixtures/sip) to
+    /// use instead of fixtures/sip, for every command that reads the call flow (model,
+    /// testbed, validate); the same as TLSCOST_FLOW=DIR.
+    #[arg(long, global = true, value_name = "DIR")]
+    flow: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +43,9 @@ enum Command {
     Eventloop(tlscost::eventloop::Args),
     /// A loopback SIP proxy with UAC/UAS load: the proxy's CPU per call, as a calibration file.
     Testbed(tlscost::testbed::Args),
+    /// Measure a real SIP server's CPU per call (Kamailio, or yours at its address), as a
+    /// measured-server file and a calibration CSV.
+    Server(tlscost::server::cli::Args),
     /// Run the testbed, calibrate the model on part of it and predict the rest (Fig. 14, 16).
     Validate(tlscost::testbed::validate::Args),
     /// Measured operation counts of every handshake scenario and side (--explain: against the
@@ -46,9 +54,17 @@ enum Command {
     /// Heap bytes per established TLS connection and the peak during its handshake, per
     /// stack, scenario and side.
     Memory(tlscost::memory::cli::Args),
+    /// Call flows as data: `flow check DIR` says whether a flow directory is usable, and what
+    /// each message costs to seal and open.
+    Flow(tlscost::flow::cli::Args),
 }
 
 fn run(cli: Cli) -> tlscost::Result<()> {
+    if let Some(dir) = &cli.flow {
+        // One place decides which flow everything reads (benches read the same variable).
+        tlscost::fixtures::load_dir(dir)?;
+        std::env::set_var(tlscost::fixtures::FLOW_ENV, dir);
+    }
     match cli.command {
         Command::Machine => {
             let m = tlscost::machine::Machine::current();
@@ -65,9 +81,11 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Parity(args) => tlscost::parity::run(args),
         Command::Eventloop(args) => tlscost::eventloop::run(args),
         Command::Testbed(args) => tlscost::testbed::run(args),
+        Command::Server(args) => tlscost::server::cli::run(args),
         Command::Validate(args) => tlscost::testbed::validate::run(args),
         Command::Counts(args) => tlscost::handshake::cli::run(args),
         Command::Memory(args) => tlscost::memory::cli::run(args),
+        Command::Flow(args) => tlscost::flow::cli::run(args),
     }
 }
 

@@ -11,11 +11,17 @@
 //!   `explicit_nonce(8) || ciphertext || tag(16)`, nonce = `salt(4) || explicit_nonce`, the
 //!   explicit part being the sequence number; AAD = `seq_num || type || version || length`.
 //!
-//! Every record carries the 5-byte header `type || 0x0303 || length`. Opening checks the
-//! header, the length, the padding and the MAC (or tag) and refuses a record that fails any
-//! of them with an [`Error::Crypto`]; a failed padding check still computes the MAC, as
-//! RFC 5246 asks, so both failures cost about the same. Sequence numbers advance by one
-//! per record sealed or opened.
+//! Every record carries the 5-byte header `type || 0x0303 || length`. Opening checks, in
+//! this order: the header is whole; the content type is one of RFC 5246's four; the version
+//! is 0303; the header's length is the fragment's; the fragment is at most 2^14+2048 bytes;
+//! the fragment is IV + whole blocks holding at least MAC + padding length (CBC) or nonce +
+//! tag (GCM); the padding length fits; every padding byte equals it; the MAC (or tag) over
+//! the sequence number, header and plaintext; the plaintext is at most 2^14 bytes. A record
+//! that fails any of them is refused with an [`Error::Crypto`] whose detail names the check
+//! (padding and MAC failures share one reason, as RFC 5246 6.2.3.2 asks); a failed padding
+//! check still computes the MAC, so both failures cost about the same. Sequence numbers
+//! advance by one per record sealed or opened. [`fault`] builds records that fail exactly
+//! one of these checks, to prove each of them.
 
 use crate::crypto::cipher::{GCM_NONCE_LEN, GCM_TAG_LEN};
 use crate::crypto::mac::SHA1_LEN;
@@ -23,6 +29,8 @@ use crate::crypto::{self, Aes128Gcm, Backend, CbcCipher, CipherAlg, HmacSha1};
 use crate::names::Dimension;
 use crate::{Error, Result};
 use rand::Rng;
+
+pub mod fault;
 
 /// Length of the record header.
 pub const HEADER_LEN: usize = 5;
@@ -32,6 +40,9 @@ pub const TLS12: [u8; 2] = [3, 3];
 pub const MAX_FRAGMENT: usize = 16384;
 /// Content type of application data (a SIP message over TLS).
 pub const APPLICATION_DATA: u8 = 23;
+/// The content types a TLS 1.2 record may carry (RFC 5246 6.2.1 and A.1):
+/// change_cipher_spec, alert, handshake, application_data.
+pub const CONTENT_TYPES: [u8; 4] = [20, 21, 22, APPLICATION_DATA];
 /// Length of the explicit nonce of a GCM record.
 pub const GCM_EXPLICIT_LEN: usize = 8;
 
@@ -138,7 +149,8 @@ pub fn supports(suite: Suite, backend: Backend) -> std::result::Result<(), Strin
     }
 }
 
-enum Protection {
+/// One direction's primitives: a CBC cipher and HMAC-SHA1, or AES-GCM and its salt.
+pub(crate) enum Protection {
     Cbc {
         cipher: Box<dyn CbcCipher>,
         mac: Box<dyn HmacSha1>,
@@ -147,6 +159,28 @@ enum Protection {
         aead: Box<dyn Aes128Gcm>,
         salt: [u8; 4],
     },
+}
+
+impl Protection {
+    /// `suite`'s primitives, all from `backend`, keyed with `keys`.
+    pub(crate) fn new(suite: Suite, backend: Backend, keys: &RecordKeys) -> Result<Protection> {
+        if let Err(why) = supports(suite, backend) {
+            return Err(Error::Unsupported {
+                backend: backend.label(),
+                what: format!("record suite {}: {why}", suite.label()),
+            });
+        }
+        Ok(match suite.cbc_alg() {
+            Some(alg) => Protection::Cbc {
+                cipher: crypto::cbc_cipher(backend, alg, &keys.enc_key)?,
+                mac: crypto::hmac_sha1(backend, &keys.mac_key)?,
+            },
+            None => Protection::Gcm {
+                aead: crypto::aes128_gcm(backend, &keys.enc_key)?,
+                salt: keys.salt,
+            },
+        })
+    }
 }
 
 /// One direction's record protection state: keys and sequence numbers.
@@ -161,28 +195,13 @@ pub struct RecordLayer {
 impl RecordLayer {
     /// Record protection of `suite` with every primitive from `backend`.
     pub fn new(suite: Suite, backend: Backend, keys: &RecordKeys) -> Result<RecordLayer> {
-        if let Err(why) = supports(suite, backend) {
-            return Err(Error::Unsupported {
-                backend: backend.label(),
-                what: format!("record suite {}: {why}", suite.label()),
-            });
-        }
-        match suite.cbc_alg() {
-            Some(alg) => Self::cbc(
-                crypto::cbc_cipher(backend, alg, &keys.enc_key)?,
-                crypto::hmac_sha1(backend, &keys.mac_key)?,
-            ),
-            None => Ok(RecordLayer {
-                suite,
-                label: backend.label(),
-                prot: Protection::Gcm {
-                    aead: crypto::aes128_gcm(backend, &keys.enc_key)?,
-                    salt: keys.salt,
-                },
-                write_seq: 0,
-                read_seq: 0,
-            }),
-        }
+        Ok(RecordLayer {
+            suite,
+            label: backend.label(),
+            prot: Protection::new(suite, backend, keys)?,
+            write_seq: 0,
+            read_seq: 0,
+        })
     }
 
     /// CBC record protection over any cipher and any HMAC-SHA1 (possibly of two backends).
@@ -215,8 +234,8 @@ impl RecordLayer {
         self.read_seq
     }
 
-    /// Seals `plaintext` as one record of `content_type` into `out` (cleared first) and
-    /// advances the write sequence number.
+    /// Seals `plaintext` as one record of `content_type` (one of [`CONTENT_TYPES`]) into
+    /// `out` (cleared first) and advances the write sequence number.
     pub fn seal(&mut self, content_type: u8, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
         self.seal_at(self.write_seq, content_type, plaintext, out)?;
         self.write_seq = self.next(self.write_seq, "seal")?;
@@ -261,6 +280,12 @@ impl RecordLayer {
             return Err(self.refuse(
                 "seal",
                 format!("plaintext of {} bytes exceeds 2^14", plaintext.len()),
+            ));
+        }
+        if !CONTENT_TYPES.contains(&content_type) {
+            return Err(self.refuse(
+                "seal",
+                format!("content type {content_type} is not a TLS 1.2 record type (20..=23)"),
             ));
         }
         let total = self.suite.record_len(plaintext.len());
@@ -309,6 +334,13 @@ impl RecordLayer {
             ));
         }
         let content_type = record[0];
+        // RFC 5246 6.2.1: an unknown record type is an unexpected_message.
+        if !CONTENT_TYPES.contains(&content_type) {
+            return Err(self.refuse(
+                "open",
+                format!("content type {content_type} is not a TLS 1.2 record type (20..=23)"),
+            ));
+        }
         if record[1..3] != TLS12 {
             return Err(self.refuse(
                 "open",
@@ -371,6 +403,7 @@ impl RecordLayer {
                     return Err(refused("bad record MAC or padding".into()));
                 }
                 out.truncate(pt_len);
+                check_plaintext_len(out).map_err(refused)?;
             }
             Protection::Gcm { aead, salt } => {
                 if len < GCM_EXPLICIT_LEN + GCM_TAG_LEN {
@@ -395,10 +428,22 @@ impl RecordLayer {
                     out.clear();
                     return Err(refused("bad record tag".into()));
                 }
+                check_plaintext_len(out).map_err(refused)?;
             }
         }
         Ok(content_type)
     }
+}
+
+/// RFC 5246 6.2.1: a plaintext fragment is at most 2^14 bytes (record_overflow otherwise,
+/// as OpenSSL refuses it). Clears `out` when it is longer.
+fn check_plaintext_len(out: &mut Vec<u8>) -> std::result::Result<(), String> {
+    if out.len() > MAX_FRAGMENT {
+        let n = out.len();
+        out.clear();
+        return Err(format!("plaintext of {n} bytes exceeds 2^14"));
+    }
+    Ok(())
 }
 
 /// `seq_num || type || version || length`: the MAC's (and GCM's AAD) pseudo-header.

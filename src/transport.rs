@@ -360,6 +360,21 @@ impl UdpProxyCall {
         })
     }
 
+    /// After [`UdpProxyCall::check`]: per message the proxy received, the size of what it
+    /// sent (forwarded, or its own reply), `None` when it absorbed it.
+    pub fn forwarded_sizes(&self) -> Vec<(String, Option<usize>)> {
+        self.steps
+            .iter()
+            .map(|s| {
+                let size = match &s.expect {
+                    Expect::Forward(_, Some(b)) | Expect::Reply(_, Some(b)) => Some(b.len()),
+                    _ => None,
+                };
+                (s.name.clone(), size)
+            })
+            .collect()
+    }
+
     /// Number of datagrams the proxy receives per call.
     pub fn messages_per_call(&self) -> usize {
         self.steps.len()
@@ -392,8 +407,7 @@ impl UdpProxyCall {
                         .map_err(|e| fail(format!("{name}: forwarded message: {e}")))?;
                     let (vb, va) = (before.vias().len(), after.vias().len());
                     if before.method().is_some() {
-                        let mf_ok =
-                            after.max_forwards() == Some(before.max_forwards().unwrap_or(70) - 1);
+                        let mf_ok = after.max_forwards() == Some(forwarded_max_forwards(&before));
                         let rr_ok = before.method() != Some("INVITE")
                             || after
                                 .record_routes()
@@ -421,10 +435,13 @@ impl UdpProxyCall {
                     }
                     *slot = Some(out);
                 }
-                (Expect::Reply(code, slot), Action::Send(Leg::Uac, out)) => {
+                (Expect::Reply(code, slot), Action::Reply(status, out)) => {
                     let reply =
                         sip::parse(&out).map_err(|e| fail(format!("{name}: proxy reply: {e}")))?;
-                    if reply.status() != Some(*code) || reply.vias() != before.vias() {
+                    if status != *code
+                        || reply.status() != Some(*code)
+                        || reply.vias() != before.vias()
+                    {
                         return Err(fail(format!(
                             "{name}: proxy replied {:?}, the flow says {code}",
                             reply.status()
@@ -511,14 +528,17 @@ impl UdpProxyCall {
                 .map_err(io("proxy recv_from"))?;
             let action = proxy.handle(&self.buf[..n])?;
             let sent = match &action {
-                Action::Send(leg, out) => {
-                    self.proxy_sock
-                        .send_to(out, self.leg_addr(*leg))
-                        .map_err(io("proxy send_to"))?;
-                    Some(*leg)
-                }
+                Action::Send(leg, out) => Some((*leg, out)),
+                // The proxy's own response goes back to the request's sender.
+                Action::Reply(_, out) => Some((Leg::Uac, out)),
                 Action::Absorb => None,
             };
+            if let Some((leg, out)) = sent {
+                self.proxy_sock
+                    .send_to(out, self.leg_addr(leg))
+                    .map_err(io("proxy send_to"))?;
+            }
+            let sent = sent.map(|(leg, _)| leg);
             total += t0.elapsed();
 
             let want = match &self.steps[i].expect {
@@ -541,6 +561,14 @@ impl UdpProxyCall {
     }
 }
 
+/// The Max-Forwards a request must carry once forwarded: one less, or 70 when it had none
+/// (RFC 3261 16.6 step 3).
+pub fn forwarded_max_forwards(request: &sip::Message<'_>) -> u8 {
+    request
+        .max_forwards()
+        .map_or(sip::proxy::DEFAULT_MAX_FORWARDS, |m| m.saturating_sub(1))
+}
+
 fn flow_error(name: &str, e: impl std::fmt::Display) -> Error {
     Error::Sip {
         what: format!("call-flow message '{name}': {e}"),
@@ -557,7 +585,7 @@ fn proxy_identity(flow: &[FlowMessage]) -> Result<(String, String)> {
         let msg = sip::parse(&m.bytes).map_err(|e| flow_error(&m.name, e))?;
         if sent_by.is_none() {
             let top = msg.vias().first().copied().unwrap_or("");
-            sent_by = Some(sip::via_sent_by(top)?.to_string());
+            sent_by = Some(sip::via_sent_by(top)?);
         }
         if route_uri.is_none() {
             route_uri = msg.record_routes().first().map(|rr| {
@@ -619,7 +647,7 @@ impl BaseFlow {
         self == BaseFlow::Auth
     }
 
-    /// `base/udp-proxy/call-<flow>`.
+    /// `base/udp-proxy/call-<flow>` (the fixtures' flows; see [`base_bench_id`]).
     pub fn bench_id(self) -> BenchId {
         BenchId::new("base", &["udp-proxy", self.label()])
     }
@@ -636,6 +664,16 @@ impl BaseFlow {
     }
 }
 
+/// The base bench of a flow: `base/udp-proxy/call-<name>`, prefixed with the flow's set
+/// (`<set>-call-<name>`) when it comes from a `--flow DIR` directory.
+pub fn base_bench_id(flow: &crate::fixtures::SipFlow) -> BenchId {
+    let label = format!("call-{}", flow.name);
+    match &flow.set {
+        None => BenchId::new("base", &["udp-proxy", &label]),
+        Some(set) => BenchId::new("base", &["udp-proxy", &format!("{set}-{label}")]),
+    }
+}
+
 /// `transport/udp/send-recv/sip-<message>`.
 pub fn udp_send_recv_id(message: &str) -> BenchId {
     BenchId::new("transport", &["udp", "send-recv"]).with_parameter(format!("sip-{message}"))
@@ -644,6 +682,27 @@ pub fn udp_send_recv_id(message: &str) -> BenchId {
 /// `transport/tcp/send-recv/sip-<message>`.
 pub fn tcp_send_recv_id(message: &str) -> BenchId {
     BenchId::new("transport", &["tcp", "send-recv"]).with_parameter(format!("sip-{message}"))
+}
+
+/// `sip/parse/sip-<message>`: the base's parser on one message (part of the base's cost).
+pub fn sip_parse_id(message: &str) -> BenchId {
+    BenchId::new("sip", &["parse"]).with_parameter(format!("sip-{message}"))
+}
+
+/// Self-check of the parse bench: `msg` parses, with a body of its Content-Length.
+pub fn check_parse(bench: &str, msg: &[u8]) -> Result<()> {
+    let m = sip::parse(msg)?;
+    if m.content_length != Some(m.body.len()) {
+        return Err(Error::SelfCheck {
+            bench: bench.into(),
+            what: format!(
+                "Content-Length {:?}, body {} bytes",
+                m.content_length,
+                m.body.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// `transport/tcp/connect/client`.

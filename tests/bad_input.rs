@@ -1604,3 +1604,80 @@ fn eventloop_ecdsa_protocol() {
     .says(&["tls12-ecdhe-ecdsa-aes128-gcm", "RSA certificates"])
     .refused();
 }
+
+/// A copy of the committed WebRTC call flow in a temp dir, to break one file of.
+fn flow_copy() -> TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("flows/webrtc");
+    let tmp = TempDir::new().unwrap();
+    let dst = tmp.path().join("myflow");
+    std::fs::create_dir(&dst).unwrap();
+    for e in std::fs::read_dir(&src).unwrap().flatten() {
+        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+    }
+    tmp
+}
+
+#[test]
+fn flow_directory_missing() {
+    let tmp = TempDir::new().unwrap();
+    Case::new("call-flow dir missing (flow check)", &["flow", "check"])
+        .arg(tmp.path().join("no-such-flow"))
+        .watch(tmp.path())
+        .says(&["no-such-flow", "call-flow directory"])
+        .refused();
+    Case::new("call-flow dir missing (--flow)", &["--flow"])
+        .arg(tmp.path().join("no-such-flow"))
+        .arg("testbed")
+        .watch(tmp.path())
+        .says(&["no-such-flow"])
+        .refused();
+}
+
+#[test]
+fn flow_message_with_a_plus_sign_length() {
+    let tmp = flow_copy();
+    let bye = tmp.path().join("myflow/bye.sip");
+    let text = std::fs::read_to_string(&bye).unwrap();
+    std::fs::write(
+        &bye,
+        text.replace("Content-Length: 0", "Content-Length: +0"),
+    )
+    .unwrap();
+    Case::new(
+        "call-flow message with Content-Length +0",
+        &["flow", "check"],
+    )
+    .arg(tmp.path().join("myflow"))
+    .watch(tmp.path())
+    .says(&["bye.sip", "Content-Length '+0' is not digits only"])
+    .refused();
+}
+
+#[test]
+fn flow_manifest_of_another_kind() {
+    let tmp = flow_copy();
+    std::fs::write(tmp.path().join("myflow/manifest.json"), b"{\"flows\": 3}").unwrap();
+    Case::new("call-flow manifest of another kind", &["flow", "check"])
+        .arg(tmp.path().join("myflow"))
+        .watch(tmp.path())
+        .says(&["manifest.json", "not a valid SIP manifest"])
+        .refused();
+}
+
+#[test]
+fn webrtc_flow_on_the_udp_testbed() {
+    let flow = Path::new(env!("CARGO_MANIFEST_DIR")).join("flows/webrtc");
+    Case::new("WebRTC flow on UDP (testbed)", &["--flow"])
+        .arg(&flow)
+        .arg("testbed")
+        .arg("--configs")
+        .arg("proxy-chain/udp")
+        .arg("--no-save")
+        .says(&[
+            "proxy-chain/udp",
+            "webrtc-invite",
+            "RFC 3261 18.1.1",
+            "TCP or TLS",
+        ])
+        .refused();
+}

@@ -53,6 +53,7 @@ fn synth(names: &[&str], factor: impl Fn(Kind) -> f64, noise: &[f64]) -> Vec<Mea
                 config,
                 us: us * (1.0 + noise.get(i).copied().unwrap_or(0.0)),
                 spread_us: None,
+                protocol: None,
             }
         })
         .collect()
@@ -487,4 +488,124 @@ fn reader_errors_name_line_and_value() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("/nonexistent/cal.csv"), "{e}");
+}
+
+#[test]
+fn reader_takes_a_protocol_per_tls_row() {
+    let m = parse(
+        "configuration,us_per_call,spread_us,protocol\n\
+         proxy-chain/udp,40,1,\n\
+         outbound/tls,900,10,tls13-aes128-gcm\n\
+         outbound/tls,1000,12,tls12-rsa-aes128-sha\n\
+         outbound/tcp,80,2,\n",
+    )
+    .unwrap();
+    use tlscost::handshake::Protocol;
+    let protocols: Vec<Option<Protocol>> = m.iter().map(|r| r.protocol).collect();
+    assert_eq!(
+        protocols,
+        [
+            None,
+            Some(Protocol::Tls13Aes128Gcm),
+            Some(Protocol::Tls12RsaAes128Sha),
+            None
+        ]
+    );
+    // Columns may come in either order after the first two.
+    let m =
+        parse("configuration,us_per_call,protocol\noutbound/tls,900,tls13-aes128-gcm\n").unwrap();
+    assert_eq!(m[0].spread_us, None);
+    assert_eq!(m[0].protocol, Some(Protocol::Tls13Aes128Gcm));
+
+    let err = |text: &str| parse(text).unwrap_err().to_string();
+    let e = err("configuration,us_per_call,protocol\noutbound/tls,900,tls14-magic\n");
+    assert!(
+        e.contains("line 2")
+            && e.contains("unknown protocol 'tls14-magic'")
+            && e.contains("tls13-aes128-gcm"),
+        "{e}"
+    );
+    let e = err("configuration,us_per_call,protocol\nproxy-chain/udp,40,tls13-aes128-gcm\n");
+    assert!(e.contains("without TLS"), "{e}");
+    let e = err("configuration,us_per_call,protocol\noutbound/tls,900,tls13-aes128-gcm\noutbound/tls,910,tls13-aes128-gcm\n");
+    assert!(
+        e.contains("measured twice") && e.contains("tls13-aes128-gcm"),
+        "{e}"
+    );
+    let e = err("configuration,us_per_call,protocol,protocol\noutbound/tls,900,a,b\n");
+    assert!(e.contains("header"), "{e}");
+}
+
+#[test]
+fn reader_takes_a_measured_server_file() {
+    use tlscost::server::file::{
+        LoadInfo, ServerFile, ServerInfo, ServerMeasurement, KIND, SCHEMA_VERSION,
+    };
+    let row = |configuration: &str, protocol: Option<&str>, us: f64| ServerMeasurement {
+        configuration: configuration.into(),
+        protocol: protocol.map(String::from),
+        us_per_call: us,
+        spread_us: 2.0,
+        runs_us: vec![us - 1.0, us, us + 1.0],
+        idle_us_per_s: 300.0,
+        generator_us_per_call: 50.0,
+        details: vec![],
+    };
+    let file = ServerFile {
+        kind: KIND.into(),
+        schema_version: SCHEMA_VERSION,
+        date: "2026-11-30T12:00:00Z".into(),
+        machine: tlscost::machine::Machine::current(),
+        server: ServerInfo {
+            name: "kamailio".into(),
+            version: "5.6.3".into(),
+            start_line: "kamailio -DD -E -f kamailio.cfg".into(),
+            memory_manager: Some("q_malloc".into()),
+            tls_library: Some("OpenSSL 3.0.19".into()),
+            database: None,
+        },
+        load: LoadInfo {
+            flow: "basic".into(),
+            rate: 100.0,
+            calls: 300,
+            warmup: 20,
+            repeat: 3,
+        },
+        measurements: vec![
+            row("proxy-chain/udp", None, 60.0),
+            row("outbound/tls", Some("tls13-aes128-gcm"), 900.0),
+        ],
+        not_measured: vec![],
+        notes: vec![],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kamailio.json");
+    file.write(&path).unwrap();
+    assert_eq!(ServerFile::read(&path).unwrap(), file);
+    let m = calibrate::read_file(&path).unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[1].us, 900.0);
+    assert_eq!(m[1].spread_us, Some(2.0));
+    assert_eq!(
+        m[1].protocol,
+        Some(tlscost::handshake::Protocol::Tls13Aes128Gcm)
+    );
+    assert!(file
+        .describe()
+        .starts_with("kamailio 5.6.3 (q_malloc, OpenSSL 3.0.19) on "));
+
+    // Another schema, or no measurements, is refused naming the file.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let other = text.replace("\"schema_version\": 1", "\"schema_version\": 7");
+    let e = calibrate::parse(&other, &path).unwrap_err().to_string();
+    assert!(
+        e.contains("kamailio.json") && e.contains("schema version"),
+        "{e}"
+    );
+    let mut empty = file.clone();
+    empty.measurements.clear();
+    let e = calibrate::parse(&serde_json::to_string(&empty).unwrap(), &path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no measurements"), "{e}");
 }

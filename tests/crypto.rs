@@ -1,7 +1,7 @@
 //! Every crypto backend against published known-answer vectors and against each other.
 
 use tlscost::crypto::rsa::PRE_MASTER_LEN;
-use tlscost::crypto::{self, Backend, CipherAlg, RsaKey};
+use tlscost::crypto::{self, Backend, CipherAlg, Rejection, RsaKey, SigHash};
 use tlscost::fixtures::{Fixtures, RSA_BITS};
 use tlscost::names::Dimension;
 use tlscost::Error;
@@ -315,41 +315,215 @@ fn rsa_each_backend_decrypts_every_backends_encryption() {
 fn rsa_refuses_bad_ciphertexts_without_panicking() {
     for mut k in rsa_keys(2048) {
         let l = k.backend().label();
-        // OpenSSL 3.2 and later (the vendored build) reject implicitly too: a short or badly
-        // padded ciphertext decrypts to a deterministic synthetic message, not an error.
-        let implicit_openssl =
-            k.backend() == Backend::OpenSsl && openssl::version::number() >= 0x3020_0000;
-        let mut deterministic = |ct: &[u8], what: &str| {
-            let first = k.decrypt(ct).unwrap_or_else(|e| panic!("{l}: {what}: {e}"));
-            assert_eq!(
-                k.decrypt(ct).unwrap(),
-                first,
-                "{l}: {what}: implicit rejection"
-            );
-        };
-        if implicit_openssl {
-            deterministic(&[0u8; 10], "short ciphertext");
-            deterministic(&[0x01u8; 256], "unpadded block");
-        }
-        if !implicit_openssl {
-            assert!(k.decrypt(&[0u8; 10]).is_err(), "{l}: short ciphertext");
-        }
         assert!(k.decrypt(&[0xffu8; 256]).is_err(), "{l}: ciphertext >= n");
-        // A full-size ciphertext below n whose decryption is not a PKCS#1 v1.5 type 2 block.
-        // rsa 0.10 uses implicit rejection: a bad padding yields a deterministic synthetic
-        // message instead of an error (so a TLS server cannot be used as a padding oracle).
-        let unpadded = [0x01u8; 256];
-        if k.backend() == Backend::RustCrypto {
-            let synthetic = k.decrypt(&unpadded).unwrap();
-            assert_eq!(
-                k.decrypt(&unpadded).unwrap(),
-                synthetic,
-                "{l}: implicit rejection is deterministic"
-            );
-        } else if !implicit_openssl {
-            assert!(k.decrypt(&unpadded).is_err(), "{l}: unpadded block");
+        // Short and unpadded ciphertexts: an error, or with implicit rejection a
+        // deterministic synthetic message, never a panic.
+        for (what, ct) in [
+            ("short ciphertext", &[0u8; 10][..]),
+            ("unpadded block", &[0x01u8; 256][..]),
+        ] {
+            match (k.rejection(), k.decrypt(ct)) {
+                (_, Err(Error::Crypto { .. })) => {}
+                (Rejection::Implicit, Ok(m)) => {
+                    assert_eq!(k.decrypt(ct).unwrap(), m, "{l}: {what}: implicit rejection")
+                }
+                (r, other) => panic!("{l}: {what} with {r:?} rejection gave {other:?}"),
+            }
         }
         assert!(k.encrypt(&[0u8; 250]).is_err(), "{l}: message too long");
+    }
+}
+
+/// A full-length ciphertext below n whose decryption is `em` (raw RSA with the fixture key's
+/// public half, through OpenSSL without padding).
+fn raw_ciphertext(bits: u32, em: &[u8]) -> Vec<u8> {
+    let rsa = openssl::rsa::Rsa::private_key_from_pem(&key_pem(bits)).unwrap();
+    let mut out = vec![0u8; rsa.size() as usize];
+    let n = rsa
+        .public_encrypt(em, &mut out, openssl::rsa::Padding::NONE)
+        .unwrap();
+    out.truncate(n);
+    out
+}
+
+/// The decrypt contract per backend, pinned: which backends answer a bad PKCS#1 v1.5
+/// padding with an error and which with a synthetic message (implicit rejection), the
+/// OpenSSL answer following the linked library's version; a synthetic message is
+/// deterministic, depends on the ciphertext, and a good ciphertext still decrypts.
+#[test]
+fn rsa_decrypt_rejection_contract_per_backend() {
+    let declared = |b: Backend| match b {
+        Backend::OpenSsl if openssl::version::number() >= 0x3020_0000 => Rejection::Implicit,
+        Backend::RustCrypto => Rejection::Implicit,
+        _ => Rejection::Explicit,
+    };
+    // Well-formed sizes, bad paddings: block type 1 instead of 2, and no zero separator.
+    let mut type1 = vec![0xffu8; 256];
+    type1[..2].copy_from_slice(&[0x00, 0x01]);
+    type1[200] = 0;
+    let mut no_separator = vec![0x5au8; 256];
+    no_separator[..2].copy_from_slice(&[0x00, 0x02]);
+    let bad = [
+        raw_ciphertext(2048, &type1),
+        raw_ciphertext(2048, &no_separator),
+    ];
+    for mut k in rsa_keys(2048) {
+        let l = k.backend().label();
+        assert_eq!(k.rejection(), declared(k.backend()), "{l}");
+        let mut synthetic = Vec::new();
+        for ct in &bad {
+            match (k.rejection(), k.decrypt(ct)) {
+                (Rejection::Explicit, Err(Error::Crypto { .. })) => {}
+                (Rejection::Implicit, Ok(m)) => {
+                    assert_eq!(k.decrypt(ct).unwrap(), m, "{l}: not deterministic");
+                    synthetic.push(m);
+                }
+                (r, other) => panic!("{l}: declared {r:?}, a bad padding gave {other:?}"),
+            }
+        }
+        if synthetic.len() == 2 {
+            assert_ne!(
+                synthetic[0], synthetic[1],
+                "{l}: one synthetic message for two ciphertexts"
+            );
+        }
+        let ct = k.encrypt(&[9u8; PRE_MASTER_LEN]).unwrap();
+        assert_eq!(k.decrypt(&ct).unwrap(), [9u8; PRE_MASTER_LEN], "{l}");
+    }
+}
+
+/// The public half of the fixture key of `bits` as SubjectPublicKeyInfo PEM and DER.
+fn public_key(bits: u32) -> (Vec<u8>, Vec<u8>) {
+    let k = openssl::pkey::PKey::private_key_from_pem(&key_pem(bits)).unwrap();
+    (
+        k.public_key_to_pem().unwrap(),
+        k.public_key_to_der().unwrap(),
+    )
+}
+
+#[test]
+fn rsa_public_keys_load_alone_from_pem_and_der() {
+    for bits in RSA_BITS {
+        let (pem, der) = public_key(bits);
+        let mut private = rsa_keys(bits);
+        let msg = b"ServerKeyExchange params";
+        let sig = private[0].sign(msg).unwrap();
+        for b in Backend::ALL
+            .iter()
+            .copied()
+            .filter(|&b| crypto::rsa_supports(b, bits).is_ok())
+        {
+            for (form, key) in [("pem", &pem), ("der", &der)] {
+                let l = format!("{} {bits} {form}", b.label());
+                let mut public =
+                    crypto::rsa_public_key(b, key).unwrap_or_else(|e| panic!("{l}: {e}"));
+                assert_eq!((public.backend(), public.bits()), (b, bits), "{l}");
+                assert!(public.verify(msg, &sig).unwrap(), "{l}: good signature");
+                assert!(
+                    !public.verify(b"other", &sig).unwrap(),
+                    "{l}: other message"
+                );
+                // Encrypted with the public key alone, decrypted by every private key.
+                let ct = public.encrypt(&[7u8; PRE_MASTER_LEN]).unwrap();
+                for k in private.iter_mut() {
+                    assert_eq!(
+                        k.decrypt(&ct).unwrap(),
+                        [7u8; PRE_MASTER_LEN],
+                        "{l} -> {}",
+                        k.backend().label()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn rsa_public_key_errors_name_the_backend() {
+    let (pem, _) = public_key(2048);
+    let private_pem = key_pem(2048);
+    let ec = std::fs::read(Fixtures::locate().unwrap().pki_path("ecdsa-server.key.pem")).unwrap();
+    let ec_public = openssl::pkey::PKey::private_key_from_pem(&ec)
+        .unwrap()
+        .public_key_to_pem()
+        .unwrap();
+    for b in Backend::ALL.iter().copied().filter(|b| b.compiled()) {
+        for (what, key) in [
+            ("garbage", b"not a key".to_vec()),
+            ("truncated pem", pem[..pem.len() / 2].to_vec()),
+            ("a private key", private_pem.clone()),
+            ("an ec key", ec_public.clone()),
+        ] {
+            let err = crypto::rsa_public_key(b, &key)
+                .err()
+                .unwrap_or_else(|| panic!("{}: {what} accepted", b.label()));
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with(b.label()) && msg.contains("load public key"),
+                "{}: {what}: {msg}",
+                b.label()
+            );
+        }
+    }
+}
+
+/// `verify` is a verdict for every malformed signature (`Ok(false)`), never an error, and
+/// every SHA-2 hash of `SigHash` verifies where the backend offers it.
+#[test]
+fn rsa_verify_verdicts_and_hashes() {
+    let msg = b"client_random || server_random || params";
+    let openssl_key = openssl::pkey::PKey::private_key_from_pem(&key_pem(2048)).unwrap();
+    for mut k in rsa_keys(2048) {
+        let l = k.backend().label();
+        let good = k.sign(msg).unwrap();
+        let n_bytes = vec![0xffu8; 256];
+        for (what, sig) in [
+            ("empty", Vec::new()),
+            ("one byte short", good[1..].to_vec()),
+            ("one byte long", [good.as_slice(), &[0]].concat()),
+            ("not below n", n_bytes),
+            ("zero", vec![0u8; 256]),
+            ("one", [vec![0u8; 255], vec![1]].concat()),
+        ] {
+            assert!(
+                !k.verify(msg, &sig)
+                    .unwrap_or_else(|e| panic!("{l}: {what}: {e}")),
+                "{l}: {what}"
+            );
+        }
+        for &hash in SigHash::ALL {
+            let md = match hash {
+                SigHash::Sha224 => openssl::hash::MessageDigest::sha224(),
+                SigHash::Sha256 => openssl::hash::MessageDigest::sha256(),
+                SigHash::Sha384 => openssl::hash::MessageDigest::sha384(),
+                SigHash::Sha512 => openssl::hash::MessageDigest::sha512(),
+            };
+            let mut signer = openssl::sign::Signer::new(md, &openssl_key).unwrap();
+            let sig = signer.sign_oneshot_to_vec(msg).unwrap();
+            match k.verify_with(hash, msg, &sig) {
+                Ok(v) => {
+                    assert!(v, "{l}: {}", hash.label());
+                    let other = if hash == SigHash::Sha256 {
+                        SigHash::Sha384
+                    } else {
+                        SigHash::Sha256
+                    };
+                    assert!(
+                        !k.verify_with(other, msg, &sig).unwrap_or(false),
+                        "{l}: {} as {}",
+                        hash.label(),
+                        other.label()
+                    );
+                }
+                Err(Error::Unsupported { .. }) => assert_eq!(
+                    (k.backend(), hash),
+                    (Backend::AwsLc, SigHash::Sha224),
+                    "{l}: {} unsupported",
+                    hash.label()
+                ),
+                Err(e) => panic!("{l}: {}: {e}", hash.label()),
+            }
+        }
     }
 }
 
@@ -459,4 +633,141 @@ fn cbc_calls_on_one_object_are_independent() {
             }
         }
     }
+}
+
+/// One vector of a NIST CAVP TDES `.rsp` file.
+struct TdesVector {
+    key: Vec<u8>,
+    iv: Vec<u8>,
+    plaintext: Vec<u8>,
+    ciphertext: Vec<u8>,
+}
+
+/// The vectors of a CAVP TDES response file: `KEYs` (the one key of keying option 3's
+/// degenerate form, K1 = K2 = K3) or `KEY1..3`, `IV`, `PLAINTEXT`, `CIPHERTEXT`, in
+/// `[ENCRYPT]` and `[DECRYPT]` sections (each vector is checked both ways anyway).
+fn cavp_tdes(text: &str) -> Vec<TdesVector> {
+    let mut out = Vec::new();
+    let mut fields: std::collections::BTreeMap<String, String> = Default::default();
+    let mut flush = |f: &mut std::collections::BTreeMap<String, String>| {
+        if let (Some(iv), Some(pt), Some(ct)) =
+            (f.get("IV"), f.get("PLAINTEXT"), f.get("CIPHERTEXT"))
+        {
+            let key = match f.get("KEYs") {
+                Some(k) => hex(&format!("{k}{k}{k}")),
+                None => hex(&format!("{}{}{}", f["KEY1"], f["KEY2"], f["KEY3"])),
+            };
+            out.push(TdesVector {
+                key,
+                iv: hex(iv),
+                plaintext: hex(pt),
+                ciphertext: hex(ct),
+            });
+        }
+        f.clear();
+    };
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("COUNT") || line.starts_with('[') {
+            flush(&mut fields);
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            fields.insert(k.trim().to_string(), v.trim().to_string());
+        }
+    }
+    flush(&mut fields);
+    out
+}
+
+/// NIST's CAVP TDES CBC known-answer and multi-block sets (tests/vectors/tdes-cbc, see its
+/// README) on every backend with 3DES: each vector encrypts to its ciphertext and decrypts
+/// to its plaintext. Counts go to stderr.
+#[test]
+fn tdes_cbc_nist_cavp_vectors_on_every_backend() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/tdes-cbc");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rsp"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        8,
+        "expected the 8 TCBC files in {}",
+        dir.display()
+    );
+    let mut report = String::from("\nNIST CAVP TDES-CBC vectors per backend and file\n");
+    let mut ran = 0;
+    for b in symmetric() {
+        if let Err(why) = crypto::cipher_supports(b, CipherAlg::TdesCbc) {
+            report += &format!("  {:<12} skipped: {why}\n", b.label());
+            continue;
+        }
+        ran += 1;
+        for f in &files {
+            let vectors = cavp_tdes(&std::fs::read_to_string(f).unwrap());
+            assert!(!vectors.is_empty(), "{}: no vectors", f.display());
+            let name = f.file_name().unwrap().to_string_lossy();
+            for (i, v) in vectors.iter().enumerate() {
+                let mut c = crypto::cbc_cipher(b, CipherAlg::TdesCbc, &v.key).unwrap();
+                let mut buf = v.plaintext.clone();
+                c.encrypt(&v.iv, &mut buf).unwrap();
+                assert_eq!(buf, v.ciphertext, "{} {name} vector {i} encrypt", b.label());
+                c.decrypt(&v.iv, &mut buf).unwrap();
+                assert_eq!(buf, v.plaintext, "{} {name} vector {i} decrypt", b.label());
+            }
+            report += &format!(
+                "  {:<12} {name:<18} {:>4} passed\n",
+                b.label(),
+                vectors.len()
+            );
+        }
+    }
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), report.as_bytes());
+    assert!(
+        ran >= 2,
+        "3DES vectors ran on {ran} backends, expected openssl and rustcrypto"
+    );
+}
+
+/// The TLS 1.2 PRF (P_SHA256) of every backend that has it: the published vector (secret,
+/// "test label", seed, 100 bytes; posted to the IETF TLS working group's list in 2009 as
+/// "TLS 1.2 PRF test vectors", msg03416, RFC 5246 having none), and the backends against
+/// each other (OpenSSL's EVP_KDF, AWS-LC and the one written over RustCrypto's hmac/sha2
+/// are three independent implementations) on other lengths, labels and secrets.
+#[test]
+fn tls12_prf_published_vector_and_backends_agree() {
+    let secret = hex("9bbe436ba940f017b17652849a71db35");
+    let seed = hex("a0ba9f936cda311827a6f796ffd5198c");
+    let want = hex(
+        "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a
+         6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab
+         4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701
+         87347b66",
+    );
+    let backends: Vec<Backend> = symmetric();
+    for &b in &backends {
+        let mut out = vec![0u8; 100];
+        crypto::tls12_prf(b, &secret, b"test label", &seed, &mut out).unwrap();
+        assert_eq!(out, want, "{}: published vector", b.label());
+    }
+    // The key block of a TLS_RSA_WITH_AES_128_CBC_SHA connection is 104 bytes; the master
+    // secret 48. Lengths around the 32-byte HMAC-SHA256 blocks, too.
+    for (i, len) in [1usize, 31, 32, 33, 48, 64, 104, 200]
+        .into_iter()
+        .enumerate()
+    {
+        let secret: Vec<u8> = (0..48u8).map(|x| x.wrapping_mul(i as u8 + 3)).collect();
+        let seed: Vec<u8> = (0..64u8).map(|x| x ^ i as u8).collect();
+        let mut first: Option<Vec<u8>> = None;
+        for &b in &backends {
+            let mut out = vec![0u8; len];
+            crypto::tls12_prf(b, &secret, b"key expansion", &seed, &mut out).unwrap();
+            match &first {
+                None => first = Some(out),
+                Some(f) => assert_eq!(&out, f, "{} differs at {len} bytes", b.label()),
+            }
+        }
+    }
+    assert!(backends.len() >= 2);
 }

@@ -71,6 +71,7 @@ fn toy_flows() -> Flows {
     Flows {
         basic: SipFlow {
             name: "basic".into(),
+            set: None,
             messages: vec![
                 msg("a", UacToUas, Legs::Both),
                 msg("b", UasToUac, Legs::Both),
@@ -78,6 +79,7 @@ fn toy_flows() -> Flows {
         },
         auth: SipFlow {
             name: "auth".into(),
+            set: None,
             messages: vec![
                 msg("c", UacToUas, Legs::Left),
                 msg("d", UasToUac, Legs::Left),
@@ -86,6 +88,33 @@ fn toy_flows() -> Flows {
             ],
         },
     }
+}
+
+/// The toy record prices (ns): every term distinct, so that a swapped or misattributed term
+/// changes the answer. Open and seal differ, and not by a constant (open(c) + seal(d) is not
+/// seal(c) + open(d)); 3DES differs from AES; rustcrypto costs twice openssl, awslc three
+/// times (and has no 3DES). In µs for openssl: AES open a 1, b 2, c 3, d 4, seal a 5, b 6,
+/// c 7, d 9; 3DES open 10, 11, 12, 14, seal 20, 22, 24, 27.
+fn record_ns(backend: &str, suite: &str, op: &str, message: &str) -> Option<f64> {
+    // Other message names (the fixtures' flows) take one of the four price rows.
+    let i = ["a", "b", "c", "d"]
+        .iter()
+        .position(|&m| m == message)
+        .unwrap_or(message.len() % 4);
+    let us = match (suite, op) {
+        ("aes128-sha", "open") => [1.0, 2.0, 3.0, 4.0],
+        ("aes128-sha", "seal") => [5.0, 6.0, 7.0, 9.0],
+        ("3des-sha", "open") => [10.0, 11.0, 12.0, 14.0],
+        ("3des-sha", "seal") => [20.0, 22.0, 24.0, 27.0],
+        _ => return None,
+    }[i];
+    let factor = match (backend, suite) {
+        ("openssl", _) => 1.0,
+        ("rustcrypto", _) => 2.0,
+        ("awslc", "aes128-sha") => 3.0,
+        _ => return None,
+    };
+    Some(us * factor * 1000.0)
 }
 
 /// The synthetic estimates (ns) for a set of message names.
@@ -98,9 +127,10 @@ fn toy_estimates(messages: &[&str]) -> BTreeMap<String, f64> {
         e.insert(format!("transport/tcp/send-recv/sip-{m}"), 5_000.0);
         for backend in ["openssl", "rustcrypto", "awslc"] {
             for op in ["open", "seal"] {
-                e.insert(format!("record/{backend}/aes128-sha/{op}/sip-{m}"), 1_000.0);
-                if backend != "awslc" {
-                    e.insert(format!("record/{backend}/3des-sha/{op}/sip-{m}"), 3_000.0);
+                for suite in ["aes128-sha", "3des-sha"] {
+                    if let Some(ns) = record_ns(backend, suite, op, m) {
+                        e.insert(format!("record/{backend}/{suite}/{op}/sip-{m}"), ns);
+                    }
                 }
             }
         }
@@ -164,29 +194,30 @@ fn close(a: f64, b: f64) -> bool {
 #[test]
 fn known_inputs_give_known_per_call_costs() {
     let m = toy_model(&ModelOptions::default());
-    // base 10; TCP extra 2 x (5 - 2) = 6; AES bulk 2 x (open + seal) x 1 = 4; 3DES 12.
+    // base 10; TCP extra 2 x (5 - 2) = 6; AES bulk open a + b (1 + 2) + seal a + b (5 + 6)
+    // = 14; 3DES 10 + 11 + 20 + 22 = 63.
     let expect = [
         ("proxy-chain/udp", 10.0),
         ("proxy-chain/tcp", 16.0),
-        ("proxy-chain/tls-aes", 20.0),
-        ("proxy-chain/tls-3des", 28.0),
+        ("proxy-chain/tls-aes", 10.0 + 6.0 + 14.0),
+        ("proxy-chain/tls-3des", 10.0 + 6.0 + 63.0),
         // auth over UDP: call-auth - call-basic = 4.
         ("proxy-chain-auth/udp", 14.0),
         // auth over TCP adds the two left-leg messages at half a send+receive: 4 + 3.
         ("proxy-chain-auth/tcp", 23.0),
-        // auth over TLS adds their one open (c) and one seal (d): 4 + 3 + 2.
-        ("proxy-chain-auth/tls-aes", 29.0),
-        // 3DES: 4 + 3 + 2 x 3.
-        ("proxy-chain-auth/tls-3des", 10.0 + 13.0 + 6.0 + 12.0),
-        // outbound: TCP accept 30 + TLS server full 200.
-        ("outbound-auth/tls", 10.0 + 9.0 + 6.0 + 4.0 + 30.0 + 200.0),
+        // auth over TLS adds c's open (3) and d's seal (9): 23 + 14 + 12.
+        ("proxy-chain-auth/tls-aes", 23.0 + 14.0 + 3.0 + 9.0),
+        // 3DES: 23 + 63 + open c 12 + seal d 27.
+        ("proxy-chain-auth/tls-3des", 23.0 + 63.0 + 12.0 + 27.0),
+        // outbound: auth base 14, TCP 9, AES bulk 26, TCP accept 30 + TLS server full 200.
+        ("outbound-auth/tls", 14.0 + 9.0 + 26.0 + 30.0 + 200.0),
         ("outbound-auth/tcp", 10.0 + 7.0 + 6.0 + 30.0),
         // inbound: TCP connect 20 + TLS client mutual 150.
-        ("inbound/tls-mutual", 10.0 + 6.0 + 4.0 + 20.0 + 150.0),
+        ("inbound/tls-mutual", 10.0 + 6.0 + 14.0 + 20.0 + 150.0),
         // local: both sides, resumed by session id (40 client + 50 server).
         (
             "local-auth/tls-resumed",
-            10.0 + 9.0 + 6.0 + 4.0 + 20.0 + 30.0 + 40.0 + 50.0,
+            14.0 + 9.0 + 26.0 + 20.0 + 30.0 + 40.0 + 50.0,
         ),
     ];
     for (name, want) in expect {
@@ -352,8 +383,8 @@ fn stack_backend_and_resumption_pick_their_benches() {
         ..ModelOptions::default()
     });
     assert_eq!(m.protocol, "tls12-ecdhe-rsa-aes128-gcm");
-    // rustls toy handshakes cost twice openssl's: inbound/tls = 10 + 6 + 4 + 20 + 200.
-    assert!(close(us(&m, "inbound/tls"), 240.0));
+    // rustls toy handshakes cost twice openssl's: inbound/tls = 10 + 6 + 14 + 20 + 200.
+    assert!(close(us(&m, "inbound/tls"), 250.0));
     assert!(m.notes.iter().any(|n| n.contains("no RSA key transport")));
 
     // aws-lc-rs has no 3DES: its 3DES records are OpenSSL's, and it says so.
@@ -362,7 +393,9 @@ fn stack_backend_and_resumption_pick_their_benches() {
         ..ModelOptions::default()
     });
     assert_eq!(m.options.backend_3des, "openssl");
-    assert!(close(us(&m, "proxy-chain/tls-3des"), 28.0));
+    assert!(close(us(&m, "proxy-chain/tls-3des"), 79.0));
+    // Its AES records cost three times openssl's: 10 + 6 + 3 x 14.
+    assert!(close(us(&m, "proxy-chain/tls-aes"), 58.0));
     assert!(m
         .estimates
         .contains_key("record/openssl/3des-sha/open/sip-a"));
@@ -376,7 +409,7 @@ fn stack_backend_and_resumption_pick_their_benches() {
     });
     assert!(close(
         us(&m, "inbound/tls-resumed"),
-        10.0 + 6.0 + 4.0 + 20.0 + 45.0
+        10.0 + 6.0 + 14.0 + 20.0 + 45.0
     ));
 }
 
@@ -705,8 +738,8 @@ fn compare_lines_up_backends_and_files() {
         .iter()
         .find(|r| r.key == "record/3des-sha/open/sip-a")
         .unwrap();
-    assert_eq!(row.values, [Some(3000.0), Some(3000.0), None]);
-    assert_eq!(row.ratios, [Some(1.0), Some(1.0), None]);
+    assert_eq!(row.values, [Some(10_000.0), Some(20_000.0), None]);
+    assert_eq!(row.ratios, [Some(1.0), Some(2.0), None]);
     let hs = cmp
         .iter()
         .find(|c| c.title.starts_with("TLS handshakes"))

@@ -2,7 +2,8 @@
 //! run in `make test` in seconds (cargo-fuzz needs a nightly toolchain; see README):
 //!
 //! * TLS record open (`src/record.rs`): random records and mutated sealed records are
-//!   refused with an error, never a panic; random plaintexts round-trip, across backends.
+//!   refused with an error, never a panic; records forged to fail exactly one check are
+//!   refused by that check; random plaintexts round-trip, across backends.
 //! * The SIP parser and proxy of the base measurement (`src/sip.rs`): random bytes and
 //!   mutated fixture messages never panic; the fixtures themselves parse.
 //! * The results-file, criterion-output, gate-baseline and gungraun-summary readers: random
@@ -19,7 +20,10 @@ use tlscost::crypto::Backend;
 use tlscost::fixtures::Fixtures;
 use tlscost::machine::Machine;
 use tlscost::names::Dimension;
-use tlscost::record::{RecordKeys, RecordLayer, Suite, APPLICATION_DATA, HEADER_LEN, TLS12};
+use tlscost::record::fault::{Fault, Forger};
+use tlscost::record::{
+    RecordKeys, RecordLayer, Suite, APPLICATION_DATA, CONTENT_TYPES, HEADER_LEN, TLS12,
+};
 use tlscost::results::criterion::Estimate;
 use tlscost::results::ResultsFile;
 
@@ -84,7 +88,7 @@ proptest! {
     /// A correct header and a random fragment whose length is a whole number of blocks:
     /// reaches the decryption, the padding check and the MAC (or the GCM tag).
     #[test]
-    fn record_open_refuses_random_fragments(blocks in 0usize..80, seed in any::<u64>(), ty in any::<u8>()) {
+    fn record_open_refuses_random_fragments(blocks in 0usize..80, seed in any::<u64>(), ty in prop::sample::select(CONTENT_TYPES.to_vec())) {
         for (suite, backend) in layers() {
             let bs = match suite { Suite::TdesSha => 8, _ => 16 };
             let mut rng = seed;
@@ -164,12 +168,47 @@ proptest! {
         }
     }
 
+    /// A record built by hand to fail exactly one check of `open` (any fault and variant,
+    /// any sequence number and plaintext, forged with one backend's primitives and opened
+    /// by another's) is refused for that check's reason, and the forger's correct record at
+    /// the same sequence number opens: each check refuses on its own.
+    #[test]
+    fn single_fault_records_are_refused_by_their_check(
+        plaintext in proptest::collection::vec(any::<u8>(), 0..400),
+        fault in prop::sample::select(Fault::ALL.to_vec()),
+        pick in 0usize..256,
+        seq in 0u64..u64::MAX - 4,
+        forger_at in any::<prop::sample::Index>(),
+        opener_at in any::<prop::sample::Index>(),
+    ) {
+        for &suite in Suite::ALL {
+            if !fault.applies(suite) {
+                continue;
+            }
+            let backends: Vec<Backend> = Backend::SYMMETRIC.iter().copied()
+                .filter(|&b| tlscost::record::supports(suite, b).is_ok()).collect();
+            let (fb, ob) = (*forger_at.get(&backends), *opener_at.get(&backends));
+            let mut forger = Forger::new(suite, fb, &RecordKeys::fixed(suite)).unwrap();
+            let mut r = layer(suite, ob);
+            let mut out = Vec::new();
+            let good = forger.valid(seq, &plaintext).unwrap();
+            prop_assert_eq!(r.open_at(seq, &good, &mut out).ok(), Some(APPLICATION_DATA));
+            prop_assert_eq!(&out, &plaintext);
+            let bad = forger.forge(fault, seq, &plaintext, pick).unwrap();
+            match r.open_at(seq, &bad, &mut out) {
+                Ok(_) => prop_assert!(false, "{suite:?} {fb:?}->{ob:?}: {fault:?} (pick {pick}) accepted"),
+                Err(e) => prop_assert!(fault.is_reason(suite, &e),
+                    "{suite:?} {fb:?}->{ob:?}: {fault:?} (pick {pick}) refused for another reason: {e}"),
+            }
+        }
+    }
+
     /// Random plaintexts round-trip: sealed by one backend, opened by every other (the
     /// record format is the standard's, not a backend's), sequence numbers advancing.
     #[test]
     fn records_round_trip_across_backends(
         plaintexts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..1500), 1..4),
-        ty in any::<u8>(),
+        ty in prop::sample::select(CONTENT_TYPES.to_vec()),
     ) {
         for &suite in Suite::ALL {
             let backends: Vec<Backend> = Backend::SYMMETRIC.iter().copied()

@@ -66,7 +66,7 @@ fn request_rewrite_round_trip() {
     for v in after.vias() {
         resp.extend_from_slice(format!("Via: {v}\r\n").as_bytes());
     }
-    resp.extend_from_slice(b"CSeq: 102 INVITE\r\nContent-Length: 0\r\n\r\n");
+    resp.extend_from_slice(b"From: <sip:alice@tlscost.test>;tag=1\r\nTo: <sip:bob@tlscost.test>;tag=2\r\nCall-ID: c1\r\nCSeq: 102 INVITE\r\nContent-Length: 0\r\n\r\n");
     let Action::Send(Leg::Uac, back) = proxy.handle(&resp).unwrap() else {
         panic!("a response goes to the UAC")
     };
@@ -102,7 +102,7 @@ fn auth_proxy_challenges_then_absorbs_the_ack() {
     let corpus = corpus();
     let flow = &corpus.flow("auth").unwrap().messages;
     let mut proxy = Proxy::new(PROXY_VIA, PROXY_RR, true);
-    let Action::Send(Leg::Uac, reply) = proxy.handle(&flow[0].bytes).unwrap() else {
+    let Action::Reply(407, reply) = proxy.handle(&flow[0].bytes).unwrap() else {
         panic!("the first INVITE is challenged")
     };
     let reply = sip::parse(&reply).unwrap();
@@ -157,16 +157,16 @@ fn malformed_messages_are_errors() {
             other => panic!("case {i} should be refused, got {other:?}"),
         }
     }
-    // Max-Forwards 0 parses but the proxy refuses to forward it.
-    let zero = b"OPTIONS sip:bob@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nMax-Forwards: 0\r\n\r\n";
+    // Max-Forwards 0 parses, and the proxy answers 483 instead of forwarding it.
+    let zero = b"OPTIONS sip:bob@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nMax-Forwards: 0\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:bob@x>\r\nCall-ID: z\r\nCSeq: 1 OPTIONS\r\n\r\n";
     assert!(sip::parse(zero).is_ok());
     let mut proxy = Proxy::new(PROXY_VIA, PROXY_RR, false);
-    assert!(matches!(proxy.handle(zero), Err(Error::Sip { .. })));
+    assert!(matches!(proxy.handle(zero), Ok(Action::Reply(483, _))));
 }
 
 #[test]
 fn compact_and_folded_headers_parse() {
-    let m = b"OPTIONS sip:bob@x SIP/2.0\r\nv: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b\r\nSubject: one\r\n  two\r\nl: 2\r\n\r\nhiEXTRA";
+    let m = b"OPTIONS sip:bob@x SIP/2.0\r\nv: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b\r\nf: <sip:a@x>;tag=1\r\nt: <sip:bob@x>\r\ni: c\r\nCSeq: 1 OPTIONS\r\nSubject: one\r\n  two\r\nl: 2\r\n\r\nhiEXTRA";
     let msg = sip::parse(m).unwrap();
     assert_eq!(msg.vias().len(), 2);
     assert_eq!(msg.body, b"hi");

@@ -1,15 +1,16 @@
 //! The aws-lc-rs backend (cargo feature `awslc`): AWS-LC, a BoringSSL descendant with
 //! assembly from OpenSSL and formally verified parts.
 //!
-//! What it offers here: RSA PKCS#1 v1.5 sign/verify (SHA-256) and PKCS#1 v1.5
-//! decrypt/encrypt, for keys of 2048 bits and more (it refuses 1024-bit keys);
+//! What it offers here: RSA PKCS#1 v1.5 sign (SHA-256), verify (SHA-256, -384, -512; no
+//! SHA-224) and PKCS#1 v1.5 decrypt (a bad padding is an error) / encrypt, for keys of
+//! 2048 to 8192 bits (it refuses 1024-bit keys);
 //! AES-128-CBC; AES-128-GCM; HMAC-SHA1 and SHA-1 (`*_FOR_LEGACY_USE_ONLY`). 3DES is only
 //! behind aws-lc-rs's `legacy-des` feature, which needs aws-lc-sys's bindgen-generated
 //! bindings; it is not enabled, so 3DES is [`crate::Error::Unsupported`] here.
 
 use super::cipher::{Aes128Gcm, CbcCipher, CipherAlg, GCM_NONCE_LEN, GCM_TAG_LEN};
 use super::mac::{HmacSha1, Sha1, SHA1_LEN};
-use super::rsa::RsaKey;
+use super::rsa::{Rejection, RsaKey, RsaPublicKey, SigHash};
 use super::rustcrypto::pkcs8_der;
 use super::{crypto_err, Backend};
 use crate::names::Dimension;
@@ -20,20 +21,105 @@ use aws_lc_rs::cipher::{
 };
 use aws_lc_rs::iv::FixedLength;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::{Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey, PrivateDecryptingKey};
-use aws_lc_rs::signature::{KeyPair, RsaKeyPair, UnparsedPublicKey, RSA_PKCS1_SHA256};
+use aws_lc_rs::rsa::{
+    Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey,
+};
+use aws_lc_rs::signature::{
+    KeyPair, ParsedPublicKey, RsaKeyPair, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+    RSA_PKCS1_SHA256,
+};
 
 const B: Backend = Backend::AwsLc;
+
+/// An aws-lc-rs RSA public key (2048 to 8192 bits): a PKCS#1 v1.5 encrypting key and a
+/// SHA-256 verification key parsed once (other hashes parse the key per call; they are not
+/// timed).
+pub struct AwsLcRsaPublic {
+    der: Vec<u8>,
+    sha256: ParsedPublicKey,
+    encrypting: Pkcs1PublicEncryptingKey,
+    bits: u32,
+}
+
+impl AwsLcRsaPublic {
+    /// From a public key's DER (SubjectPublicKeyInfo or PKCS#1 `RSAPublicKey`) and its
+    /// encrypting key.
+    fn new(der: Vec<u8>, encrypting: PublicEncryptingKey) -> Result<Self> {
+        let bits = encrypting.key_size_bits() as u32;
+        let sha256 = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &der)
+            .map_err(|e| crypto_err(B, "load public key", e))?;
+        let encrypting = Pkcs1PublicEncryptingKey::new(encrypting)
+            .map_err(|e| crypto_err(B, "load public key", e))?;
+        Ok(AwsLcRsaPublic {
+            der,
+            sha256,
+            encrypting,
+            bits,
+        })
+    }
+
+    /// Parses a SubjectPublicKeyInfo (PEM `BEGIN PUBLIC KEY` or DER).
+    pub fn from_spki(key: &[u8]) -> Result<Self> {
+        let der = super::rsa::spki_der(B, key)?;
+        let encrypting = PublicEncryptingKey::from_der(&der).map_err(|e| {
+            crypto_err(
+                B,
+                "load public key",
+                format!("not an RSA public key of 2048..=8192 bits: {e}"),
+            )
+        })?;
+        Self::new(der, encrypting)
+    }
+}
+
+impl RsaPublicKey for AwsLcRsaPublic {
+    fn backend(&self) -> Backend {
+        B
+    }
+
+    fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    fn encrypt(&mut self, message: &[u8]) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; self.encrypting.ciphertext_size()];
+        let n = self
+            .encrypting
+            .encrypt(message, &mut out)
+            .map_err(|e| crypto_err(B, "rsa encrypt", e))?
+            .len();
+        out.truncate(n);
+        Ok(out)
+    }
+
+    /// aws-lc-rs reports every failed verification as one `Unspecified`; the key was parsed
+    /// and accepted at load time, so a failure here is the signature's: `Ok(false)`.
+    fn verify_with(&mut self, hash: SigHash, message: &[u8], signature: &[u8]) -> Result<bool> {
+        let alg =
+            match hash {
+                SigHash::Sha256 => return Ok(self.sha256.verify_sig(message, signature).is_ok()),
+                SigHash::Sha384 => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA384,
+                SigHash::Sha512 => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA512,
+                SigHash::Sha224 => return Err(Error::Unsupported {
+                    backend: B.label(),
+                    what:
+                        "RSA PKCS#1 v1.5 signatures with SHA-224 (aws-lc-rs has no such algorithm)"
+                            .into(),
+                }),
+            };
+        Ok(UnparsedPublicKey::new(alg, &self.der)
+            .verify(message, signature)
+            .is_ok())
+    }
+}
 
 /// An aws-lc-rs RSA key: a signing key pair and a PKCS#1 v1.5 decrypting key (two parsed
 /// copies of the same PKCS#8 key, as the crate keeps the two uses apart).
 pub struct AwsLcRsa {
     pair: RsaKeyPair,
-    public_der: Vec<u8>,
+    public: AwsLcRsaPublic,
     decrypting: Pkcs1PrivateDecryptingKey,
-    encrypting: Pkcs1PublicEncryptingKey,
     rng: SystemRandom,
-    bits: u32,
 }
 
 impl AwsLcRsa {
@@ -50,16 +136,14 @@ impl AwsLcRsa {
         })?;
         let private =
             PrivateDecryptingKey::from_pkcs8(&der).map_err(|e| crypto_err(B, "load key", e))?;
-        let encrypting = Pkcs1PublicEncryptingKey::new(private.public_key())
-            .map_err(|e| crypto_err(B, "load key", e))?;
+        let public =
+            AwsLcRsaPublic::new(pair.public_key().as_ref().to_vec(), private.public_key())?;
         let decrypting =
             Pkcs1PrivateDecryptingKey::new(private).map_err(|e| crypto_err(B, "load key", e))?;
         let mut key = AwsLcRsa {
-            bits: (pair.public_modulus_len() * 8) as u32,
-            public_der: pair.public_key().as_ref().to_vec(),
             pair,
+            public,
             decrypting,
-            encrypting,
             rng: SystemRandom::new(),
         };
         super::rsa::warm_up(&mut key)?;
@@ -67,32 +151,15 @@ impl AwsLcRsa {
     }
 }
 
+super::rsa::public_half!(AwsLcRsa);
+
 impl RsaKey for AwsLcRsa {
-    fn backend(&self) -> Backend {
-        B
-    }
-
-    fn bits(&self) -> u32 {
-        self.bits
-    }
-
     fn decrypt(&mut self, ciphertext: &[u8]) -> Result<Vec<u8>> {
         let mut out = vec![0u8; self.decrypting.min_output_size()];
         let n = self
             .decrypting
             .decrypt(ciphertext, &mut out)
             .map_err(|e| crypto_err(B, "rsa decrypt", e))?
-            .len();
-        out.truncate(n);
-        Ok(out)
-    }
-
-    fn encrypt(&mut self, message: &[u8]) -> Result<Vec<u8>> {
-        let mut out = vec![0u8; self.encrypting.ciphertext_size()];
-        let n = self
-            .encrypting
-            .encrypt(message, &mut out)
-            .map_err(|e| crypto_err(B, "rsa encrypt", e))?
             .len();
         out.truncate(n);
         Ok(out)
@@ -106,12 +173,9 @@ impl RsaKey for AwsLcRsa {
         Ok(sig)
     }
 
-    fn verify(&mut self, message: &[u8], signature: &[u8]) -> Result<bool> {
-        let key = UnparsedPublicKey::new(
-            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-            &self.public_der,
-        );
-        Ok(key.verify(message, signature).is_ok())
+    /// AWS-LC's PKCS#1 v1.5 decryption reports a bad padding as an error.
+    fn rejection(&self) -> Rejection {
+        Rejection::Explicit
     }
 }
 
@@ -277,4 +341,15 @@ impl Aes128Gcm for AwsLcGcm {
                 detail: "authentication tag does not match".into(),
             })
     }
+}
+
+/// The TLS 1.2 PRF with SHA-256 (RFC 5246 5) of aws-lc-rs (`tls_prf`, AWS-LC's
+/// `CRYPTO_tls1_prf`). AWS-LC refuses an empty secret.
+pub fn tls12_prf(secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) -> Result<()> {
+    use aws_lc_rs::tls_prf::{Secret, P_SHA256};
+    let derived = Secret::new(&P_SHA256, secret)
+        .and_then(|s| s.derive(label, seed, out.len()))
+        .map_err(|e| crypto_err(B, "tls12 prf", e))?;
+    out.copy_from_slice(derived.as_ref());
+    Ok(())
 }

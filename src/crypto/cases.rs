@@ -3,18 +3,32 @@
 //!
 //! A [`CaseSpec`] names one benchmark and knows how to build it; [`CaseSpec::build`] sets
 //! the case up (keys warm, inputs ready) and runs its self-check, so a case that exists
-//! has been shown to do what its name says: a decrypt gives back the pre-master, a
-//! signature verifies and a flipped bit does not, CBC decrypt(encrypt(x)) == x, a MAC
-//! matches OpenSSL's, a sealed record opens and a tampered one is refused. A failed check
-//! is an [`Error::SelfCheck`] naming the benchmark. Combinations a backend does not offer
-//! are not cases but [`Skip`]s, each with the reason.
+//! has been shown to do what its name says. Every round trip crosses backends (what one
+//! backend produced, another reads back), so a backend that is wrong both ways (a CBC that
+//! ignores its IV on encrypt and decrypt) cannot check itself:
+//! - rsa: another backend decrypts this one's ciphertext and this one decrypts the other's,
+//!   both signatures are the same bytes (PKCS#1 v1.5 signing is deterministic), a signature
+//!   verifies and one with a flipped bit does not;
+//! - cipher: the published known answer (NIST SP 800-38A F.2.1 for AES-128-CBC, CAVP
+//!   TCBCMMT3 for 3DES) encrypts and decrypts, and the payload round-trips through another
+//!   backend both ways;
+//! - mac: the tag matches OpenSSL's one-shot HMAC;
+//! - record: a record sealed here opens in another backend and the other's opens here; a
+//!   record whose IV's first byte is flipped (which changes one plaintext byte and no
+//!   padding: only the MAC check can refuse it) is refused; and every single-fault record
+//!   of [`crate::record::fault`] is refused for its own reason, so a check missing from
+//!   `open` fails the bench.
+//!
+//! A failed check is an [`Error::SelfCheck`] naming the benchmark. Combinations a backend
+//! does not offer are not cases but [`Skip`]s, each with the reason.
 
 use super::cipher::CipherDir;
 use super::rsa::PRE_MASTER_LEN;
 use super::{Backend, CbcCipher, CipherAlg, HmacSha1, MacAlg, RsaKey, RsaOp, Sha1};
 use crate::fixtures::{Fixtures, RSA_BITS};
 use crate::names::{BenchId, Dimension};
-use crate::record::{RecordKeys, RecordLayer, RecordOp, Suite, APPLICATION_DATA};
+use crate::record::fault::{Fault, Forger};
+use crate::record::{RecordKeys, RecordLayer, RecordOp, Suite, APPLICATION_DATA, HEADER_LEN};
 use crate::{Error, Result};
 use std::hint::black_box;
 use std::rc::Rc;
@@ -79,7 +93,7 @@ pub fn payloads(fx: &Fixtures) -> Result<Vec<Payload>> {
             data: Rc::new((0..n).map(|i| (i * 7 % 251) as u8).collect()),
         })
         .collect();
-    let corpus = fx.sip()?;
+    let corpus = fx.flows()?;
     for m in corpus.unique_messages() {
         out.push(Payload {
             parameter: format!("sip-{}", m.name),
@@ -182,6 +196,22 @@ fn in_check<T>(id: &BenchId, r: Result<T>) -> Result<T> {
     })
 }
 
+/// The first compiled backend other than `b` (in [`Backend::ALL`] order) for which `ok`
+/// holds: the one a self-check crosses `b` with.
+fn other_backend(id: &BenchId, b: Backend, ok: impl Fn(Backend) -> bool) -> Result<Backend> {
+    Backend::ALL
+        .iter()
+        .copied()
+        .find(|&x| x != b && x.compiled() && ok(x))
+        .ok_or_else(|| Error::SelfCheck {
+            bench: id.full(),
+            what: format!(
+                "no second backend to cross-check {} with in this build",
+                b.label()
+            ),
+        })
+}
+
 // ---------------------------------------------------------------- rsa
 
 struct RsaCase {
@@ -217,15 +247,34 @@ impl Case for RsaCase {
 
 fn rsa_case(id: &BenchId, backend: Backend, op: RsaOp, pem: &[u8]) -> Result<Box<dyn Case>> {
     let mut key = in_check(id, super::rsa_key(backend, pem))?;
+    let bits = key.bits();
+    let other = other_backend(id, backend, |x| super::rsa_supports(x, bits).is_ok())?;
+    let mut reference = in_check(id, super::rsa_key(other, pem))?;
     let pre_master: Vec<u8> = (0..PRE_MASTER_LEN as u8).map(|i| i ^ 0xa5).collect();
     let ciphertext = in_check(id, key.encrypt(&pre_master))?;
-    let decrypted = in_check(id, key.decrypt(&ciphertext))?;
     check(
         id,
-        decrypted == pre_master,
-        "decrypt did not give back the pre-master",
+        in_check(id, reference.decrypt(&ciphertext))? == pre_master,
+        format!(
+            "{} does not decrypt this backend's ciphertext",
+            other.label()
+        ),
+    )?;
+    let theirs = in_check(id, reference.encrypt(&pre_master))?;
+    check(
+        id,
+        in_check(id, key.decrypt(&theirs))? == pre_master,
+        format!(
+            "decrypt did not give back the pre-master {} encrypted",
+            other.label()
+        ),
     )?;
     let signature = in_check(id, key.sign(&SIGNED_MESSAGE))?;
+    check(
+        id,
+        in_check(id, reference.sign(&SIGNED_MESSAGE))? == signature,
+        format!("the signature differs from {}'s", other.label()),
+    )?;
     check(
         id,
         in_check(id, key.verify(&SIGNED_MESSAGE, &signature))?,
@@ -309,6 +358,73 @@ pub fn whole_blocks(data: &[u8], block: usize) -> Vec<u8> {
     v
 }
 
+/// A published CBC known answer: key, IV, plaintext, ciphertext (hex) and where it is from.
+pub struct CbcKnownAnswer {
+    /// Key.
+    pub key: &'static str,
+    /// IV (not zero: a CBC that ignores its IV fails it).
+    pub iv: &'static str,
+    /// Plaintext, whole blocks.
+    pub plaintext: &'static str,
+    /// Ciphertext.
+    pub ciphertext: &'static str,
+    /// The publication.
+    pub source: &'static str,
+}
+
+/// The known answer the cipher benches check each backend against.
+pub fn cbc_known_answer(alg: CipherAlg) -> CbcKnownAnswer {
+    match alg {
+        CipherAlg::Aes128Cbc => CbcKnownAnswer {
+            key: "2b7e151628aed2a6abf7158809cf4f3c",
+            iv: "000102030405060708090a0b0c0d0e0f",
+            plaintext: "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51\
+                        30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
+            ciphertext: "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2\
+                         73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7",
+            source: "NIST SP 800-38A, F.2.1 CBC-AES128.Encrypt",
+        },
+        CipherAlg::TdesCbc => CbcKnownAnswer {
+            key: "a49d7564199e97cb529d2c9d97bf2f98d35edf57ba1f7358",
+            iv: "c2e999cb6249023c",
+            plaintext: "c689aee38a301bb316da75db36f110b5",
+            ciphertext: "e9afaba5ec75ea1bbe65506655bb4ecb",
+            source: "NIST CAVP TDES, TCBCMMT3.rsp [ENCRYPT] COUNT = 1",
+        },
+    }
+}
+
+/// Bytes of a hex string (whitespace ignored); the constants above are well-formed.
+fn unhex(s: &str) -> Vec<u8> {
+    let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    s.chunks(2)
+        .map(|p| {
+            let d = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+            d(p[0]) << 4 | d(p[1])
+        })
+        .collect()
+}
+
+/// `cipher` against the published known answer of its algorithm, both directions.
+fn check_known_answer(id: &BenchId, alg: CipherAlg, backend: Backend) -> Result<()> {
+    let kat = cbc_known_answer(alg);
+    let mut c = in_check(id, super::cbc_cipher(backend, alg, &unhex(kat.key)))?;
+    let (iv, pt, ct) = (unhex(kat.iv), unhex(kat.plaintext), unhex(kat.ciphertext));
+    let mut buf = pt.clone();
+    in_check(id, c.encrypt(&iv, &mut buf))?;
+    check(
+        id,
+        buf == ct,
+        format!("encryption differs from the known answer ({})", kat.source),
+    )?;
+    in_check(id, c.decrypt(&iv, &mut buf))?;
+    check(
+        id,
+        buf == pt,
+        format!("decryption differs from the known answer ({})", kat.source),
+    )
+}
+
 fn cipher_case(
     id: &BenchId,
     backend: Backend,
@@ -316,16 +432,36 @@ fn cipher_case(
     dir: CipherDir,
     data: &[u8],
 ) -> Result<Box<dyn Case>> {
+    check_known_answer(id, alg, backend)?;
     let mut cipher = in_check(id, super::cbc_cipher(backend, alg, &cipher_key(alg)))?;
+    let other = other_backend(id, backend, |x| super::cipher_supports(x, alg).is_ok())?;
+    let mut reference = in_check(id, super::cbc_cipher(other, alg, &cipher_key(alg)))?;
     let iv: Vec<u8> = (0..alg.block_len() as u8)
-        .map(|i| i.wrapping_mul(3))
+        .map(|i| i.wrapping_mul(3).wrapping_add(1))
         .collect();
     let plain = whole_blocks(data, alg.block_len());
     let mut buf = plain.clone();
     in_check(id, cipher.encrypt(&iv, &mut buf))?;
     check(id, buf != plain, "encryption left the data unchanged")?;
+    in_check(id, reference.decrypt(&iv, &mut buf))?;
+    check(
+        id,
+        buf == plain,
+        format!(
+            "{} does not decrypt this backend's ciphertext",
+            other.label()
+        ),
+    )?;
+    in_check(id, reference.encrypt(&iv, &mut buf))?;
     in_check(id, cipher.decrypt(&iv, &mut buf))?;
-    check(id, buf == plain, "decrypt(encrypt(x)) != x")?;
+    check(
+        id,
+        buf == plain,
+        format!(
+            "decrypting {}'s ciphertext did not give the plaintext",
+            other.label()
+        ),
+    )?;
     Ok(Box::new(CipherCase {
         cipher,
         dir,
@@ -506,25 +642,7 @@ fn record_case(
         id,
         layer.seal_at(0, APPLICATION_DATA, &plaintext, &mut record),
     )?;
-    // Opened by a separate layer of the same backend: the record is a real record.
-    let mut reader = in_check(id, RecordLayer::new(suite, backend, &keys))?;
-    let mut out = Vec::new();
-    in_check(id, reader.open(&record, &mut out))?;
-    check(
-        id,
-        out[..] == plaintext[..],
-        "the record does not open to its plaintext",
-    )?;
-    let mut tampered = record.clone();
-    let last = tampered.len() - 1;
-    tampered[last] ^= 0x01;
-    check(
-        id,
-        RecordLayer::new(suite, backend, &keys)
-            .and_then(|mut r| r.open(&tampered, &mut out))
-            .is_err(),
-        "a record with a flipped bit was accepted",
-    )?;
+    check_record_layer(id, backend, suite, &record, &plaintext)?;
     Ok(Box::new(RecordCase {
         layer,
         op,
@@ -532,6 +650,94 @@ fn record_case(
         record,
         out: Vec::with_capacity(suite.record_len(MAX_PAYLOAD)),
     }))
+}
+
+/// The record self-check (see the module doc): `record` was sealed by `backend` at sequence
+/// number 0 from `plaintext`.
+fn check_record_layer(
+    id: &BenchId,
+    backend: Backend,
+    suite: Suite,
+    record: &[u8],
+    plaintext: &[u8],
+) -> Result<()> {
+    let keys = RecordKeys::fixed(suite);
+    let other = other_backend(id, backend, |x| crate::record::supports(suite, x).is_ok())?;
+    let fresh = |b: Backend| in_check(id, RecordLayer::new(suite, b, &keys));
+    let mut out = Vec::new();
+    // Sealed here, opened by the other backend.
+    let opened = fresh(other)?.open(record, &mut out);
+    check(
+        id,
+        opened.is_ok() && out[..] == plaintext[..],
+        format!(
+            "{} does not open this backend's record to its plaintext",
+            other.label()
+        ),
+    )?;
+    // A byte only the MAC (or tag) covers: the IV's first byte changes the first plaintext
+    // byte alone (CBC), the first ciphertext byte of GCM changes that one byte; no padding.
+    let mut tampered = record.to_vec();
+    tampered[HEADER_LEN + if suite.cbc_alg().is_some() { 0 } else { 8 }] ^= 0x01;
+    let mac_fault = crate::record::fault::Fault::Mac;
+    match fresh(backend)?.open(&tampered, &mut out) {
+        Ok(_) => check(
+            id,
+            false,
+            "a record with one plaintext byte changed was accepted",
+        )?,
+        Err(e) => check(
+            id,
+            mac_fault.is_reason(suite, &e),
+            format!("a record with one plaintext byte changed was refused for another reason: {e}"),
+        )?,
+    }
+    // Records forged by the other backend's primitives: the correct ones open here in
+    // sequence, each single-fault one is refused by the check it fails.
+    let mut forger = in_check(id, Forger::new(suite, other, &keys))?;
+    let mut layer = fresh(backend)?;
+    for seq in 0..2 {
+        let good = in_check(id, forger.valid(seq, plaintext))?;
+        let opened = layer.open(&good, &mut out);
+        check(
+            id,
+            opened.is_ok() && out[..] == plaintext[..],
+            format!(
+                "record {seq} built by hand with {}'s primitives does not open",
+                other.label()
+            ),
+        )?;
+    }
+    let replay = in_check(id, forger.valid(1, plaintext))?;
+    check(
+        id,
+        layer.open(&replay, &mut out).is_err(),
+        "a replayed record was accepted",
+    )?;
+    for fault in Fault::of(suite) {
+        let bad = in_check(id, forger.forge(fault, 0, plaintext, 0))?;
+        let mut layer = fresh(backend)?;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            layer.open_at(0, &bad, &mut out)
+        }));
+        let what = match result {
+            Err(_) => "made open panic".to_string(),
+            Ok(Ok(_)) => "was accepted".to_string(),
+            Ok(Err(e)) if !fault.is_reason(suite, &e) => {
+                format!("was refused for another reason: {e}")
+            }
+            Ok(Err(_)) => continue,
+        };
+        check(
+            id,
+            false,
+            format!(
+                "a record that fails only the {} check {what}",
+                fault.label()
+            ),
+        )?;
+    }
+    Ok(())
 }
 
 const MAX_PAYLOAD: usize = crate::record::MAX_FRAGMENT;

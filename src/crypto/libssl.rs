@@ -11,9 +11,10 @@
 //! Suites: `aes128-sha` (AES128-SHA) and `3des-sha` (DES-CBC3-SHA, only in an OpenSSL built
 //! with its weak ciphers: the vendored build; see [`crate::handshake::NO_3DES_SUITE`]).
 
+use crate::crypto::mac::SHA1_LEN;
 use crate::handshake::openssl::{has_3des_suite, DES_CBC3_SHA};
 use crate::handshake::{Pipe, Pki, Wire, SERVER_NAME};
-use crate::record::Suite;
+use crate::record::{RecordKeys, Suite};
 use crate::{Error, Result};
 use openssl::pkey::PKey;
 use openssl::ssl::{
@@ -24,6 +25,14 @@ use openssl::x509::X509;
 
 /// The backend label of these benches.
 pub const LABEL: &str = "libssl";
+
+/// The sequence number of the client's first application-data record: its Finished was
+/// record 0 under the new keys.
+pub const FIRST_CLIENT_SEQ: u64 = 1;
+
+/// `SSL_OP_NO_ENCRYPT_THEN_MAC` of OpenSSL 3's `ssl.h` (`SSL_OP_BIT(19)`; the `openssl`
+/// crate has no name for it).
+const NO_ENCRYPT_THEN_MAC: SslOptions = SslOptions::from_bits_retain(1 << 19);
 
 /// Most records one untimed batch writes before they are opened.
 const BATCH: u64 = 256;
@@ -75,8 +84,10 @@ impl Connection {
             b.set_max_proto_version(Some(SslVersion::TLS1_2))
                 .map_err(e)?;
             b.set_cipher_list(list).map_err(e)?;
-            // No ticket: nothing but the records under test follows the handshake.
-            b.set_options(SslOptions::NO_TICKET);
+            // No ticket: nothing but the records under test follows the handshake. No
+            // encrypt-then-MAC (RFC 7366, which OpenSSL negotiates by default for CBC suites):
+            // the records are the paper's MAC-then-encrypt ones, as `RecordLayer` builds them.
+            b.set_options(SslOptions::NO_TICKET | NO_ENCRYPT_THEN_MAC);
             if server {
                 let cert = X509::from_pem(&pki.server.cert).map_err(e)?;
                 let key = PKey::private_key_from_pem(&pki.server.key).map_err(e)?;
@@ -163,6 +174,56 @@ impl Connection {
             )),
             Err(e) => Err(crypto("SSL_read", e)),
         }
+    }
+
+    /// The keys the client seals records with, derived as RFC 5246 6.3 says from the
+    /// session's master secret and the two randoms: the key block PRF(master_secret, "key
+    /// expansion", server_random + client_random) begins client_write_MAC_key,
+    /// server_write_MAC_key, client_write_key (CBC suites have no implicit IV in TLS 1.2).
+    /// With them a record can be built by hand ([`crate::record::fault::Forger`]) and queued
+    /// to the server ([`Connection::inject`]) as if the client had written it; its first
+    /// application-data record has sequence number [`FIRST_CLIENT_SEQ`].
+    pub fn client_write_keys(&self, suite: Suite) -> Result<RecordKeys> {
+        let ssl = self.client.ssl();
+        let alg = suite
+            .cbc_alg()
+            .ok_or_else(|| crypto("key block", format!("{} is not a CBC suite", label(suite))))?;
+        let session = ssl
+            .session()
+            .ok_or_else(|| crypto("SSL_get_session", "the client has no session"))?;
+        let mut master = [0u8; 48];
+        let n = session.master_key(&mut master);
+        let (mut client_random, mut server_random) = ([0u8; 32], [0u8; 32]);
+        if n != master.len()
+            || ssl.client_random(&mut client_random) != 32
+            || ssl.server_random(&mut server_random) != 32
+        {
+            return Err(crypto(
+                "key block",
+                "no 48-byte master secret or 32-byte randoms",
+            ));
+        }
+        let mut block = vec![0u8; 2 * SHA1_LEN + 2 * alg.key_len()];
+        crate::crypto::tls12_prf(
+            crate::crypto::Backend::OpenSsl,
+            &master,
+            b"key expansion",
+            &[server_random, client_random].concat(),
+            &mut block,
+        )?;
+        Ok(RecordKeys {
+            mac_key: block[..SHA1_LEN].to_vec(),
+            enc_key: block[2 * SHA1_LEN..2 * SHA1_LEN + alg.key_len()].to_vec(),
+            salt: [0; 4],
+        })
+    }
+
+    /// Queues `record` (whole or not) to the server as if the client had written it.
+    pub fn inject(&self, record: &[u8]) {
+        self.wire
+            .to_server
+            .borrow_mut()
+            .extend(record.iter().copied());
     }
 
     /// Drops every byte queued for the server (the records seal wrote).

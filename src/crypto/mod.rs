@@ -1,7 +1,7 @@
 //! Crypto backends behind one trait per primitive kind.
 //!
-//! [`rsa::RsaKey`], [`cipher::CbcCipher`], [`mac::HmacSha1`] and [`mac::Sha1`] are the
-//! primitive kinds; each backend file (`openssl.rs`, `rustcrypto.rs`, `awslc.rs`,
+//! [`rsa::RsaKey`] (with its public half [`rsa::RsaPublicKey`], also loadable alone),
+//! [`cipher::CbcCipher`], [`mac::HmacSha1`] and [`mac::Sha1`] are the primitive kinds; each backend file (`openssl.rs`, `rustcrypto.rs`, `awslc.rs`,
 //! `textbook.rs`) implements the kinds it offers. The constructors here pick the backend
 //! by its [`Backend`] value and return [`Error::Unsupported`] for a combination the
 //! backend does not have, so callers (benches, tests, CLI) never need to know which
@@ -28,7 +28,7 @@ use crate::{Error, Result};
 
 pub use self::cipher::{Aes128Gcm, CbcCipher, CipherAlg};
 pub use self::mac::{HmacSha1, MacAlg, Sha1};
-pub use self::rsa::{RsaKey, RsaOp};
+pub use self::rsa::{Rejection, RsaKey, RsaOp, RsaPublicKey, SigHash};
 
 /// A crypto implementation that can be measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,6 +106,23 @@ pub fn rsa_key(backend: Backend, pkcs8_pem: &[u8]) -> Result<Box<dyn RsaKey>> {
         Backend::TextbookNoCrt => Ok(Box::new(textbook::TextbookRsa::from_pkcs8_pem(
             pkcs8_pem, false,
         )?)),
+    }
+}
+
+/// An RSA public key of `backend` from a SubjectPublicKeyInfo, PEM (`BEGIN PUBLIC KEY`) or
+/// DER: encrypt and verify without the private key (a peer's certificate key, a published
+/// test key). Errors name the backend and what was expected; awslc takes 2048..=8192-bit
+/// keys, rustcrypto 1024..=8192.
+pub fn rsa_public_key(backend: Backend, spki: &[u8]) -> Result<Box<dyn RsaPublicKey>> {
+    match backend {
+        Backend::OpenSsl => Ok(Box::new(openssl::OpensslRsaPublic::from_spki(spki)?)),
+        Backend::RustCrypto => Ok(Box::new(rustcrypto::RustCryptoRsaPublic::from_spki(spki)?)),
+        #[cfg(feature = "awslc")]
+        Backend::AwsLc => Ok(Box::new(awslc::AwsLcRsaPublic::from_spki(spki)?)),
+        #[cfg(not(feature = "awslc"))]
+        Backend::AwsLc => Err(backend.not_compiled()),
+        Backend::TextbookCrt => Ok(Box::new(textbook::TextbookPublic::from_spki(spki, true)?)),
+        Backend::TextbookNoCrt => Ok(Box::new(textbook::TextbookPublic::from_spki(spki, false)?)),
     }
 }
 
@@ -187,6 +204,27 @@ pub fn aes128_gcm(backend: Backend, key: &[u8]) -> Result<Box<dyn Aes128Gcm>> {
         Backend::RustCrypto => Ok(Box::new(rustcrypto::RustCryptoGcm::new(key)?)),
         #[cfg(feature = "awslc")]
         Backend::AwsLc => Ok(Box::new(awslc::AwsLcGcm::new(key)?)),
+        #[cfg(not(feature = "awslc"))]
+        Backend::AwsLc => Err(backend.not_compiled()),
+        Backend::TextbookCrt | Backend::TextbookNoCrt => Err(textbook_symmetric(backend)),
+    }
+}
+
+/// The TLS 1.2 PRF of `backend` with SHA-256 (RFC 5246 5, the PRF of every TLS 1.2 suite
+/// measured here): fills `out` with PRF(`secret`, `label`, `seed`). openssl: `EVP_KDF`
+/// "TLS1-PRF"; awslc: `tls_prf`; rustcrypto: P_SHA256 written out over `hmac` and `sha2`.
+pub fn tls12_prf(
+    backend: Backend,
+    secret: &[u8],
+    label: &[u8],
+    seed: &[u8],
+    out: &mut [u8],
+) -> Result<()> {
+    match backend {
+        Backend::OpenSsl => openssl::tls12_prf(secret, label, seed, out),
+        Backend::RustCrypto => rustcrypto::tls12_prf(secret, label, seed, out),
+        #[cfg(feature = "awslc")]
+        Backend::AwsLc => awslc::tls12_prf(secret, label, seed, out),
         #[cfg(not(feature = "awslc"))]
         Backend::AwsLc => Err(backend.not_compiled()),
         Backend::TextbookCrt | Backend::TextbookNoCrt => Err(textbook_symmetric(backend)),

@@ -9,7 +9,7 @@
 
 use super::cipher::{Aes128Gcm, CbcCipher, CipherAlg, GCM_NONCE_LEN, GCM_TAG_LEN};
 use super::mac::{HmacSha1, Sha1, SHA1_LEN};
-use super::rsa::RsaKey;
+use super::rsa::{Rejection, RsaKey, RsaPublicKey, SigHash};
 use super::{crypto_err, Backend};
 use crate::names::Dimension;
 use crate::{Error, Result};
@@ -17,20 +17,146 @@ use openssl::cipher::Cipher;
 use openssl::cipher_ctx::CipherCtx;
 use openssl::hash::{Hasher, MessageDigest};
 use openssl::md::Md;
-use openssl::pkey::{PKey, Private};
+use openssl::pkey::{HasPublic, PKey, Private, Public};
 use openssl::pkey_ctx::PkeyCtx;
 use openssl::rsa::Padding;
 use std::os::raw::c_int;
 
 const B: Backend = Backend::OpenSsl;
 
+/// The public-key contexts of an OpenSSL RSA key (a public one, or the public half of a
+/// private one): encrypt and SHA-256 verify, each initialised once.
+pub struct OpensslRsaPublic<T> {
+    pkey: PKey<T>,
+    bits: u32,
+    encrypt: PkeyCtx<T>,
+    verify: PkeyCtx<T>,
+}
+
+/// A context for `pkey` set up by `init`, with PKCS#1 v1.5 padding and, for signatures,
+/// the digest `md`.
+fn rsa_ctx<T>(
+    pkey: &PKey<T>,
+    init: fn(&mut PkeyCtx<T>) -> std::result::Result<(), openssl::error::ErrorStack>,
+    md: Option<&openssl::md::MdRef>,
+) -> std::result::Result<PkeyCtx<T>, openssl::error::ErrorStack> {
+    let mut c = PkeyCtx::new(pkey)?;
+    init(&mut c)?;
+    c.set_rsa_padding(Padding::PKCS1)?;
+    if let Some(md) = md {
+        c.set_signature_md(md)?;
+    }
+    Ok(c)
+}
+
+fn md(hash: SigHash) -> &'static openssl::md::MdRef {
+    match hash {
+        SigHash::Sha224 => Md::sha224(),
+        SigHash::Sha256 => Md::sha256(),
+        SigHash::Sha384 => Md::sha384(),
+        SigHash::Sha512 => Md::sha512(),
+    }
+}
+
+fn check_rsa<T>(pkey: &PKey<T>, op: &'static str) -> Result<()> {
+    if pkey.id() != openssl::pkey::Id::RSA {
+        return Err(crypto_err(
+            B,
+            op,
+            format!("expected an RSA key, got key type {:?}", pkey.id()),
+        ));
+    }
+    Ok(())
+}
+
+impl<T: HasPublic> OpensslRsaPublic<T> {
+    fn new(pkey: PKey<T>, op: &'static str) -> Result<Self> {
+        check_rsa(&pkey, op)?;
+        let build = || -> std::result::Result<Self, openssl::error::ErrorStack> {
+            Ok(OpensslRsaPublic {
+                bits: pkey.bits(),
+                encrypt: rsa_ctx(&pkey, |c| c.encrypt_init(), None)?,
+                verify: rsa_ctx(&pkey, |c| c.verify_init(), Some(Md::sha256()))?,
+                pkey: pkey.clone(),
+            })
+        };
+        build().map_err(|e| crypto_err(B, "set up RSA contexts", e))
+    }
+}
+
+impl OpensslRsaPublic<Public> {
+    /// Parses a SubjectPublicKeyInfo (PEM `BEGIN PUBLIC KEY` or DER) and sets up the
+    /// contexts.
+    pub fn from_spki(key: &[u8]) -> Result<Self> {
+        let der = super::rsa::spki_der(B, key)?;
+        let pkey =
+            PKey::public_key_from_der(&der).map_err(|e| crypto_err(B, "load public key", e))?;
+        Self::new(pkey, "load public key")
+    }
+}
+
+/// `ERR_LIB_RSA` of `openssl/err.h` (not bound by openssl-sys).
+const ERR_LIB_RSA: c_int = 4;
+/// `ERR_R_RSA_LIB` of `openssl/err.h`: `ERR_LIB_RSA | ERR_RFLAG_COMMON`, the reason another
+/// library (the provider) gives when the RSA code below it failed.
+const ERR_R_RSA_LIB: c_int = ERR_LIB_RSA | 0x8_0000;
+
+/// OpenSSL's answer to a signature check as a verdict or a failure. `EVP_PKEY_verify`
+/// reports a bad signature as 0 or -1 with errors on the stack: the RSA library's (bad
+/// signature, padding check failed, wrong signature length, data too large for the
+/// modulus), each wrapped by the provider's "RSA lib". Those are its verdict on the
+/// signature; a stack with any other error (allocation, provider set-up, decoder) is a
+/// failure of the backend.
+fn verify_verdict(r: std::result::Result<bool, openssl::error::ErrorStack>) -> Result<bool> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(e)
+            if e.errors()
+                .iter()
+                .all(|x| x.library_code() == ERR_LIB_RSA || x.reason_code() == ERR_R_RSA_LIB) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(crypto_err(B, "rsa verify", e)),
+    }
+}
+
+impl<T: HasPublic> RsaPublicKey for OpensslRsaPublic<T> {
+    fn backend(&self) -> Backend {
+        B
+    }
+
+    fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    fn encrypt(&mut self, message: &[u8]) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; self.modulus_len()];
+        let n = self
+            .encrypt
+            .encrypt(message, Some(&mut out))
+            .map_err(|e| crypto_err(B, "rsa encrypt", e))?;
+        out.truncate(n);
+        Ok(out)
+    }
+
+    fn verify_with(&mut self, hash: SigHash, message: &[u8], signature: &[u8]) -> Result<bool> {
+        if hash == SigHash::Sha256 {
+            let digest = openssl::sha::sha256(message);
+            return verify_verdict(self.verify.verify(&digest, signature));
+        }
+        // Other hashes are not timed: a context per call.
+        let mut ctx = rsa_ctx(&self.pkey, |c| c.verify_init(), Some(md(hash)))
+            .map_err(|e| crypto_err(B, "rsa verify setup", e))?;
+        verify_verdict(ctx.verify(&hash.digest(message), signature))
+    }
+}
+
 /// An OpenSSL RSA key with one ready context per operation.
 pub struct OpensslRsa {
-    bits: u32,
+    public: OpensslRsaPublic<Private>,
     decrypt: PkeyCtx<Private>,
-    encrypt: PkeyCtx<Private>,
     sign: PkeyCtx<Private>,
-    verify: PkeyCtx<Private>,
 }
 
 impl OpensslRsa {
@@ -43,65 +169,33 @@ impl OpensslRsa {
 
     /// The same from an already parsed key (the contexts hold their own reference).
     pub fn from_pkey(pkey: &PKey<Private>) -> Result<Self> {
-        if pkey.id() != openssl::pkey::Id::RSA {
-            return Err(crypto_err(
-                B,
-                "load key",
-                format!("expected an RSA key, got key type {:?}", pkey.id()),
-            ));
-        }
-        let ctx = |init: fn(
-            &mut PkeyCtx<Private>,
-        ) -> std::result::Result<(), openssl::error::ErrorStack>,
-                   md: bool| {
-            let mut c = PkeyCtx::new(pkey)?;
-            init(&mut c)?;
-            c.set_rsa_padding(Padding::PKCS1)?;
-            if md {
-                c.set_signature_md(Md::sha256())?;
-            }
-            Ok::<_, openssl::error::ErrorStack>(c)
+        check_rsa(pkey, "load key")?;
+        let build = || -> std::result::Result<(PkeyCtx<Private>, PkeyCtx<Private>), openssl::error::ErrorStack> {
+            Ok((
+                rsa_ctx(pkey, |c| c.decrypt_init(), None)?,
+                rsa_ctx(pkey, |c| c.sign_init(), Some(Md::sha256()))?,
+            ))
         };
-        let build = || -> std::result::Result<Self, openssl::error::ErrorStack> {
-            Ok(OpensslRsa {
-                bits: pkey.bits(),
-                decrypt: ctx(|c| c.decrypt_init(), false)?,
-                encrypt: ctx(|c| c.encrypt_init(), false)?,
-                sign: ctx(|c| c.sign_init(), true)?,
-                verify: ctx(|c| c.verify_init(), true)?,
-            })
+        let (decrypt, sign) = build().map_err(|e| crypto_err(B, "set up RSA contexts", e))?;
+        let mut key = OpensslRsa {
+            public: OpensslRsaPublic::new(pkey.clone(), "load key")?,
+            decrypt,
+            sign,
         };
-        let mut key = build().map_err(|e| crypto_err(B, "set up RSA contexts", e))?;
         super::rsa::warm_up(&mut key)?;
         Ok(key)
     }
 }
 
+super::rsa::public_half!(OpensslRsa);
+
 impl RsaKey for OpensslRsa {
-    fn backend(&self) -> Backend {
-        B
-    }
-
-    fn bits(&self) -> u32 {
-        self.bits
-    }
-
     fn decrypt(&mut self, ciphertext: &[u8]) -> Result<Vec<u8>> {
         let mut out = vec![0u8; self.modulus_len()];
         let n = self
             .decrypt
             .decrypt(ciphertext, Some(&mut out))
             .map_err(|e| crypto_err(B, "rsa decrypt", e))?;
-        out.truncate(n);
-        Ok(out)
-    }
-
-    fn encrypt(&mut self, message: &[u8]) -> Result<Vec<u8>> {
-        let mut out = vec![0u8; self.modulus_len()];
-        let n = self
-            .encrypt
-            .encrypt(message, Some(&mut out))
-            .map_err(|e| crypto_err(B, "rsa encrypt", e))?;
         out.truncate(n);
         Ok(out)
     }
@@ -117,11 +211,19 @@ impl RsaKey for OpensslRsa {
         Ok(out)
     }
 
-    fn verify(&mut self, message: &[u8], signature: &[u8]) -> Result<bool> {
-        let hash = openssl::sha::sha256(message);
-        // OpenSSL reports a bad signature both as 0 and as an error on its stack;
-        // either way the signature is not valid.
-        Ok(self.verify.verify(&hash, signature).unwrap_or(false))
+    /// Implicit from OpenSSL 3.2 on (the linked library's version, read at run time).
+    fn rejection(&self) -> Rejection {
+        openssl_rejection()
+    }
+}
+
+/// The linked OpenSSL's answer to a bad PKCS#1 v1.5 padding: implicit rejection from 3.2.0
+/// on (its CHANGES: "Added support for implicit rejection in RSA PKCS#1 v1.5 decryption").
+pub fn openssl_rejection() -> Rejection {
+    if openssl::version::number() >= 0x3020_0000 {
+        Rejection::Implicit
+    } else {
+        Rejection::Explicit
     }
 }
 
@@ -478,4 +580,53 @@ impl Aes128Gcm for OpensslGcm {
             detail: "authentication tag does not match".into(),
         })
     }
+}
+
+/// The TLS 1.2 PRF with SHA-256 (RFC 5246 5) on OpenSSL 3's `EVP_KDF` "TLS1-PRF": fills
+/// `out` with PRF(`secret`, `label`, `seed`).
+pub fn tls12_prf(secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) -> Result<()> {
+    openssl_sys::init();
+    let err = || crypto_err(B, "tls1-prf", openssl::error::ErrorStack::get());
+    // The parameter constructors take mutable pointers; they only read through them.
+    let (mut secret, mut label_seed) = (secret.to_vec(), [label, seed].concat());
+    let mut digest = *b"SHA256\0";
+    // SAFETY: the KDF and its context are freed on every path; the context keeps its own
+    // reference to the KDF (EVP_KDF_CTX_new ups it). The parameters point into locals that
+    // outlive EVP_KDF_derive, with their true lengths; `out` has room for `out.len()` bytes.
+    unsafe {
+        let kdf = openssl_sys::EVP_KDF_fetch(
+            std::ptr::null_mut(),
+            c"TLS1-PRF".as_ptr(),
+            std::ptr::null(),
+        );
+        if kdf.is_null() {
+            return Err(err());
+        }
+        let ctx = openssl_sys::EVP_KDF_CTX_new(kdf);
+        openssl_sys::EVP_KDF_free(kdf);
+        if ctx.is_null() {
+            return Err(err());
+        }
+        let params = [
+            OSSL_PARAM_construct_utf8_string(c"digest".as_ptr(), digest.as_mut_ptr().cast(), 0),
+            openssl_sys::OSSL_PARAM_construct_octet_string(
+                c"secret".as_ptr(),
+                secret.as_mut_ptr().cast(),
+                secret.len(),
+            ),
+            openssl_sys::OSSL_PARAM_construct_octet_string(
+                c"seed".as_ptr(),
+                label_seed.as_mut_ptr().cast(),
+                label_seed.len(),
+            ),
+            openssl_sys::OSSL_PARAM_construct_end(),
+        ];
+        let ok =
+            openssl_sys::EVP_KDF_derive(ctx, out.as_mut_ptr(), out.len(), params.as_ptr()) == 1;
+        openssl_sys::EVP_KDF_CTX_free(ctx);
+        if !ok {
+            return Err(err());
+        }
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@
 
 use super::cipher::{Aes128Gcm, CbcCipher, CipherAlg, GCM_NONCE_LEN, GCM_TAG_LEN};
 use super::mac::{HmacSha1, Sha1, SHA1_LEN};
-use super::rsa::RsaKey;
+use super::rsa::{Rejection, RsaKey, RsaPublicKey, SigHash};
 use super::{crypto_err, Backend};
 use crate::names::Dimension;
 use crate::{Error, Result};
@@ -41,32 +41,34 @@ pub(crate) fn pkcs8_der(backend: Backend, pem: &[u8]) -> Result<Vec<u8>> {
         })
 }
 
-/// A RustCrypto RSA key and its public half.
-pub struct RustCryptoRsa {
-    private: rsa::PrivateKey,
+/// A RustCrypto RSA public key (`rsa` 0.10: 1024 to 8192 bits).
+pub struct RustCryptoRsaPublic {
     public: rsa::PublicKey,
     bits: u32,
 }
 
-impl RustCryptoRsa {
-    /// Parses a PKCS#8 PEM RSA key and warms it with one decrypt and one sign.
-    pub fn from_pkcs8_pem(pem: &[u8]) -> Result<Self> {
-        let der = pkcs8_der(B, pem)?;
-        let private = rsa::PrivateKey::from_pkcs8_der(&der)
-            .map_err(|e| crypto_err(B, "load key", format!("not an RSA PKCS#8 key: {e}")))?;
-        let public = private.to_public_key();
+impl RustCryptoRsaPublic {
+    fn new(public: rsa::PublicKey) -> Self {
         let bits = rsa::traits::PublicKeyParts::size(&public) as u32 * 8;
-        let mut key = RustCryptoRsa {
-            private,
-            public,
-            bits,
-        };
-        super::rsa::warm_up(&mut key)?;
-        Ok(key)
+        RustCryptoRsaPublic { public, bits }
+    }
+
+    /// Parses a SubjectPublicKeyInfo (PEM `BEGIN PUBLIC KEY` or DER).
+    pub fn from_spki(key: &[u8]) -> Result<Self> {
+        use rsa::pkcs8::DecodePublicKey;
+        let der = super::rsa::spki_der(B, key)?;
+        let public = rsa::PublicKey::from_public_key_der(&der).map_err(|e| {
+            crypto_err(
+                B,
+                "load public key",
+                format!("not an RSA public key of 1024..=8192 bits: {e}"),
+            )
+        })?;
+        Ok(Self::new(public))
     }
 }
 
-impl RsaKey for RustCryptoRsa {
+impl RsaPublicKey for RustCryptoRsaPublic {
     fn backend(&self) -> Backend {
         B
     }
@@ -75,16 +77,55 @@ impl RsaKey for RustCryptoRsa {
         self.bits
     }
 
-    fn decrypt(&mut self, ciphertext: &[u8]) -> Result<Vec<u8>> {
-        self.private
-            .pkcs1v15_decrypt(ciphertext)
-            .map_err(|e| crypto_err(B, "rsa decrypt", e))
-    }
-
     fn encrypt(&mut self, message: &[u8]) -> Result<Vec<u8>> {
         self.public
             .pkcs1v15_encrypt(message)
             .map_err(|e| crypto_err(B, "rsa encrypt", e))
+    }
+
+    fn verify_with(&mut self, hash: SigHash, message: &[u8], signature: &[u8]) -> Result<bool> {
+        let k = &self.public;
+        let r = match hash {
+            SigHash::Sha224 => k.pkcs1v15_verify::<rsa::sha2::Sha224>(message, signature),
+            SigHash::Sha256 => k.pkcs1v15_verify::<Sha256>(message, signature),
+            SigHash::Sha384 => k.pkcs1v15_verify::<rsa::sha2::Sha384>(message, signature),
+            SigHash::Sha512 => k.pkcs1v15_verify::<rsa::sha2::Sha512>(message, signature),
+        };
+        match r {
+            Ok(()) => Ok(true),
+            // `rsa` reports every way a signature can fail to verify as this one error.
+            Err(rsa::Error::Verification) => Ok(false),
+            Err(e) => Err(crypto_err(B, "rsa verify", e)),
+        }
+    }
+}
+
+/// A RustCrypto RSA key and its public half.
+pub struct RustCryptoRsa {
+    private: rsa::PrivateKey,
+    public: RustCryptoRsaPublic,
+}
+
+impl RustCryptoRsa {
+    /// Parses a PKCS#8 PEM RSA key and warms it with one decrypt and one sign.
+    pub fn from_pkcs8_pem(pem: &[u8]) -> Result<Self> {
+        let der = pkcs8_der(B, pem)?;
+        let private = rsa::PrivateKey::from_pkcs8_der(&der)
+            .map_err(|e| crypto_err(B, "load key", format!("not an RSA PKCS#8 key: {e}")))?;
+        let public = RustCryptoRsaPublic::new(private.to_public_key());
+        let mut key = RustCryptoRsa { private, public };
+        super::rsa::warm_up(&mut key)?;
+        Ok(key)
+    }
+}
+
+super::rsa::public_half!(RustCryptoRsa);
+
+impl RsaKey for RustCryptoRsa {
+    fn decrypt(&mut self, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        self.private
+            .pkcs1v15_decrypt(ciphertext)
+            .map_err(|e| crypto_err(B, "rsa decrypt", e))
     }
 
     fn sign(&mut self, message: &[u8]) -> Result<Vec<u8>> {
@@ -93,11 +134,9 @@ impl RsaKey for RustCryptoRsa {
             .map_err(|e| crypto_err(B, "rsa sign", e))
     }
 
-    fn verify(&mut self, message: &[u8], signature: &[u8]) -> Result<bool> {
-        Ok(self
-            .public
-            .pkcs1v15_verify::<Sha256>(message, signature)
-            .is_ok())
+    /// `rsa` 0.10 decrypts PKCS#1 v1.5 with implicit rejection (its `pkcs1v15_decrypt` doc).
+    fn rejection(&self) -> Rejection {
+        Rejection::Implicit
     }
 }
 
@@ -250,4 +289,27 @@ impl Aes128Gcm for RustCryptoGcm {
                 detail: "authentication tag does not match".into(),
             })
     }
+}
+
+/// The TLS 1.2 PRF with SHA-256 (RFC 5246 5), written out over `hmac` and `sha2`:
+/// P_SHA256(secret, label || seed), where A(0) = label || seed, A(i) = HMAC(secret, A(i-1))
+/// and the output is HMAC(secret, A(1) || label || seed) || HMAC(secret, A(2) || ...) ...
+pub fn tls12_prf(secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) -> Result<()> {
+    type HmacSha256 = hmac::Hmac<rsa::sha2::Sha256>;
+    let keyed = <HmacSha256 as KeyInit>::new_from_slice(secret)
+        .map_err(|e| crypto_err(B, "tls12 prf", e))?;
+    let hmac = |parts: &[&[u8]]| {
+        let mut m = keyed.clone();
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes()
+    };
+    let mut a = hmac(&[label, seed]);
+    for chunk in out.chunks_mut(32) {
+        let block = hmac(&[&a, label, seed]);
+        chunk.copy_from_slice(&block[..chunk.len()]);
+        a = hmac(&[&a]);
+    }
+    Ok(())
 }

@@ -266,7 +266,7 @@ pub struct OpensslSetup {
 }
 
 /// Restricts a context to the scenario's version and suite.
-fn set_protocol(b: &mut SslContextBuilder, protocol: Protocol) -> Result<()> {
+pub(crate) fn set_protocol(b: &mut SslContextBuilder, protocol: Protocol) -> Result<()> {
     let e = |e| crypto("configure protocol", e);
     match protocol {
         Protocol::Tls12Rsa3desSha => {

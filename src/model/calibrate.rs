@@ -43,8 +43,12 @@ use std::path::{Path, PathBuf};
 /// Header of the calibration CSV (its first non-comment line).
 pub const CSV_HEADER: &str = "configuration,us_per_call";
 
-/// The optional third CSV column: the spread of the measurement (µs), for information.
+/// An optional CSV column: the spread of the measurement (µs), for information.
 pub const CSV_SPREAD: &str = "spread_us";
+
+/// An optional CSV column: the handshake protocol of a TLS configuration, a
+/// [`crate::handshake::Protocol`] label (empty or absent: the paper's `tls12-rsa-aes128-sha`).
+pub const CSV_PROTOCOL: &str = "protocol";
 
 /// Largest per-call cost accepted (µs): one second per call is not a SIP proxy.
 pub const MAX_US: f64 = 1_000_000.0;
@@ -338,6 +342,9 @@ pub struct Measurement {
     /// Spread of repeated measurements (µs), if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spread_us: Option<f64>,
+    /// Handshake protocol label of a TLS configuration ([`CSV_PROTOCOL`]); `None`: the paper's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 /// The JSON form of a calibration file.
@@ -360,6 +367,8 @@ pub struct Measured {
     pub us: f64,
     /// Spread, if given.
     pub spread_us: Option<f64>,
+    /// The handshake protocol of a TLS configuration, when the file names one.
+    pub protocol: Option<crate::handshake::Protocol>,
 }
 
 fn bad(path: &Path, what: impl Into<String>) -> Error {
@@ -380,7 +389,15 @@ pub fn read_file(path: &Path) -> Result<Vec<Measured>> {
 pub fn parse(text: &str, path: &Path) -> Result<Vec<Measured>> {
     let is_json =
         path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
-    let rows: Vec<(String, Measurement)> = if is_json {
+    let rows: Vec<(String, Measurement)> = if crate::server::file::ServerFile::is_server_file(text)
+    {
+        crate::server::file::ServerFile::parse(text, path)?
+            .calibration_rows()
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| (format!("measurement {}", i + 1), m))
+            .collect()
+    } else if is_json {
         let f: CalibrationFile = serde_json::from_str(text).map_err(|e| {
             bad(
                 path,
@@ -411,14 +428,16 @@ fn parse_csv(text: &str, path: &Path) -> Result<Vec<(String, Measurement)>> {
         }
         let cells: Vec<String> = line.split(',').map(|c| c.trim().to_string()).collect();
         let Some(h) = &header else {
+            let optional = |c: &String| c == CSV_SPREAD || c == CSV_PROTOCOL;
             let ok = cells.len() >= 2
                 && cells[0] == "configuration"
                 && cells[1] == "us_per_call"
-                && (cells.len() == 2 || (cells.len() == 3 && cells[2] == CSV_SPREAD));
+                && cells[2..].iter().all(optional)
+                && (2..cells.len()).all(|i| !cells[i + 1..].contains(&cells[i]));
             if !ok {
                 return Err(bad(
                     path,
-                    format!("{at}: header '{line}'; expected '{CSV_HEADER}' (optionally ',{CSV_SPREAD}')"),
+                    format!("{at}: header '{line}'; expected '{CSV_HEADER}' (optionally ',{CSV_SPREAD}' and ',{CSV_PROTOCOL}')"),
                 ));
             }
             header = Some(cells);
@@ -444,9 +463,15 @@ fn parse_csv(text: &str, path: &Path) -> Result<Vec<(String, Measurement)>> {
             })
         };
         let us = num(&cells[1], "us_per_call")?;
-        let spread = match cells.get(2) {
-            Some(s) if !s.is_empty() => Some(num(s, CSV_SPREAD)?),
-            _ => None,
+        let column = |name: &str| {
+            h.iter()
+                .position(|c| c == name)
+                .map(|i| cells[i].clone())
+                .filter(|v| !v.is_empty())
+        };
+        let spread = match column(CSV_SPREAD) {
+            Some(s) => Some(num(&s, CSV_SPREAD)?),
+            None => None,
         };
         rows.push((
             at,
@@ -454,6 +479,7 @@ fn parse_csv(text: &str, path: &Path) -> Result<Vec<(String, Measurement)>> {
                 configuration: cells[0].clone(),
                 us_per_call: us,
                 spread_us: spread,
+                protocol: column(CSV_PROTOCOL),
             },
         ));
     }
@@ -491,16 +517,36 @@ fn check(rows: Vec<(String, Measurement)>, path: &Path) -> Result<Vec<Measured>>
                 ),
             ));
         }
-        if let Some(first) = seen.insert(m.configuration.clone(), at.clone()) {
+        let protocol = match &m.protocol {
+            None => None,
+            Some(label) => {
+                if config.transport != Transport::Tls {
+                    return Err(bad(
+                        path,
+                        format!(
+                            "{at}: {}: protocol '{label}' given for a configuration without TLS; leave it empty",
+                            m.configuration
+                        ),
+                    ));
+                }
+                Some(protocol_from_label(label).map_err(|e| bad(path, format!("{at}: {e}")))?)
+            }
+        };
+        let key = match &m.protocol {
+            Some(p) => format!("{} ({p})", m.configuration),
+            None => m.configuration.clone(),
+        };
+        if let Some(first) = seen.insert(key.clone(), at.clone()) {
             return Err(bad(
                 path,
-                format!("{at}: {} is measured twice (first at {first}); give one figure per configuration", m.configuration),
+                format!("{at}: {key} is measured twice (first at {first}); give one figure per configuration"),
             ));
         }
         out.push(Measured {
             config,
             us: m.us_per_call,
             spread_us: m.spread_us,
+            protocol,
         });
     }
     if out.is_empty() {
@@ -512,6 +558,22 @@ fn check(rows: Vec<(String, Measurement)>, path: &Path) -> Result<Vec<Measured>>
     Ok(out)
 }
 
+/// The handshake protocol of a label (`tls13-aes128-gcm`); the error lists the valid labels.
+pub fn protocol_from_label(label: &str) -> std::result::Result<crate::handshake::Protocol, String> {
+    use crate::handshake::Protocol;
+    Protocol::ALL
+        .iter()
+        .copied()
+        .find(|p| p.label() == label)
+        .ok_or_else(|| {
+            let valid: Vec<&str> = Protocol::ALL.iter().map(|p| p.label()).collect();
+            format!(
+                "unknown protocol '{label}'; expected one of: {}",
+                valid.join(", ")
+            )
+        })
+}
+
 /// Writes measurements as calibration CSV (atomically), `comment` lines first.
 pub fn write_csv(path: &Path, comment: &[String], rows: &[Measurement]) -> Result<()> {
     let mut s = String::new();
@@ -519,10 +581,15 @@ pub fn write_csv(path: &Path, comment: &[String], rows: &[Measurement]) -> Resul
         s.push_str(&format!("# {c}\n"));
     }
     let spread = rows.iter().any(|r| r.spread_us.is_some());
+    let protocol = rows.iter().any(|r| r.protocol.is_some());
     s.push_str(CSV_HEADER);
     if spread {
         s.push(',');
         s.push_str(CSV_SPREAD);
+    }
+    if protocol {
+        s.push(',');
+        s.push_str(CSV_PROTOCOL);
     }
     s.push('\n');
     for r in rows {
@@ -533,6 +600,10 @@ pub fn write_csv(path: &Path, comment: &[String], rows: &[Measurement]) -> Resul
                     .map(|x| format!(",{x:.3}"))
                     .unwrap_or_else(|| ",".into()),
             );
+        }
+        if protocol {
+            s.push(',');
+            s.push_str(r.protocol.as_deref().unwrap_or(""));
         }
         s.push('\n');
     }

@@ -202,7 +202,7 @@ pub struct Flows {
 impl Flows {
     /// The flows of the fixtures (`fixtures/sip`).
     pub fn from_fixtures(fx: &Fixtures) -> Result<Flows> {
-        let corpus = fx.sip()?;
+        let corpus = fx.flows()?;
         Ok(Flows {
             basic: corpus.flow("basic")?.clone(),
             auth: corpus.flow("auth")?.clone(),
@@ -228,7 +228,7 @@ pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Su
             },
             None => {
                 let mut s = Sum::default();
-                s.add("base/udp-proxy/call-basic", 1.0);
+                s.add(base_bench(&flows.basic), 1.0);
                 s
             }
         },
@@ -236,8 +236,8 @@ pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Su
         ComponentId::TlsBulk(s) => bulk(&flows.basic, *s),
         ComponentId::Auth(t, suite) => {
             let mut s = Sum::default();
-            s.add("base/udp-proxy/call-auth", 1.0);
-            s.add("base/udp-proxy/call-basic", -1.0);
+            s.add(base_bench(&flows.auth), 1.0);
+            s.add(base_bench(&flows.basic), -1.0);
             s.constant_us = opts.auth_us;
             if *t != Transport::Udp {
                 s = add(
@@ -275,6 +275,12 @@ pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Su
             s
         }
     }
+}
+
+/// `base/udp-proxy/call-<flow>` for the fixtures' flows, `base/udp-proxy/<set>-call-<flow>`
+/// for a `--flow DIR` directory's (`crate::transport::base_bench_id`).
+fn base_bench(flow: &SipFlow) -> String {
+    crate::transport::base_bench_id(flow).full()
 }
 
 fn add(a: &Sum, b: &Sum) -> Sum {
@@ -692,6 +698,7 @@ pub fn build(
                 n.retain(|l| !l.starts_with("3DES:"));
                 n.insert(1, LIBSSL_3DES_NOTE.to_string());
             }
+            n.extend(crate::flow::model_notes(&[&flows.basic, &flows.auth]));
             n
         },
         warnings,

@@ -10,10 +10,15 @@
 //! or a handshake was not the kind its configuration names, is an error, not a result.
 //! Its output is the calibration format (`tlscost model --calibrate`).
 
+pub mod dialog;
 pub mod load;
 pub mod proxy;
+pub mod serve;
+pub mod tls;
 pub mod validate;
 pub mod wire;
+
+pub use tls::TlsEnd;
 
 use crate::fixtures::{Fixtures, Legs, SipFlow};
 use crate::handshake::Pki;
@@ -21,11 +26,11 @@ use crate::model::calibrate::{self, Measurement};
 use crate::model::configs::{BulkSuite, Config, ProxyMode, TlsKind, Transport};
 use crate::sip;
 use crate::{Error, Result};
-use openssl::ssl::{Ssl, SslContext, SslSession};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use load::{Uac, UacSpec, Uas};
+use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-use wire::Conn;
 
 /// One message of the call flow as the load generators send it.
 #[derive(Debug, Clone)]
@@ -36,6 +41,9 @@ pub struct Step {
     pub bytes: Vec<u8>,
     /// Sent by the UAC (a request), else by the UAS (a response).
     pub from_uac: bool,
+    /// It crosses the proxy (received on one leg, sent on the other); else it stays
+    /// between the UAC and the proxy (a 407 challenge, its ACK).
+    pub crosses: bool,
 }
 
 /// What one run does: the call flow, how many calls, how fast.
@@ -59,6 +67,12 @@ pub struct Plan {
 impl Plan {
     /// A plan for `flow` (every message must cross both legs: the testbed has no SIP auth).
     pub fn new(flow: &SipFlow, calls: u64, warmup: u64, rate: f64) -> Result<Plan> {
+        Plan::build(flow, calls, warmup, rate, false)
+    }
+
+    /// A plan for `flow`; `auth`: the flow may hold messages that stay between the UAC and
+    /// a proxy that authenticates (a real server's SIP auth; the testbed's proxy has none).
+    pub fn build(flow: &SipFlow, calls: u64, warmup: u64, rate: f64, auth: bool) -> Result<Plan> {
         if calls == 0 || calls > 100_000 {
             return Err(Error::Usage(format!(
                 "--calls {calls}: expected 1..=100000"
@@ -77,7 +91,7 @@ impl Plan {
         let mut steps = Vec::new();
         let (mut sent_by, mut route_uri) = (None, None);
         for m in &flow.messages {
-            if m.legs != Legs::Both {
+            if m.legs != Legs::Both && !auth {
                 return Err(Error::Unsupported {
                     backend: "testbed",
                     what: format!(
@@ -90,9 +104,10 @@ impl Plan {
                 what: format!("{}: {e}", m.name),
             })?;
             let from_uac = msg.method().is_some();
-            if !from_uac && sent_by.is_none() {
+            let crosses = m.legs == Legs::Both;
+            if !from_uac && crosses && sent_by.is_none() {
                 let top = msg.vias().first().copied().unwrap_or("");
-                sent_by = Some(sip::via_sent_by(top)?.to_string());
+                sent_by = Some(sip::via_sent_by(top)?);
                 route_uri = msg.record_routes().first().map(|rr| {
                     rr.trim()
                         .trim_start_matches('<')
@@ -104,6 +119,7 @@ impl Plan {
                 name: m.name.clone(),
                 bytes: m.bytes.clone(),
                 from_uac,
+                crosses,
             });
         }
         let sent_by = sent_by.ok_or_else(|| {
@@ -126,87 +142,6 @@ impl Plan {
     /// Warm-up plus measured calls.
     pub fn total_calls(&self) -> u64 {
         self.warmup + self.calls
-    }
-}
-
-/// One end of TLS connections: its context, and the session it resumes when asked to.
-pub struct TlsEnd {
-    ctx: SslContext,
-    resume: bool,
-    mutual: bool,
-    session: Option<SslSession>,
-}
-
-impl std::fmt::Debug for TlsEnd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsEnd")
-            .field("resume", &self.resume)
-            .field("mutual", &self.mutual)
-            .finish()
-    }
-}
-
-fn tls_err(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Handshake {
-        scenario: format!("testbed {what}"),
-        what: e.to_string(),
-    }
-}
-
-impl TlsEnd {
-    /// A client end (`resume`: offer the last session on each new connection).
-    pub fn client(pki: &Pki, mutual: bool, resume: bool) -> Result<TlsEnd> {
-        Ok(TlsEnd {
-            ctx: wire::client_context(pki, mutual)?,
-            resume,
-            mutual,
-            session: None,
-        })
-    }
-
-    /// A server end (`mutual`: requires a client certificate).
-    pub fn server(pki: &Pki, mutual: bool) -> Result<TlsEnd> {
-        Ok(TlsEnd {
-            ctx: wire::server_context(pki, mutual)?,
-            resume: false,
-            mutual,
-            session: None,
-        })
-    }
-
-    /// Client handshake over `tcp`; returns the connection and whether it resumed.
-    pub fn connect(&mut self, tcp: TcpStream, what: &str) -> Result<(Conn, bool)> {
-        let mut ssl = Ssl::new(&self.ctx).map_err(|e| tls_err(what, e))?;
-        ssl.set_hostname(wire::HOST).map_err(|e| tls_err(what, e))?;
-        ssl.param_mut()
-            .set_host(wire::HOST)
-            .map_err(|e| tls_err(what, e))?;
-        if self.resume {
-            if let Some(s) = &self.session {
-                // SAFETY: the session comes from a connection of this same context.
-                unsafe { ssl.set_session(s) }.map_err(|e| tls_err(what, e))?;
-            }
-        }
-        let s = ssl.connect(tcp).map_err(|e| tls_err(what, e))?;
-        let reused = s.ssl().session_reused();
-        if self.resume {
-            self.session = s.ssl().session().map(|x| x.to_owned());
-        }
-        Ok((Conn::Tls(Box::new(s)), reused))
-    }
-
-    /// Server handshake over `tcp`; checks the client certificate when mutual.
-    pub fn accept(&mut self, tcp: TcpStream, what: &str) -> Result<(Conn, bool)> {
-        let ssl = Ssl::new(&self.ctx).map_err(|e| tls_err(what, e))?;
-        let s = ssl.accept(tcp).map_err(|e| tls_err(what, e))?;
-        if self.mutual && s.ssl().peer_certificate().is_none() {
-            return Err(tls_err(
-                what,
-                "mutual TLS, but no client certificate was verified",
-            ));
-        }
-        let reused = s.ssl().session_reused();
-        Ok((Conn::Tls(Box::new(s)), reused))
     }
 }
 
@@ -320,6 +255,18 @@ fn addr<T>(r: std::io::Result<T>, what: &str) -> Result<T> {
     r.map_err(|e| Error::io(format!("{what}: local address"), e))
 }
 
+/// The UAC of a testbed run: one lane towards the proxy at `proxy`, calling the UAS.
+fn testbed_uac(uas: &Uas, run: &str, proxy: std::net::SocketAddr, bed: Bed) -> Result<Uac> {
+    Uac::new(UacSpec {
+        server: proxy,
+        transport: bed.transport,
+        new_per_call: bed.mode.new_left(),
+        lanes: 1,
+        timeout: wire::IO_TIMEOUT,
+        who: load::uac_identity(uas, run, None),
+    })
+}
+
 /// Runs one configuration: proxy, UAC and UAS threads over loopback; checks that every
 /// call completed and every handshake was of the named kind.
 pub fn run_bed(bed: Bed, plan: &Plan, pki: &Pki) -> Result<RunResult> {
@@ -330,17 +277,31 @@ pub fn run_bed(bed: Bed, plan: &Plan, pki: &Pki) -> Result<RunResult> {
     };
     let start = Instant::now();
     let total = plan.total_calls();
+    let run = load::run_id();
+    let stop = AtomicBool::new(false);
+    // The UAC's run ends the UAS's, whatever its outcome.
+    let drive = |uac: &Uac, tls: Option<&TlsEnd>| {
+        let r = uac.run(plan, tls, &mut |_| Ok(()));
+        stop.store(true, Ordering::Relaxed);
+        r
+    };
     let (prep, uac, uas) = if bed.transport == Transport::Udp {
-        let (ps, cs, ss) = (udp_bind("proxy")?, udp_bind("UAC")?, udp_bind("UAS")?);
-        let (pa, ca, sa) = (
-            addr(ps.local_addr(), "proxy")?,
-            addr(cs.local_addr(), "UAC")?,
-            addr(ss.local_addr(), "UAS")?,
-        );
+        // RFC 3261 18.1.1: a large message goes over TCP or TLS, never fragmented over UDP.
+        for step in &plan.steps {
+            sip::check_udp_size(&step.name, step.bytes.len()).map_err(|e| {
+                Error::Usage(format!("testbed {name}: {e}; this flow needs TCP or TLS"))
+            })?;
+        }
+        let uas = Uas::bind(Transport::Udp, false, &run, 1)?;
+        let ps = udp_bind("proxy")?;
+        let pa = addr(ps.local_addr(), "proxy")?;
+        let uac = testbed_uac(&uas, &run, pa, bed)?;
+        let ca = uac.udp_addrs()?[0];
+        let sa = uas.addr();
         std::thread::scope(|s| {
             let p = s.spawn(|| proxy::run_udp(plan, &ps, ca, sa));
-            let u = s.spawn(|| load::uas_udp(plan, &ss, pa));
-            let c = s.spawn(|| load::uac_udp(plan, &cs, pa));
+            let u = s.spawn(|| uas.run(plan, None, &stop));
+            let c = s.spawn(|| drive(&uac, None));
             first_error(join(p, "proxy"), join(c, "UAC"), join(u, "UAS"))
         })?
     } else {
@@ -359,12 +320,12 @@ pub fn run_bed(bed: Bed, plan: &Plan, pki: &Pki) -> Result<RunResult> {
             }))
         };
         let (mut p_left, mut p_right) = (mk(true, false)?, mk(false, resume && new_right)?);
-        let (mut uac_end, mut uas_end) = (mk(false, resume && new_left)?, mk(true, false)?);
-        let (pl, ul) = (tcp_listen("proxy")?, tcp_listen("UAS")?);
-        let (pa, ua) = (
-            addr(pl.local_addr(), "proxy")?,
-            addr(ul.local_addr(), "UAS")?,
-        );
+        let (uac_end, uas_end) = (mk(false, resume && new_left)?, mk(true, false)?);
+        let uas = Uas::bind(bed.transport, new_right, &run, 1)?;
+        let pl = tcp_listen("proxy")?;
+        let pa = addr(pl.local_addr(), "proxy")?;
+        let uac = testbed_uac(&uas, &run, pa, bed)?;
+        let ua = uas.addr();
         let r = std::thread::scope(|s| {
             let p = s.spawn(|| {
                 proxy::run_stream(
@@ -375,8 +336,8 @@ pub fn run_bed(bed: Bed, plan: &Plan, pki: &Pki) -> Result<RunResult> {
                     (p_left.as_mut(), p_right.as_mut()),
                 )
             });
-            let u = s.spawn(|| load::uas_stream(plan, &ul, new_right, uas_end.as_mut()));
-            let c = s.spawn(|| load::uac_stream(plan, pa, new_left, uac_end.as_mut()));
+            let u = s.spawn(|| uas.run(plan, uas_end.as_ref(), &stop));
+            let c = s.spawn(|| drive(&uac, uac_end.as_ref()));
             first_error(join(p, "proxy"), join(c, "UAC"), join(u, "UAS"))
         })?;
         if tls {
@@ -469,6 +430,7 @@ impl Series {
             configuration: self.bed.name(),
             us_per_call: self.median(),
             spread_us: Some(self.spread()),
+            protocol: None,
         }
     }
 }
@@ -505,7 +467,11 @@ pub const MAX_RUN_S: f64 = 1800.0;
 
 /// Arguments of `tlscost testbed`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    /// `serve`: run the testbed's proxy as a server process of its own.
+    #[command(subcommand)]
+    pub serve: Option<TestbedCommand>,
     /// Configurations to run: comma-separated model names (e.g. `proxy-chain/udp,local/tls`), or `all`.
     #[arg(long, default_value = "all")]
     pub configs: String,
@@ -552,7 +518,7 @@ pub fn plan_for(calls: u64, warmup: u64, rate: f64, repeat: usize, beds: usize) 
     if repeat == 0 || repeat > 20 {
         return Err(Error::Usage(format!("--repeat {repeat}: expected 1..=20")));
     }
-    let flow = Fixtures::locate()?.sip()?.flow("basic")?.clone();
+    let flow = Fixtures::locate()?.flows()?.flow("basic")?.clone();
     let plan = Plan::new(&flow, calls, warmup, rate)?;
     let est = (calls + warmup) as f64 / rate * (repeat * beds) as f64;
     if est > MAX_RUN_S {
@@ -602,10 +568,33 @@ pub fn series_table(series: &[Series]) -> String {
     format!("{t}\n")
 }
 
+/// The subcommands of `tlscost testbed`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum TestbedCommand {
+    /// Run the testbed's proxy as a server at the given addresses until SIGTERM (what
+    /// `tlscost server measure` can measure like any other server).
+    Serve(serve::ServeArgs),
+}
+
 /// `tlscost testbed`.
 pub fn run(args: Args) -> Result<()> {
-    let beds = parse_beds(&args.configs)?;
-    let plan = plan_for(args.calls, args.warmup, args.rate, args.repeat, beds.len())?;
+    if let Some(TestbedCommand::Serve(a)) = args.serve {
+        return serve::run(a);
+    }
+    let mut beds = parse_beds(&args.configs)?;
+    let mut plan = plan_for(args.calls, args.warmup, args.rate, args.repeat, beds.len())?;
+    // `all` on a flow UDP cannot carry (RFC 3261 18.1.1): the stream configurations only.
+    if args.configs.trim() == "all" {
+        if let Some(e) = plan
+            .steps
+            .iter()
+            .find_map(|s| sip::check_udp_size(&s.name, s.bytes.len()).err())
+        {
+            eprintln!("testbed: skipping the UDP configuration: {e}");
+            beds.retain(|b| b.transport != Transport::Udp);
+            plan = plan_for(args.calls, args.warmup, args.rate, args.repeat, beds.len())?;
+        }
+    }
     let pki = Pki::locate()?;
     let series = run_series(&beds, &plan, &pki, args.repeat)?;
     print!("{}", series_table(&series));

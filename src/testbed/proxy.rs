@@ -1,5 +1,7 @@
 //! The testbed's SIP proxy: one thread, blocking sockets, the signalling logic of
-//! [`crate::sip::Proxy`] (Via, Max-Forwards, Record-Route rewriting). Over TCP/TLS each side
+//! [`crate::sip::Proxy`] (Via naming each leg's transport, Max-Forwards, Record-Route
+//! rewriting); over TCP/TLS it answers keep-alive pings ([`Framer`]), and over UDP it
+//! refuses to send a message over 1,300 bytes (RFC 3261 18.1.1). Over TCP/TLS each side
 //! keeps one connection (proxy chain) or takes a new one per call: accepted from the UAC
 //! on the left (outbound, local), opened towards the UAS on the right (inbound, local),
 //! as the paper's Table I. Its CPU is read from the thread's own CPU clock around the
@@ -7,7 +9,7 @@
 
 use super::wire::{self, Conn, Framer};
 use super::{Plan, TlsEnd};
-use crate::sip::{Action, Leg, Proxy};
+use crate::sip::{self, Action, Leg, Proxy, Transport};
 use crate::{Error, Result};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 
@@ -28,8 +30,17 @@ pub struct ProxyReport {
     pub left_client_certs: u64,
 }
 
-fn new_proxy(plan: &Plan) -> Proxy {
-    Proxy::new(plan.sent_by.clone(), plan.route_uri.clone(), false)
+/// The proxy's logic; its Via names `downstream`, the transport of the leg towards the UAS.
+fn new_proxy(plan: &Plan, downstream: Transport) -> Proxy {
+    Proxy::new(plan.sent_by.clone(), plan.route_uri.clone(), false).downstream(downstream)
+}
+
+/// The proxy answered a request itself where the flow has it forwarded.
+fn answered(step: &str, code: u16) -> Error {
+    Error::SelfCheck {
+        bench: "testbed proxy".into(),
+        what: format!("{step}: the proxy answered {code} itself, the flow has it forwarded"),
+    }
 }
 
 fn wrong_leg(step: &str, leg: Leg) -> Error {
@@ -47,7 +58,7 @@ pub fn run_udp(
     uas: SocketAddr,
 ) -> Result<ProxyReport> {
     let mut rep = ProxyReport::default();
-    let mut proxy = new_proxy(plan);
+    let mut proxy = new_proxy(plan, Transport::Udp);
     let mut buf = vec![0u8; crate::sip::MAX_MESSAGE];
     let mut t0 = wire::thread_cpu_ns()?;
     for i in 0..plan.total_calls() {
@@ -72,9 +83,11 @@ pub fn run_udp(
                         (Leg::Uac, false) => uac,
                         _ => return Err(wrong_leg(&step.name, leg)),
                     };
+                    sip::check_udp_size(&step.name, out.len())?;
                     sock.send_to(&out, to)
                         .map_err(|e| Error::io(format!("proxy: forwarding {}", step.name), e))?;
                 }
+                Action::Reply(code, _) => return Err(answered(&step.name, code)),
                 Action::Absorb => return Err(wrong_leg(&step.name, Leg::Uac)),
             }
         }
@@ -121,7 +134,7 @@ pub fn run_stream(
     let mut left = Side {
         new_per_call: new_left,
         conn: None,
-        framer: Framer::default(),
+        framer: Framer::new("proxy (left, from the UAC)"),
         tls: left_tls,
         handshakes: (0, 0),
         client_certs: 0,
@@ -129,7 +142,7 @@ pub fn run_stream(
     let mut right = Side {
         new_per_call: new_right,
         conn: None,
-        framer: Framer::default(),
+        framer: Framer::new("proxy (right, from the UAS)"),
         tls: right_tls,
         handshakes: (0, 0),
         client_certs: 0,
@@ -143,12 +156,10 @@ pub fn run_stream(
         s.conn = Some(match s.tls.as_deref_mut() {
             None => Conn::Tcp(tcp),
             Some(end) => {
-                let (c, reused) = end.accept(tcp, "proxy (left)")?;
+                let (c, hs) = end.accept(tcp, "proxy (left)")?;
                 s.handshakes.0 += 1;
-                s.handshakes.1 += u64::from(reused);
-                if let Conn::Tls(t) = &c {
-                    s.client_certs += u64::from(t.ssl().peer_certificate().is_some());
-                }
+                s.handshakes.1 += u64::from(hs.resumed);
+                s.client_certs += u64::from(hs.client_certificate);
                 c
             }
         });
@@ -161,9 +172,9 @@ pub fn run_stream(
         s.conn = Some(match s.tls.as_deref_mut() {
             None => Conn::Tcp(tcp),
             Some(end) => {
-                let (c, reused) = end.connect(tcp, "proxy (right)")?;
+                let (c, hs) = end.connect(tcp, "proxy (right)")?;
                 s.handshakes.0 += 1;
-                s.handshakes.1 += u64::from(reused);
+                s.handshakes.1 += u64::from(hs.resumed);
                 c
             }
         });
@@ -176,7 +187,12 @@ pub fn run_stream(
     if !right.new_per_call {
         connect(&mut right)?;
     }
-    let mut proxy = new_proxy(plan);
+    let downstream = if right.tls.is_some() {
+        Transport::Tls
+    } else {
+        Transport::Tcp
+    };
+    let mut proxy = new_proxy(plan, downstream);
     let mut rep = ProxyReport::default();
     let mut t0 = wire::thread_cpu_ns()?;
     for i in 0..plan.total_calls() {
@@ -194,6 +210,7 @@ pub fn run_stream(
             let msg = src.framer.read_message(conn, "proxy")?;
             let (leg, out) = match proxy.handle(&msg)? {
                 Action::Send(leg, out) => (leg, out),
+                Action::Reply(code, _) => return Err(answered(&step.name, code)),
                 Action::Absorb => return Err(wrong_leg(&step.name, Leg::Uac)),
             };
             let dst = match (leg, step.from_uac) {

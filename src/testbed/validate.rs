@@ -200,6 +200,7 @@ pub fn validate(series: &[Series], values: &calibrate::ComponentValues) -> Resul
                     config: s.bed.config(),
                     us: s.median(),
                     spread_us: Some(s.spread()),
+                    protocol: None,
                 })
             })
             .collect()

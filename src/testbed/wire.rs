@@ -1,11 +1,12 @@
 //! What the testbed's proxy and load generators move bytes over: TCP or TLS streams with
-//! SIP message framing (Content-Length), the OpenSSL contexts of each role (TLS 1.2,
-//! AES128-SHA with RSA key transport, as the paper), the thread CPU clock and a blocking
-//! wait with a deadline.
+//! SIP message framing and keep-alives ([`Framer`], from [`crate::sip::stream`]: pings are
+//! answered, a framing error names the connection), the OpenSSL contexts of each role
+//! (TLS 1.2, AES128-SHA with RSA key transport, as the paper), the thread CPU clock and a
+//! blocking wait with a deadline.
 
 use crate::handshake::openssl::{identity, trust};
 use crate::handshake::{Pki, SERVER_NAME};
-use crate::sip;
+pub use crate::sip::stream::Framer;
 use crate::{Error, Result};
 use openssl::ssl::{
     SslContext, SslContextBuilder, SslMethod, SslOptions, SslSessionCacheMode, SslStream,
@@ -71,80 +72,6 @@ impl Write for Conn {
             Conn::Tls(s) => s.flush(),
         }
     }
-}
-
-/// Splits a byte stream into SIP messages (headers up to the blank line, then
-/// Content-Length bytes of body), as RFC 3261 18.3 frames SIP over streams.
-#[derive(Debug, Default)]
-pub struct Framer {
-    buf: Vec<u8>,
-}
-
-impl Framer {
-    /// Reads the next whole message from `r`; `what` names the connection in errors.
-    pub fn read_message(&mut self, r: &mut impl Read, what: &str) -> Result<Vec<u8>> {
-        let mut chunk = [0u8; 4096];
-        loop {
-            if let Some(n) = message_len(&self.buf).map_err(|e| sip_err(what, e))? {
-                return Ok(self.buf.drain(..n).collect());
-            }
-            let k = r
-                .read(&mut chunk)
-                .map_err(|e| Error::io(format!("{what}: reading a SIP message"), e))?;
-            if k == 0 {
-                return Err(Error::io(
-                    format!("{what}: reading a SIP message"),
-                    std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        format!(
-                            "connection closed with {} bytes of a message",
-                            self.buf.len()
-                        ),
-                    ),
-                ));
-            }
-            self.buf.extend_from_slice(&chunk[..k]);
-            if self.buf.len() > sip::MAX_MESSAGE {
-                return Err(sip_err(what, "message larger than the SIP maximum"));
-            }
-        }
-    }
-
-    /// True when no partial message is left (checked when a connection is closed).
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-}
-
-fn sip_err(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Sip {
-        what: format!("{what}: {e}"),
-    }
-}
-
-/// Length of the first whole message in `buf`, if it is all there.
-fn message_len(buf: &[u8]) -> std::result::Result<Option<usize>, String> {
-    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Ok(None);
-    };
-    let head = std::str::from_utf8(&buf[..end]).map_err(|_| "headers are not UTF-8")?;
-    let mut body = None;
-    for line in head.split("\r\n").skip(1) {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        if sip::canonical_name(name.trim()) == "content-length" {
-            let v = value.trim();
-            body = Some(
-                v.parse::<usize>()
-                    .map_err(|_| format!("Content-Length '{v}' is not a number"))?,
-            );
-        }
-    }
-    // Over a stream, Content-Length is mandatory (RFC 3261 20.14).
-    let body = body.ok_or("no Content-Length on a stream transport")?;
-    let total = end + 4 + body;
-    Ok((buf.len() >= total).then_some(total))
 }
 
 /// Writes one whole message.
