@@ -20,7 +20,7 @@ endif
 CRITERION_BENCHES := primitives handshakes transport eventloop connections parts
 BENCH_FLAGS := $(foreach b,$(CRITERION_BENCHES),--bench $(b))
 
-.PHONY: all setup valgrind build test bench model anatomy fixtures lint gate baseline ab-openssl scale parity audit fuzz clean kamailio kamailio-setup
+.PHONY: all setup valgrind build test bench model today memory anatomy fixtures lint gate baseline ab-openssl scale parity audit fuzz clean kamailio kamailio-setup
 
 all: model
 
@@ -81,7 +81,7 @@ model:
 	step 4/9 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS) and libssl; RSA-2048 and small records to price handshakes"; \
 	$(CARGO) bench $(FEATURES) --bench primitives $(MODEL_CRITERION) '^(record/($(MODEL_BACKENDS)|libssl)/(aes128-sha|3des-sha)/(seal|open)/sip-|rsa/openssl/[a-z]+/2048$$|record/openssl/(aes128-sha|3des-sha)/(seal|open)/64$$)'; \
 	step 5/9 "handshakes: openssl (TLS_RSA AES128-SHA, 3DES-SHA where this OpenSSL has it) and rustls (ECDHE), per side and kind"; \
-	$(CARGO) bench $(FEATURES) --bench handshakes $(MODEL_CRITERION) '^handshake/(openssl/tls12-rsa-(aes128|3des)-sha|rustls/tls12-ecdhe-rsa-aes128-gcm)/'; \
+	$(CARGO) bench $(FEATURES) --bench handshakes $(MODEL_CRITERION) '^handshake/(openssl/tls12-rsa-(aes128|3des)-sha|rustls/tls12-ecdhe-rsa-aes128-gcm)/((x25519/)?rsa2048/(full|mutual)|resumed-id|resumed-ticket)/'; \
 	step 6/9 "event loop (App. D): client handshake on sockets, faulty vs fixed loop"; \
 	$(CARGO) bench $(FEATURES) --bench eventloop $(MODEL_SOCKETS) '^eventloop/(faulty|fixed)/tls12-rsa-aes128-sha/[a-z-]+/1ms$$'; \
 	step 7/9 "connections: new TCP and TLS (TLS_RSA AES128-SHA: full, mutual, resumed-id) connections on loopback sockets, each side"; \
@@ -115,6 +115,33 @@ anatomy: valgrind
 	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- anatomy; \
 	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- counts --explain; \
 	echo "make anatomy finished in $$(( $$(date +%s) - start )) s"
+
+# --- Today's TLS beside the paper's -------------------------------------------------------
+# The paper's TLS configurations beside their modern equivalents (TLS 1.2 ECDHE, TLS 1.3,
+# ECDSA, the X25519MLKEM768 hybrid, ticket resumption), per call, with ratios: the benches
+# `tlscost model --today` reads (quick mode), then the model. TODAY_STACK picks the stack of
+# the modern set-ups: openssl (the hybrid needs OPENSSL=vendored), rustls or rustls-awslc.
+TODAY_STACK ?= openssl
+TODAY_HANDSHAKES = '^handshake/(openssl/tls12-rsa-aes128-sha/(rsa2048/(full|mutual)|resumed-id)|$(TODAY_STACK)/(tls12-ecdhe-rsa-aes128-gcm/(x25519/rsa2048/(full|mutual)|resumed-ticket)|tls13-aes128-gcm/(x25519|x25519mlkem768)/((rsa2048|ecdsa-p256)/(full|mutual)|resumed-ticket)))/'
+today:
+	@start=$$(date +%s); set -e; \
+	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
+	step 1/5 "build the benches and tlscost (release)"; \
+	$(CARGO) bench $(FEATURES) --no-run --bench transport --bench primitives --bench handshakes; \
+	$(CARGO) build $(FEATURES) --profile bench --bin tlscost; \
+	step 2/5 "transport and the UDP base"; \
+	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_SOCKETS) '^(transport|base)/'; \
+	step 3/5 "records at each SIP message size: AES-128-CBC-SHA, 3DES, AES-128-GCM"; \
+	$(CARGO) bench $(FEATURES) --bench primitives $(MODEL_CRITERION) '^record/($(MODEL_BACKENDS)|libssl)/(aes128-sha|3des-sha|aes128-gcm)/(seal|open)/sip-'; \
+	step 4/5 "handshakes: the paper's on openssl, the modern ones on $(TODAY_STACK)"; \
+	$(CARGO) bench $(FEATURES) --bench handshakes $(MODEL_CRITERION) $(TODAY_HANDSHAKES); \
+	step 5/5 "the model with the today table"; \
+	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- model --today --stack $(TODAY_STACK) --protocol tls13-aes128-gcm --resumed resumed-ticket --no-save $(MODEL_ARGS); \
+	echo "make today finished in $$(( $$(date +%s) - start )) s"
+
+# Heap bytes per established TLS connection and the peak during its handshake (no benches).
+memory:
+	$(CARGO) run $(FEATURES) --release --quiet --bin tlscost -- memory $(MEMORY_ARGS)
 
 # --- A real SIP server: Kamailio (docs/server.md) -----------------------------------------
 # Installs what is missing from Debian (Kamailio with its TLS, MySQL and SQLite modules,

@@ -21,7 +21,7 @@
 //!   encrypt, header; open = header checks, CBC decrypt, padding and MAC check. Not counted:
 //!   building the key schedules and the HMAC key, the self-check (the record opens to the
 //!   INVITE, a record with a flipped bit is refused).
-//! - `handshake/<stack>/<protocol>/<kind>/<client|server>`: one whole in-memory handshake
+//! - `handshake/<stack>/<protocol>[/<group>][/<cert>]/<kind>/<client|server>`: one whole in-memory handshake
 //!   runs, but callgrind counts only inside the measured side's step function
 //!   (`--toggle-collect=*tlscost::handshake::*client_step*` or `*server_step*`): creating
 //!   that side's connection object, all its handshake calls, reading and writing its end of
@@ -118,11 +118,11 @@ fn handshake_setup(name: &'static str) -> (&'static str, HandshakeJob) {
     teardown = check,
     config = side_config("client_step")
 )]
-#[bench::handshake_openssl_tls12_rsa_aes128_sha_full_client(
-    "handshake/openssl/tls12-rsa-aes128-sha/full/client"
+#[bench::handshake_openssl_tls12_rsa_aes128_sha_rsa2048_full_client(
+    "handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/client"
 )]
-#[bench::handshake_openssl_tls12_rsa_aes128_sha_mutual_client(
-    "handshake/openssl/tls12-rsa-aes128-sha/mutual/client"
+#[bench::handshake_openssl_tls12_rsa_aes128_sha_rsa2048_mutual_client(
+    "handshake/openssl/tls12-rsa-aes128-sha/rsa2048/mutual/client"
 )]
 #[bench::handshake_openssl_tls12_rsa_aes128_sha_resumed_id_client(
     "handshake/openssl/tls12-rsa-aes128-sha/resumed-id/client"
@@ -130,14 +130,14 @@ fn handshake_setup(name: &'static str) -> (&'static str, HandshakeJob) {
 #[bench::handshake_openssl_tls12_rsa_aes128_sha_resumed_ticket_client(
     "handshake/openssl/tls12-rsa-aes128-sha/resumed-ticket/client"
 )]
-#[bench::handshake_rustls_tls13_aes128_gcm_full_client(
-    "handshake/rustls/tls13-aes128-gcm/full/client"
+#[bench::handshake_rustls_tls13_aes128_gcm_x25519_rsa2048_full_client(
+    "handshake/rustls/tls13-aes128-gcm/x25519/rsa2048/full/client"
 )]
-#[bench::handshake_rustls_tls13_aes128_gcm_mutual_client(
-    "handshake/rustls/tls13-aes128-gcm/mutual/client"
+#[bench::handshake_rustls_tls13_aes128_gcm_x25519_rsa2048_mutual_client(
+    "handshake/rustls/tls13-aes128-gcm/x25519/rsa2048/mutual/client"
 )]
-#[bench::handshake_rustls_tls13_aes128_gcm_resumed_ticket_client(
-    "handshake/rustls/tls13-aes128-gcm/resumed-ticket/client"
+#[bench::handshake_rustls_tls13_aes128_gcm_x25519_resumed_ticket_client(
+    "handshake/rustls/tls13-aes128-gcm/x25519/resumed-ticket/client"
 )]
 fn handshake_client(
     (name, mut job): (&'static str, HandshakeJob),
@@ -151,11 +151,11 @@ fn handshake_client(
     teardown = check,
     config = side_config("server_step")
 )]
-#[bench::handshake_openssl_tls12_rsa_aes128_sha_full_server(
-    "handshake/openssl/tls12-rsa-aes128-sha/full/server"
+#[bench::handshake_openssl_tls12_rsa_aes128_sha_rsa2048_full_server(
+    "handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/server"
 )]
-#[bench::handshake_openssl_tls12_rsa_aes128_sha_mutual_server(
-    "handshake/openssl/tls12-rsa-aes128-sha/mutual/server"
+#[bench::handshake_openssl_tls12_rsa_aes128_sha_rsa2048_mutual_server(
+    "handshake/openssl/tls12-rsa-aes128-sha/rsa2048/mutual/server"
 )]
 #[bench::handshake_openssl_tls12_rsa_aes128_sha_resumed_id_server(
     "handshake/openssl/tls12-rsa-aes128-sha/resumed-id/server"
@@ -163,14 +163,14 @@ fn handshake_client(
 #[bench::handshake_openssl_tls12_rsa_aes128_sha_resumed_ticket_server(
     "handshake/openssl/tls12-rsa-aes128-sha/resumed-ticket/server"
 )]
-#[bench::handshake_rustls_tls13_aes128_gcm_full_server(
-    "handshake/rustls/tls13-aes128-gcm/full/server"
+#[bench::handshake_rustls_tls13_aes128_gcm_x25519_rsa2048_full_server(
+    "handshake/rustls/tls13-aes128-gcm/x25519/rsa2048/full/server"
 )]
-#[bench::handshake_rustls_tls13_aes128_gcm_mutual_server(
-    "handshake/rustls/tls13-aes128-gcm/mutual/server"
+#[bench::handshake_rustls_tls13_aes128_gcm_x25519_rsa2048_mutual_server(
+    "handshake/rustls/tls13-aes128-gcm/x25519/rsa2048/mutual/server"
 )]
-#[bench::handshake_rustls_tls13_aes128_gcm_resumed_ticket_server(
-    "handshake/rustls/tls13-aes128-gcm/resumed-ticket/server"
+#[bench::handshake_rustls_tls13_aes128_gcm_x25519_resumed_ticket_server(
+    "handshake/rustls/tls13-aes128-gcm/x25519/resumed-ticket/server"
 )]
 fn handshake_server(
     (name, mut job): (&'static str, HandshakeJob),

@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::Duration;
-use tlscost::handshake::{HandshakeBench, Pki, Scenario, Side, RUSTLS_NO_RSA_KX};
+use tlscost::handshake::{HandshakeBench, Pki, Scenario, Side, RUSTLS_NO_RSA_KX, TLS13_TICKETS};
 use tlscost::names::Dimension;
 
 use tlscost::error::stop;
@@ -12,15 +12,22 @@ use tlscost::error::stop;
 fn handshakes(c: &mut Criterion) {
     let pki = Pki::locate().unwrap_or_else(|e| stop(e));
     eprintln!("note: {RUSTLS_NO_RSA_KX}");
+    eprintln!(
+        "note: TLS 1.3 full and mutual handshakes include the server's {TLS13_TICKETS} session tickets (both stacks' default); full-no-tickets sends none"
+    );
     let mut group = c.benchmark_group("handshake");
     let mut skipped = std::collections::BTreeSet::new();
     for scenario in Scenario::ALL {
         // Configurations built, keys warmed and the session primed once per scenario; then
         // the handshake is checked before anything is timed.
-        // A scenario this build cannot run (3DES on the system OpenSSL) is skipped with one line.
-        if let Err(e @ tlscost::Error::Unsupported { .. }) = scenario.available() {
-            if skipped.insert(scenario.protocol) {
-                eprintln!("skipped: {e}");
+        // A scenario this build cannot run (3DES, the ML-KEM hybrid and psk_ke on the system
+        // OpenSSL) is skipped with one line per reason.
+        if let Err(tlscost::Error::Unsupported { what, .. }) = scenario.available() {
+            let why = what
+                .split_once(": ")
+                .map_or(what.clone(), |(_, w)| w.to_string());
+            if skipped.insert(why.clone()) {
+                eprintln!("skipped: {why} (first: {})", scenario.label());
             }
             continue;
         }
@@ -44,7 +51,7 @@ fn handshakes(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // Small samples: 36 benches must finish a `--quick` run in a few minutes.
+    // Small samples: the ~200 benches must finish a `--quick` run in a few minutes.
     config = Criterion::default()
         .sample_size(20)
         .warm_up_time(Duration::from_millis(300))

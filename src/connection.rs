@@ -76,15 +76,31 @@ impl Scenario {
     /// Plain TCP.
     pub const TCP: Scenario = Scenario { layer: Layer::Tcp };
 
-    /// A TLS scenario on OpenSSL; refused with the reason when the combination does not
-    /// exist (TLS 1.3 session ids) or this OpenSSL lacks the suite (3DES).
+    /// A TLS scenario on OpenSSL with an RSA-2048 certificate and X25519 where there is a key
+    /// exchange; refused with the reason when the combination does not exist, is not one the
+    /// sockets run (TLS 1.3's session-cache resumption, psk_ke, the no-ticket full handshake,
+    /// ECDSA certificates), or this OpenSSL lacks the suite (3DES).
     pub fn tls(protocol: Protocol, kind: Kind) -> Result<Scenario> {
-        HsScenario {
-            stack: Stack::Openssl,
-            protocol,
-            kind,
+        let unsupported = |why: &str| Error::Unsupported {
+            backend: "connection",
+            what: format!("{}/{}: {why}", protocol.label(), kind.label()),
+        };
+        if protocol == Protocol::Tls12EcdheEcdsaAes128Gcm {
+            return Err(unsupported(
+                "connections on sockets use the RSA-2048 certificate",
+            ));
         }
-        .available()?;
+        match kind {
+            Kind::Full | Kind::Mutual | Kind::ResumedTicket => {}
+            Kind::ResumedId if !protocol.tls13() => {}
+            Kind::ResumedId => {
+                return Err(unsupported(
+                    "on sockets TLS 1.3 resumes by ticket: it has no session-id resumption",
+                ))
+            }
+            _ => return Err(unsupported("not a kind the sockets benches run")),
+        }
+        HsScenario::new(Stack::Openssl, protocol, kind).available()?;
         Ok(Scenario {
             layer: Layer::Tls(protocol, kind),
         })
@@ -101,8 +117,10 @@ impl Scenario {
         let mut v = vec![Scenario::TCP];
         for s in HsScenario::ALL {
             if s.stack == Stack::Openssl {
-                if let Ok(sc) = Scenario::tls(s.protocol, s.kind) {
-                    v.push(sc);
+                // One per protocol and kind: the group and certificate dimensions are fixed.
+                match Scenario::tls(s.protocol, s.kind) {
+                    Ok(sc) if !v.contains(&sc) => v.push(sc),
+                    _ => {}
                 }
             }
         }

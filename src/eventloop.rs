@@ -88,6 +88,7 @@ pub(crate) fn openssl_cipher(p: Protocol) -> &'static str {
         Protocol::Tls12RsaAes128Sha => "AES128-SHA",
         Protocol::Tls12Rsa3desSha => "DES-CBC3-SHA",
         Protocol::Tls12EcdheRsaAes128Gcm => "ECDHE-RSA-AES128-GCM-SHA256",
+        Protocol::Tls12EcdheEcdsaAes128Gcm => "ECDHE-ECDSA-AES128-GCM-SHA256",
         Protocol::Tls13Aes128Gcm => "TLS_AES_128_GCM_SHA256",
     }
 }
@@ -261,6 +262,7 @@ fn versions(
         Protocol::Tls12RsaAes128Sha => b.set_cipher_list("AES128-SHA:@SECLEVEL=0"),
         Protocol::Tls12Rsa3desSha => b.set_cipher_list(crate::handshake::openssl::DES_CBC3_SHA),
         Protocol::Tls12EcdheRsaAes128Gcm => b.set_cipher_list("ECDHE-RSA-AES128-GCM-SHA256"),
+        Protocol::Tls12EcdheEcdsaAes128Gcm => b.set_cipher_list("ECDHE-ECDSA-AES128-GCM-SHA256"),
         Protocol::Tls13Aes128Gcm => b.set_ciphersuites("TLS_AES_128_GCM_SHA256"),
     }
 }
@@ -690,9 +692,11 @@ impl PaperFigures {
     /// The paper's saving for a kind, %.
     pub fn saving_pct(&self, kind: Kind) -> f64 {
         match kind {
-            Kind::Full => self.client_saving_pct_full,
+            Kind::Full | Kind::FullNoTickets => self.client_saving_pct_full,
             Kind::Mutual => self.client_saving_pct_mutual,
-            Kind::ResumedId | Kind::ResumedTicket => self.client_saving_pct_resumed,
+            Kind::ResumedId | Kind::ResumedTicket | Kind::ResumedPskKe => {
+                self.client_saving_pct_resumed
+            }
         }
     }
 }
@@ -875,6 +879,22 @@ pub fn run(args: Args) -> Result<()> {
     let protocols: Vec<Protocol> = labels("protocol", &args.protocol)?;
     let kinds: Vec<Kind> = labels("kind", &args.kind)?;
     let delays: Vec<Delay> = labels("delay", &args.delay)?;
+    // The event-loop handshakes use the RSA identities and the paper's kinds.
+    if let Some(p) = protocols
+        .iter()
+        .find(|p| !p.takes_cert(crate::handshake::Cert::Rsa2048))
+    {
+        return Err(Error::Usage(format!(
+            "--protocol {}: the event-loop handshakes use RSA certificates; expected tls12-rsa-aes128-sha, tls12-rsa-3des-sha, tls12-ecdhe-rsa-aes128-gcm or tls13-aes128-gcm",
+            p.label()
+        )));
+    }
+    if let Some(k) = kinds.iter().find(|k| !Kind::PAPER.contains(k)) {
+        return Err(Error::Usage(format!(
+            "--kind {}: the event-loop handshakes have the paper's kinds: full, mutual, resumed-id, resumed-ticket",
+            k.label()
+        )));
+    }
     if args.handshakes == 0 || args.handshakes > MAX_HANDSHAKES {
         return Err(Error::Usage(format!(
             "--handshakes must be 1..={MAX_HANDSHAKES}, got {}",
@@ -956,7 +976,7 @@ pub fn table(report: &Report) -> String {
 /// and after 1 ms.
 pub fn bench_scenarios() -> Vec<Scenario> {
     let mut out = Vec::new();
-    for &kind in Kind::ALL {
+    for &kind in Kind::PAPER {
         for delay in [Delay::D0, Delay::D1ms] {
             for &event_loop in Loop::ALL {
                 out.push(Scenario {

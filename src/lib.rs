@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod gate;
 pub mod handshake;
 pub mod machine;
+pub mod memory;
 pub mod model;
 pub mod names;
 pub mod parity;

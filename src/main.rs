@@ -5,6 +5,10 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+// Heap bytes per connection (`tlscost memory`, the model's persistent connections) are
+// counted at the C allocator: this binary interposes it (the benchmarks do not).
+tlscost::count_heap_allocations!();
+
 #[derive(Parser)]
 #[command(
     name = "tlscost",
@@ -30,7 +34,7 @@ enum Command {
     /// The instruction-count regression gate: compare a gungraun run with the baseline.
     Gate(tlscost::gate::Args),
     /// The per-call cost model of every paper configuration from the measured components.
-    Model(tlscost::model::ModelArgs),
+    Model(Box<tlscost::model::ModelArgs>),
     /// Every component across crypto backends and TLS stacks, or two results files.
     Compare(tlscost::model::compare::CompareArgs),
     /// `openssl speed` against the suite's OpenSSL backend on the same operations, with ratios.
@@ -47,6 +51,9 @@ enum Command {
     /// Measured operation counts of every handshake scenario and side (--explain: against the
     /// measured handshake times).
     Counts(tlscost::handshake::cli::Args),
+    /// Heap bytes per established TLS connection and the peak during its handshake, per
+    /// stack, scenario and side.
+    Memory(tlscost::memory::cli::Args),
     /// Call flows as data: `flow check DIR` says whether a flow directory is usable, and what
     /// each message costs to seal and open.
     Flow(tlscost::flow::cli::Args),
@@ -83,7 +90,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         }
         Command::Fixtures(args) => tlscost::fixtures::run(args),
         Command::Gate(args) => tlscost::gate::run(args),
-        Command::Model(args) => tlscost::model::run(args),
+        Command::Model(args) => tlscost::model::run(*args),
         Command::Compare(args) => tlscost::model::run_compare(args),
         Command::Parity(args) => tlscost::parity::run(args),
         Command::Eventloop(args) => tlscost::eventloop::run(args),
@@ -91,6 +98,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Server(args) => tlscost::server::cli::run(args),
         Command::Validate(args) => tlscost::testbed::validate::run(args),
         Command::Counts(args) => tlscost::handshake::cli::run(args),
+        Command::Memory(args) => tlscost::memory::cli::run(args),
         Command::Flow(args) => tlscost::flow::cli::run(args),
         Command::Anatomy(args) => tlscost::handshake::cli::run_anatomy(args),
         Command::Ab(args) => tlscost::ab::run(args),

@@ -295,11 +295,7 @@ fn tlscost_memory(
     seconds: u32,
 ) -> Result<f64> {
     let mut b = HandshakeBench::new(
-        Scenario {
-            stack: Stack::Openssl,
-            protocol: Protocol::Tls12RsaAes128Sha,
-            kind,
-        },
+        Scenario::new(Stack::Openssl, Protocol::Tls12RsaAes128Sha, kind),
         pki,
     )?;
     b.check()?;

@@ -14,11 +14,7 @@ fn pki() -> Pki {
 }
 
 fn openssl(kind: Kind) -> Scenario {
-    Scenario {
-        stack: Stack::Openssl,
-        protocol: Protocol::Tls12RsaAes128Sha,
-        kind,
-    }
+    Scenario::new(Stack::Openssl, Protocol::Tls12RsaAes128Sha, kind)
 }
 
 fn profiled(s: Scenario) -> [SideProfile; 2] {
@@ -132,11 +128,11 @@ fn explain_after_a_model_sized_run_lists_what_is_missing_and_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     for (id, ns) in [
         (
-            "handshake/openssl/tls12-rsa-aes128-sha/full/client",
+            "handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/client",
             300_000.0,
         ),
         (
-            "handshake/openssl/tls12-rsa-aes128-sha/full/server",
+            "handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/server",
             900_000.0,
         ),
         ("rsa/openssl/decrypt/2048", 700_000.0),
@@ -166,14 +162,14 @@ fn explain_after_a_model_sized_run_lists_what_is_missing_and_succeeds() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     // The measured sides are explained, with the decrypt priced on the server...
     assert!(
-        stdout.contains("openssl/tls12-rsa-aes128-sha/full/server"),
+        stdout.contains("openssl/tls12-rsa-aes128-sha/rsa2048/full/server"),
         "{stdout}"
     );
     assert!(stdout.contains("RSA private decrypt"), "{stdout}");
     // ...and what is missing is listed with the command that measures it.
     assert!(stdout.contains("Not measured yet"), "{stdout}");
     for want in [
-        "handshake/openssl/tls12-rsa-aes128-sha/mutual/client",
+        "handshake/openssl/tls12-rsa-aes128-sha/rsa2048/mutual/client",
         "x509/openssl/parse/rsa-2048",
         "conn/openssl/server/new",
         "cargo bench --bench parts",
@@ -194,7 +190,7 @@ fn a_corrupt_anatomy_file_is_an_error_naming_it() {
         .args([
             "counts",
             "--filter",
-            "openssl/tls12-rsa-aes128-sha/full",
+            "openssl/tls12-rsa-aes128-sha/rsa2048/full",
             "--anatomy",
         ])
         .arg(&bad)

@@ -1646,6 +1646,134 @@ fn a_benchmark_in_two_results_files_is_refused() {
     .refused();
 }
 
+#[test]
+fn memory_unknown_filter() {
+    Case::new(
+        "memory: filter matching no scenario",
+        &["memory", "--filter", "tls14"],
+    )
+    .says(&["tls14", "no handshake scenario"])
+    .refused();
+}
+
+#[test]
+fn memory_zero_handshakes() {
+    Case::new(
+        "memory: zero handshakes",
+        &[
+            "memory",
+            "--filter",
+            "openssl/tls12-rsa-aes128-sha/rsa2048/full",
+            "--handshakes",
+            "0",
+        ],
+    )
+    .says(&["--handshakes", "at least 1"])
+    .refused();
+}
+
+#[test]
+fn memory_ecdsa_client_missing() {
+    let fx = fixture_copy();
+    std::fs::remove_file(fx.path().join("pki/ecdsa-client.key.pem")).unwrap();
+    Case::new(
+        "memory: ECDSA client key missing",
+        &["memory", "--fixtures"],
+    )
+    .arg(fx.path())
+    .watch(fx.path())
+    .says(&["ecdsa-client.key.pem", "missing"])
+    .refused();
+}
+
+#[test]
+fn model_unknown_group() {
+    Case::new(
+        "model: unknown --group",
+        &["model", "--group", "x448", "--no-save"],
+    )
+    .says(&["x448", "x25519mlkem768"])
+    .refused();
+}
+
+#[test]
+fn model_group_of_key_transport() {
+    Case::new(
+        "model: --group with RSA key transport",
+        &[
+            "model",
+            "--protocol",
+            "tls12-rsa-aes128-sha",
+            "--group",
+            "p256",
+            "--no-save",
+        ],
+    )
+    .says(&["--group p256", "no key-exchange group"])
+    .refused();
+}
+
+#[test]
+fn model_hybrid_on_ring() {
+    Case::new(
+        "model: the ML-KEM hybrid on rustls with ring",
+        &[
+            "model",
+            "--stack",
+            "rustls",
+            "--protocol",
+            "tls13-aes128-gcm",
+            "--group",
+            "x25519mlkem768",
+            "--no-save",
+        ],
+    )
+    .says(&["x25519mlkem768", "rustls-awslc"])
+    .refused();
+}
+
+#[test]
+fn model_ecdsa_certificate_with_an_rsa_suite() {
+    Case::new(
+        "model: --cert ecdsa-p256 with ECDHE_RSA",
+        &[
+            "model",
+            "--protocol",
+            "tls12-ecdhe-rsa-aes128-gcm",
+            "--cert",
+            "ecdsa-p256",
+            "--no-save",
+        ],
+    )
+    .says(&["ecdsa-p256", "TLS_ECDHE_RSA_* need RSA"])
+    .refused();
+}
+
+#[test]
+fn model_zero_connections() {
+    Case::new(
+        "model: --connections 0",
+        &["model", "--connections", "0", "--no-save"],
+    )
+    .says(&["--connections 0", "at least 1"])
+    .refused();
+}
+
+#[test]
+fn eventloop_ecdsa_protocol() {
+    Case::new(
+        "eventloop: a protocol that needs ECDSA certificates",
+        &[
+            "eventloop",
+            "--no-write",
+            "--protocol",
+            "tls12-ecdhe-ecdsa-aes128-gcm",
+        ],
+    )
+    .says(&["tls12-ecdhe-ecdsa-aes128-gcm", "RSA certificates"])
+    .refused();
+}
+
 /// A copy of the committed WebRTC call flow in a temp dir, to break one file of.
 fn flow_copy() -> TempDir {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("flows/webrtc");

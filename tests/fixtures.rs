@@ -46,7 +46,7 @@ fn identities_and_cas_load() {
     let fx = committed();
     for who in Identity::ALL {
         let ck = fx.identity(who).unwrap();
-        let want_bits = if who == Identity::EcdsaServer {
+        let want_bits = if matches!(who, Identity::EcdsaServer | Identity::EcdsaClient) {
             256
         } else {
             2048
@@ -85,6 +85,8 @@ fn openssl_accepts_the_chains_and_refuses_the_rogue_client() {
     assert!(openssl_verifies(&ca, &leaf(Identity::Client)));
     assert!(openssl_verifies(&rogue_ca, &leaf(Identity::RogueClient)));
     assert!(openssl_verifies(&ecdsa_ca, &leaf(Identity::EcdsaServer)));
+    assert!(openssl_verifies(&ecdsa_ca, &leaf(Identity::EcdsaClient)));
+    assert!(!openssl_verifies(&ca, &leaf(Identity::EcdsaClient)));
     // The point of the rogue set: same names, other CA.
     assert!(!openssl_verifies(&ca, &leaf(Identity::RogueClient)));
     assert!(!openssl_verifies(&ca, &leaf(Identity::EcdsaServer)));
@@ -167,6 +169,84 @@ fn rustls_webpki_accepts_the_client_and_refuses_the_rogue_client() {
     assert!(verifier
         .verify_client_cert(&server, &[], UnixTime::now())
         .is_err());
+    // The ECDSA client under the ECDSA CA.
+    let ecdsa = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        roots(&fx.ca(Ca::Ecdsa).unwrap().pem),
+        provider(),
+    )
+    .build()
+    .unwrap();
+    let client = der(&fx.identity(Identity::EcdsaClient).unwrap().cert.pem);
+    ecdsa
+        .verify_client_cert(&client, &[], UnixTime::now())
+        .unwrap();
+}
+
+/// An identity added to the set later (the ECDSA client) is issued by its existing CA when
+/// both its files are missing; every other file stays byte for byte; the set is then complete.
+#[test]
+fn a_missing_identity_is_issued_by_its_existing_ca() {
+    let (dir, fx) = copy();
+    let pki = dir.path().join("pki");
+    let before: Vec<(String, Vec<u8>)> = std::fs::read_dir(&pki)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .filter(|(n, _)| !n.starts_with("ecdsa-client."))
+        .collect();
+    for f in ["ecdsa-client.cert.pem", "ecdsa-client.key.pem"] {
+        std::fs::remove_file(pki.join(f)).unwrap();
+    }
+    let run = || {
+        tlscost::fixtures::run(Args {
+            out: dir.path().to_path_buf(),
+            part: Part::Pki,
+            force: false,
+        })
+    };
+    run().unwrap();
+    for (name, bytes) in &before {
+        assert_eq!(
+            &std::fs::read(pki.join(name)).unwrap(),
+            bytes,
+            "{name} changed"
+        );
+    }
+    let new = fx.identity(Identity::EcdsaClient).unwrap();
+    assert_ne!(
+        new.key.pem,
+        committed().identity(Identity::EcdsaClient).unwrap().key.pem,
+        "a fresh key"
+    );
+    let ecdsa_ca = x509(&fx.ca(Ca::Ecdsa).unwrap().pem);
+    assert!(openssl_verifies(&ecdsa_ca, &x509(&new.cert.pem)));
+    // Complete now: a second run keeps everything.
+    run().unwrap();
+    assert_eq!(
+        fx.identity(Identity::EcdsaClient).unwrap().key.pem,
+        new.key.pem
+    );
+    // Half an identity missing is still a partial set that is refused.
+    std::fs::remove_file(pki.join("ecdsa-client.key.pem")).unwrap();
+    let e = run().unwrap_err().to_string();
+    assert!(
+        e.contains("partial") && e.contains("ecdsa-client.key.pem"),
+        "{e}"
+    );
+    // So is a missing CA with its leaf.
+    for f in [
+        "ecdsa-client.cert.pem",
+        "ecdsa-ca.cert.pem",
+        "ecdsa-ca.key.pem",
+    ] {
+        let _ = std::fs::remove_file(pki.join(f));
+    }
+    assert!(run().unwrap_err().to_string().contains("partial"));
 }
 
 // ---------------------------------------------------------------- SIP

@@ -90,7 +90,7 @@ fn write_summary_as(dir: &Path, id: &str, description: &str, ir: u64) {
 }
 
 const A: &str = "rsa/openssl/decrypt/2048";
-const B: &str = "handshake/openssl/tls12-rsa-aes128-sha/full/server";
+const B: &str = "handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/server";
 
 fn names() -> Vec<String> {
     vec![A.to_string(), B.to_string()]

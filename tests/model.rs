@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 use tlscost::crypto::Backend;
 use tlscost::fixtures::{Direction, Fixtures, Legs, SipFlow, SipMessage};
-use tlscost::handshake::{Kind, Stack};
+use tlscost::handshake::{Kind, Protocol, Scenario, Side as HsSide, Stack};
 use tlscost::machine::Machine;
 use tlscost::model::components::Estimates;
 use tlscost::model::configs::{Config, ProxyMode};
 use tlscost::model::paper::Paper;
 use tlscost::model::{build, Flows, ModelOptions, ModelOutput};
+use tlscost::names::Dimension;
 use tlscost::results::{criterion, ResultsFile, SCHEMA_VERSION};
 use tlscost::Error;
 
@@ -144,26 +145,23 @@ fn toy_estimates(messages: &[&str]) -> BTreeMap<String, f64> {
     e.insert("connection/tcp/client".to_string(), 20_000.0);
     e.insert("connection/tcp/server".to_string(), 30_000.0);
     for (stack, proto) in [
-        ("openssl", "tls12-rsa-aes128-sha"),
-        ("openssl", "tls12-ecdhe-rsa-aes128-gcm"),
-        ("rustls", "tls12-ecdhe-rsa-aes128-gcm"),
+        (Stack::Openssl, Protocol::Tls12RsaAes128Sha),
+        (Stack::Openssl, Protocol::Tls12EcdheRsaAes128Gcm),
+        (Stack::Rustls, Protocol::Tls12EcdheRsaAes128Gcm),
     ] {
-        let scale = if stack == "rustls" { 2.0 } else { 1.0 };
+        let scale = if stack == Stack::Rustls { 2.0 } else { 1.0 };
         for (kind, c, s) in [
-            ("full", 100_000.0, 200_000.0),
-            ("mutual", 150_000.0, 300_000.0),
-            ("resumed-id", 40_000.0, 50_000.0),
-            ("resumed-ticket", 45_000.0, 55_000.0),
+            (Kind::Full, 100_000.0, 200_000.0),
+            (Kind::Mutual, 150_000.0, 300_000.0),
+            (Kind::ResumedId, 40_000.0, 50_000.0),
+            (Kind::ResumedTicket, 45_000.0, 55_000.0),
         ] {
-            e.insert(
-                format!("handshake/{stack}/{proto}/{kind}/client"),
-                c * scale,
-            );
-            e.insert(
-                format!("handshake/{stack}/{proto}/{kind}/server"),
-                s * scale,
-            );
-            if stack == "openssl" {
+            let sc = Scenario::new(stack, proto, kind);
+            e.insert(sc.id(HsSide::Client).full(), c * scale);
+            e.insert(sc.id(HsSide::Server).full(), s * scale);
+            if stack == Stack::Openssl {
+                use tlscost::names::Dimension;
+                let (proto, kind) = (proto.label(), kind.label());
                 e.insert(
                     format!("connection/openssl/{proto}/{kind}/client"),
                     c + 20_000.0,
@@ -362,7 +360,7 @@ fn bad_base_udp_us_is_refused() {
 fn a_missing_estimate_names_the_bench_to_run() {
     let tmp = TempDir::new().unwrap();
     let mut est = toy_estimates(&["a", "b", "c", "d"]);
-    est.remove("handshake/openssl/tls12-rsa-aes128-sha/full/client");
+    est.remove("handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/client");
     write_all(tmp.path(), &est, 0.01);
     let err = build(
         &ModelOptions::default(),
@@ -374,7 +372,7 @@ fn a_missing_estimate_names_the_bench_to_run() {
     let text = err.to_string();
     assert!(matches!(err, Error::Results { .. }), "{err:?}");
     assert!(
-        text.contains("no estimate for handshake/openssl/tls12-rsa-aes128-sha/full/client"),
+        text.contains("no estimate for handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/client"),
         "{text}"
     );
     assert!(text.contains("cargo bench --bench handshakes"), "{text}");
@@ -782,7 +780,7 @@ fn compare_lines_up_backends_and_files() {
     let row = hs
         .rows
         .iter()
-        .find(|r| r.key == "handshake/tls12-ecdhe-rsa-aes128-gcm/full/client")
+        .find(|r| r.key == "handshake/tls12-ecdhe-rsa-aes128-gcm/x25519/rsa2048/full/client")
         .unwrap();
     assert_eq!(row.values, [Some(100_000.0), Some(200_000.0)]);
 
@@ -840,12 +838,14 @@ fn protocol_picks_its_handshakes_connections_and_records() {
     );
     let proto = "tls13-aes128-gcm";
     for (kind, c, s) in [
-        ("full", 70_000.0, 90_000.0),
-        ("mutual", 110_000.0, 130_000.0),
-        ("resumed-ticket", 30_000.0, 35_000.0),
+        (Kind::Full, 70_000.0, 90_000.0),
+        (Kind::Mutual, 110_000.0, 130_000.0),
+        (Kind::ResumedTicket, 30_000.0, 35_000.0),
     ] {
-        est.insert(format!("handshake/openssl/{proto}/{kind}/client"), c);
-        est.insert(format!("handshake/openssl/{proto}/{kind}/server"), s);
+        let sc = Scenario::new(Stack::Openssl, Protocol::Tls13Aes128Gcm, kind);
+        est.insert(sc.id(HsSide::Client).full(), c);
+        est.insert(sc.id(HsSide::Server).full(), s);
+        let kind = kind.label();
         est.insert(
             format!("connection/openssl/{proto}/{kind}/client"),
             c + 25_000.0,

@@ -287,7 +287,10 @@ fn listen_addresses_are_parsed_and_checked() {
 
 #[test]
 fn every_measured_configuration_is_a_calibration_name() {
-    let all = Target::all(Protocol::ALL, &[Protocol::Tls12RsaAes128Sha]);
+    let all = Target::all(
+        &tlscost::server::cli::rsa_protocols(),
+        &[Protocol::Tls12RsaAes128Sha],
+    );
     // UDP, TCP and four TLS protocols in proxy chain; TCP and three protocols × three kinds
     // in three modes; with auth: proxy chain UDP, TCP, TLS and two modes of TCP + three kinds.
     assert_eq!(all.len(), 2 + 4 + 3 * (1 + 3 * 3) + 3 + 2 * (1 + 3));

@@ -25,28 +25,20 @@ pub const RECORD_SUITES: [Suite; 2] = [Suite::Aes128Sha, Suite::TdesSha];
 /// The SIP message the record benchmarks protect: the INVITE of fixtures/sip.
 pub const RECORD_PAYLOAD: &str = "sip-invite";
 /// Handshake scenarios of the gate: the paper's suite on OpenSSL and TLS 1.3 on rustls,
-/// every kind each supports.
+/// every kind of the paper each supports (X25519, RSA-2048 certificates).
 pub const HANDSHAKES: [Scenario; 7] = [
-    hs(Stack::Openssl, Protocol::Tls12RsaAes128Sha, Kind::Full),
-    hs(Stack::Openssl, Protocol::Tls12RsaAes128Sha, Kind::Mutual),
-    hs(Stack::Openssl, Protocol::Tls12RsaAes128Sha, Kind::ResumedId),
-    hs(
+    Scenario::new(Stack::Openssl, Protocol::Tls12RsaAes128Sha, Kind::Full),
+    Scenario::new(Stack::Openssl, Protocol::Tls12RsaAes128Sha, Kind::Mutual),
+    Scenario::new(Stack::Openssl, Protocol::Tls12RsaAes128Sha, Kind::ResumedId),
+    Scenario::new(
         Stack::Openssl,
         Protocol::Tls12RsaAes128Sha,
         Kind::ResumedTicket,
     ),
-    hs(Stack::Rustls, Protocol::Tls13Aes128Gcm, Kind::Full),
-    hs(Stack::Rustls, Protocol::Tls13Aes128Gcm, Kind::Mutual),
-    hs(Stack::Rustls, Protocol::Tls13Aes128Gcm, Kind::ResumedTicket),
+    Scenario::new(Stack::Rustls, Protocol::Tls13Aes128Gcm, Kind::Full),
+    Scenario::new(Stack::Rustls, Protocol::Tls13Aes128Gcm, Kind::Mutual),
+    Scenario::new(Stack::Rustls, Protocol::Tls13Aes128Gcm, Kind::ResumedTicket),
 ];
-
-const fn hs(stack: Stack, protocol: Protocol, kind: Kind) -> Scenario {
-    Scenario {
-        stack,
-        protocol,
-        kind,
-    }
-}
 
 /// Every benchmark the gate counts, in report order. `make baseline` refuses a run that
 /// lacks one of them.
@@ -76,6 +68,7 @@ pub fn all() -> Vec<BenchId> {
 }
 
 /// The labels of a full name after its group, checking the group and the label count.
+#[cfg(test)]
 fn labels<'a>(name: &'a str, group: &str, count: usize) -> Result<Vec<&'a str>> {
     let parts: Vec<&str> = name.split('/').collect();
     if parts.len() != count + 1 || parts[0] != group {
@@ -134,9 +127,7 @@ pub fn primitive_case(name: &str) -> Result<Box<dyn Case>> {
 /// Any handshake side by its full name (`handshake/<stack>/<protocol>/<kind>/<side>`):
 /// configurations built, keys warm, and one handshake checked to be what the name says.
 pub fn handshake_case(name: &str) -> Result<(HandshakeBench, Side)> {
-    let l = labels(name, "handshake", 4)?;
-    let scenario = Scenario::from_label(&l[..3].join("/"))?;
-    let side = Side::from_label("side", l[3])?;
+    let (scenario, side) = Scenario::from_bench_id(name)?;
     let mut bench = HandshakeBench::new(scenario, &Pki::locate()?)?;
     bench.check()?;
     Ok((bench, side))
@@ -156,12 +147,11 @@ pub struct HandshakeJob {
     side: Side,
 }
 
-/// Set-up of `handshake/<stack>/<protocol>/<kind>/<side>`: builds the configurations, runs
+/// Set-up of `handshake/<stack>/<protocol>[/<group>][/<cert>]/<kind>/<side>`: builds the configurations, runs
 /// the warm-up/priming handshake and a checked one (resumed really resumed, full did not,
 /// mutual verified the client certificate). Those handshakes also pass through the counted
 /// step functions; the gate bench zeroes the counters when the benchmark function starts.
 pub fn prepare_handshake(name: &str) -> Result<HandshakeJob> {
-    labels(name, "handshake", 4)?;
     gated(name)?;
     let (bench, side) = handshake_case(name)?;
     Ok(HandshakeJob { bench, side })
@@ -186,7 +176,7 @@ mod tests {
             let ok = match id.group {
                 "rsa" => labels(&name, "rsa", 3).is_ok(),
                 "record" => labels(&name, "record", 4).is_ok(),
-                "handshake" => labels(&name, "handshake", 4).is_ok(),
+                "handshake" => Scenario::from_bench_id(&name).is_ok(),
                 _ => false,
             };
             assert!(ok, "{name}");

@@ -1,6 +1,6 @@
 //! Measured operation counts of one handshake, per side.
 //!
-//! - rustls: a counting `CryptoProvider` wraps the ring provider's signing keys (private-key
+//! - rustls: a counting `CryptoProvider` wraps the ring or aws-lc-rs provider's signing keys (private-key
 //!   operations), key-exchange groups (shared secrets derived), signature verification
 //!   algorithms (certificate chain and handshake signatures), hash, PRF/HKDF and AEAD record
 //!   protection. Every count is observed where the operation happens.
@@ -176,6 +176,10 @@ pub fn measure(scenario: Scenario, pki: &Pki) -> Result<OpCounts> {
             How::Observed,
             "rustls: counting CryptoProvider around ring (keys, kx groups, verifiers, hash, PRF/HKDF, AEAD)",
         ),
+        Stack::RustlsAwslc => (
+            How::Observed,
+            "rustls: counting CryptoProvider around aws-lc-rs (keys, kx groups, verifiers, hash, PRF/HKDF, AEAD)",
+        ),
         Stack::Openssl => (
             How::Inferred,
             "openssl: message callback observes messages and records; RSA ops and key exchanges inferred from messages; PRF/hash not observed",
@@ -214,7 +218,7 @@ fn infer_x509(scenario: Scenario, side: Side, c: &mut SideCounts) {
     let signatures = c.public_verify.saturating_sub(chains);
     c.cert_parses = Some(match scenario.stack {
         Stack::Openssl => chains,
-        Stack::Rustls => signatures,
+        Stack::Rustls | Stack::RustlsAwslc => signatures,
     });
 }
 
@@ -271,7 +275,7 @@ fn infer_openssl(protocol: Protocol, side: Side, r: &mut Raw) {
     let sent = |m: &str| r.c.messages_sent.iter().filter(|x| *x == m).count() as u64;
     let got = |m: &str| r.c.messages_received.iter().filter(|x| *x == m).count() as u64;
     let rsa_kx = protocol.rsa_key_transport();
-    let tls13 = protocol == Protocol::Tls13Aes128Gcm;
+    let tls13 = protocol.tls13();
     let c = match side {
         Side::Client => SideCounts {
             private_sign: sent("CertificateVerify"),
@@ -833,22 +837,22 @@ mod provider {
 
 type Provider = Arc<rustls::crypto::CryptoProvider>;
 
-/// The ring provider with `suite` only, every operation counted (see the module doc).
-/// Built once per suite and process (the wrappers live for the whole process).
+/// `base` (a ring or aws-lc-rs provider, already restricted to the scenario's suite and
+/// groups) with every operation counted (see the module doc). Built once per `key` and
+/// process (the wrappers live for the whole process): `key` names what `base` holds.
 pub fn counting_provider(
-    suite: rustls::SupportedCipherSuite,
+    key: &str,
+    base: rustls::crypto::CryptoProvider,
 ) -> Arc<rustls::crypto::CryptoProvider> {
     use provider::*;
     use rustls::SupportedCipherSuite as S;
-    static CACHE: OnceLock<std::sync::Mutex<Vec<(rustls::CipherSuite, Provider)>>> =
-        OnceLock::new();
+    static CACHE: OnceLock<std::sync::Mutex<Vec<(String, Provider)>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, p)) = cache.iter().find(|(s, _)| *s == suite.suite()) {
+    if let Some((_, p)) = cache.iter().find(|(k, _)| k == key) {
         return p.clone();
     }
-    let base = rustls::crypto::ring::default_provider();
-    let counted = match suite {
+    let counted = |suite: &S| match suite {
         S::Tls12(s) => S::Tls12(leak_static(rustls::Tls12CipherSuite {
             common: rustls::crypto::CipherSuiteCommon {
                 hash_provider: leak_static(HashCount(s.common.hash_provider)),
@@ -856,7 +860,7 @@ pub fn counting_provider(
             },
             prf_provider: leak_static(PrfCount(s.prf_provider)),
             aead_alg: leak_static(Aead12(s.aead_alg)),
-            ..*s
+            ..**s
         })),
         S::Tls13(s) => S::Tls13(leak_static(rustls::Tls13CipherSuite {
             common: rustls::crypto::CipherSuiteCommon {
@@ -865,7 +869,7 @@ pub fn counting_provider(
             },
             hkdf_provider: leak_static(HkdfCount(s.hkdf_provider)),
             aead_alg: leak_static(Aead13(s.aead_alg)),
-            ..*s
+            ..**s
         })),
     };
     let kx_groups = base
@@ -874,13 +878,13 @@ pub fn counting_provider(
         .map(|g| leak_static(Group(*g)) as &'static dyn rustls::crypto::SupportedKxGroup)
         .collect();
     let p = Arc::new(rustls::crypto::CryptoProvider {
-        cipher_suites: vec![counted],
+        cipher_suites: base.cipher_suites.iter().map(counted).collect(),
         kx_groups,
         signature_verification_algorithms: verifiers(base.signature_verification_algorithms),
         secure_random: base.secure_random,
         key_provider: leak_static(Keys(base.key_provider)),
     });
-    cache.push((suite.suite(), p.clone()));
+    cache.push((key.to_string(), p.clone()));
     p
 }
 

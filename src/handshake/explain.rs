@@ -28,7 +28,7 @@
 
 use super::anatomy::{AnatomyFile, SideProfile};
 use super::count::OpCounts;
-use super::{Protocol, Scenario, Side, Stack};
+use super::{Group, Protocol, Scenario, Side, Stack};
 use crate::names::Dimension;
 use crate::results::criterion::Estimate;
 use crate::Result;
@@ -233,23 +233,46 @@ pub fn explain(
         1.0,
         &format!("conn/{}/{}/new", scenario.stack.label(), side.label()),
     );
-    p.add(
-        "RSA private sign",
-        c.private_sign as f64,
-        &rsa_bench("sign"),
-    );
-    p.add(
-        "RSA private decrypt",
-        c.private_decrypt as f64,
-        &rsa_bench("decrypt"),
-    );
-    p.add(
-        "RSA public encrypt",
-        c.public_encrypt as f64,
-        &rsa_bench("encrypt"),
-    );
+    // The rsa/, x509/ benches price RSA-2048 certificates: an ECDSA scenario's signatures,
+    // parses and chains stay unpriced (named), not priced as RSA.
+    let ecdsa = scenario.cert_type() == super::Cert::EcdsaP256;
     let chain_bench = format!("x509/{x509}/verify-chain/rsa-2048");
-    p.add("chain verification", signed_chains as f64, &chain_bench);
+    let chains = if ecdsa { 0 } else { chains };
+    let signed_chains = signed_chains.min(chains);
+    if ecdsa {
+        for (what, n) in [
+            ("ECDSA P-256 sign", c.private_sign),
+            ("ECDSA P-256 verify", c.public_verify),
+            ("certificate parse (ECDSA)", c.cert_parses.unwrap_or(0)),
+            (
+                "chain verification (ECDSA)",
+                c.chain_verifications.unwrap_or(0),
+            ),
+        ] {
+            if n > 0 {
+                p.unpriced.push(format!(
+                    "{n}× {what} (no ECDSA bench: the parts price RSA-2048 certificates)"
+                ));
+            }
+        }
+    } else {
+        p.add(
+            "RSA private sign",
+            c.private_sign as f64,
+            &rsa_bench("sign"),
+        );
+        p.add(
+            "RSA private decrypt",
+            c.private_decrypt as f64,
+            &rsa_bench("decrypt"),
+        );
+        p.add(
+            "RSA public encrypt",
+            c.public_encrypt as f64,
+            &rsa_bench("encrypt"),
+        );
+        p.add("chain verification", signed_chains as f64, &chain_bench);
+    }
     // An OpenSSL server runs the verifier on its own certificate to build the chain it sends,
     // without a trusted issuer: no signature is checked. Priced as a chain verification less
     // its signature check.
@@ -269,27 +292,37 @@ pub fn explain(
             ),
         }
     }
-    // The chain bench checks the leaf's signature: the checks inside chains are in it already.
-    p.add(
-        "handshake signature check",
-        c.public_verify.saturating_sub(signed_chains) as f64,
-        &rsa_bench("verify"),
-    );
-    p.add(
-        "certificate parse",
-        c.cert_parses.unwrap_or(0) as f64,
-        &format!("x509/{x509}/parse/rsa-2048"),
-    );
-    p.add(
-        "key share",
-        c.key_shares.unwrap_or(c.key_exchanges) as f64,
-        &format!("kx/{kx}/{GROUP}/keygen"),
-    );
-    p.add(
-        "shared secret",
-        c.key_exchanges as f64,
-        &format!("kx/{kx}/{GROUP}/derive"),
-    );
+    if !ecdsa {
+        // The chain bench checks the leaf's signature: the checks inside chains are in it already.
+        p.add(
+            "handshake signature check",
+            c.public_verify.saturating_sub(signed_chains) as f64,
+            &rsa_bench("verify"),
+        );
+        p.add(
+            "certificate parse",
+            c.cert_parses.unwrap_or(0) as f64,
+            &format!("x509/{x509}/parse/rsa-2048"),
+        );
+    }
+    // The hybrid is two key exchanges in one share: X25519 and ML-KEM-768, each priced.
+    let kx_groups: &[&str] = match scenario.group {
+        Some(Group::P256) => &["p256"],
+        Some(Group::X25519Mlkem768) => &["x25519", "mlkem768"],
+        _ => &[GROUP],
+    };
+    for g in kx_groups {
+        p.add(
+            "key share",
+            c.key_shares.unwrap_or(c.key_exchanges) as f64,
+            &format!("kx/{kx}/{g}/keygen"),
+        );
+        p.add(
+            "shared secret",
+            c.key_exchanges as f64,
+            &format!("kx/{kx}/{g}/derive"),
+        );
+    }
     let kdf_bench = if tls13 {
         format!("kdf/{kdf}/tls13-hkdf/expand-label")
     } else {

@@ -1,7 +1,8 @@
 //! In-memory TLS handshakes, client side and server side measured apart.
 //!
-//! A [`Scenario`] is one stack × protocol × kind (see [`Stack`], [`Protocol`], [`Kind`]);
-//! [`Scenario::ALL`] lists every combination the stacks support. A [`HandshakeBench`] builds
+//! A [`Scenario`] is one stack × protocol × key-exchange group × certificate type × kind
+//! (see [`Stack`], [`Protocol`], [`Group`], [`Cert`], [`Kind`]); [`Scenario::ALL`] lists every
+//! combination the stacks support. A [`HandshakeBench`] builds
 //! the configurations of one scenario once (keys loaded and warmed, outside any timing),
 //! checks that a handshake really is what the scenario's name says ([`HandshakeBench::check`]),
 //! and then runs handshake after handshake ([`HandshakeBench::run_once`]) returning the time
@@ -25,9 +26,10 @@ pub mod explain;
 pub mod openssl;
 pub mod parts;
 pub mod rustls;
+mod scenario;
 
 use crate::fixtures::{Ca, Fixtures, Identity};
-use crate::names::{BenchId, Dimension};
+use crate::names::Dimension;
 use crate::{Error, Result};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -36,295 +38,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 pub use count::{OpCounts, SideCounts};
-
-/// A TLS implementation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Stack {
-    /// OpenSSL through the `openssl` crate (the system library).
-    Openssl,
-    /// rustls with its `ring` crypto provider.
-    Rustls,
-}
-
-impl Dimension for Stack {
-    const ALL: &'static [Self] = &[Stack::Openssl, Stack::Rustls];
-    fn label(&self) -> &'static str {
-        match self {
-            Stack::Openssl => "openssl",
-            Stack::Rustls => "rustls",
-        }
-    }
-}
-
-/// Protocol version and cipher suite of a handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    /// TLS 1.2, RSA key transport, AES-128-CBC with HMAC-SHA1 (`TLS_RSA_WITH_AES_128_CBC_SHA`):
-    /// the paper's suite.
-    Tls12RsaAes128Sha,
-    /// TLS 1.2, RSA key transport, 3DES-EDE-CBC with HMAC-SHA1 (`TLS_RSA_WITH_3DES_EDE_CBC_SHA`):
-    /// the paper's proxy-chain 3DES suite. Only an OpenSSL built with its weak ciphers has it
-    /// (the vendored build, `OPENSSL=vendored`); see [`NO_3DES_SUITE`].
-    Tls12Rsa3desSha,
-    /// TLS 1.2, ECDHE with RSA signatures, AES-128-GCM (`TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`).
-    Tls12EcdheRsaAes128Gcm,
-    /// TLS 1.3, `TLS_AES_128_GCM_SHA256` (ECDHE key share, RSA signature).
-    Tls13Aes128Gcm,
-}
-
-impl Dimension for Protocol {
-    const ALL: &'static [Self] = &[
-        Protocol::Tls12RsaAes128Sha,
-        Protocol::Tls12Rsa3desSha,
-        Protocol::Tls12EcdheRsaAes128Gcm,
-        Protocol::Tls13Aes128Gcm,
-    ];
-    fn label(&self) -> &'static str {
-        match self {
-            Protocol::Tls12RsaAes128Sha => "tls12-rsa-aes128-sha",
-            Protocol::Tls12Rsa3desSha => "tls12-rsa-3des-sha",
-            Protocol::Tls12EcdheRsaAes128Gcm => "tls12-ecdhe-rsa-aes128-gcm",
-            Protocol::Tls13Aes128Gcm => "tls13-aes128-gcm",
-        }
-    }
-}
-
-impl Protocol {
-    /// The protocol version, as "TLSv1.2" / "TLSv1.3".
-    pub fn version(&self) -> &'static str {
-        match self {
-            Protocol::Tls13Aes128Gcm => "TLSv1.3",
-            _ => "TLSv1.2",
-        }
-    }
-    /// The IANA name of the cipher suite the handshake must negotiate.
-    pub fn iana_suite(&self) -> &'static str {
-        match self {
-            Protocol::Tls12RsaAes128Sha => "TLS_RSA_WITH_AES_128_CBC_SHA",
-            Protocol::Tls12Rsa3desSha => "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-            Protocol::Tls12EcdheRsaAes128Gcm => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-            Protocol::Tls13Aes128Gcm => "TLS_AES_128_GCM_SHA256",
-        }
-    }
-    /// Whether the key exchange is RSA key transport (the client encrypts the pre-master).
-    pub fn rsa_key_transport(&self) -> bool {
-        matches!(
-            self,
-            Protocol::Tls12RsaAes128Sha | Protocol::Tls12Rsa3desSha
-        )
-    }
-    /// The record protection suite label of the `record/...` benches for this protocol.
-    pub fn record_suite(&self) -> &'static str {
-        match self {
-            Protocol::Tls12RsaAes128Sha => "aes128-sha",
-            Protocol::Tls12Rsa3desSha => "3des-sha",
-            _ => "aes128-gcm",
-        }
-    }
-}
-
-/// What kind of handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    /// Full handshake, server authenticated only.
-    Full,
-    /// Full handshake, and the server requires and verifies a client certificate.
-    Mutual,
-    /// Abbreviated handshake resuming a session from the server's session cache (tickets off).
-    ResumedId,
-    /// Abbreviated handshake resuming from a stateless ticket (TLS 1.3: the stack's PSK resumption).
-    ResumedTicket,
-}
-
-impl Dimension for Kind {
-    const ALL: &'static [Self] = &[
-        Kind::Full,
-        Kind::Mutual,
-        Kind::ResumedId,
-        Kind::ResumedTicket,
-    ];
-    fn label(&self) -> &'static str {
-        match self {
-            Kind::Full => "full",
-            Kind::Mutual => "mutual",
-            Kind::ResumedId => "resumed-id",
-            Kind::ResumedTicket => "resumed-ticket",
-        }
-    }
-}
-
-impl Kind {
-    /// Whether a handshake of this kind must resume a session.
-    pub fn resumes(&self) -> bool {
-        matches!(self, Kind::ResumedId | Kind::ResumedTicket)
-    }
-}
-
-/// Which end of the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Side {
-    /// The side that connects (`SSL_connect`, `ClientConnection`).
-    Client,
-    /// The side that accepts (`SSL_accept`, `ServerConnection`).
-    Server,
-}
-
-impl Dimension for Side {
-    const ALL: &'static [Self] = &[Side::Client, Side::Server];
-    fn label(&self) -> &'static str {
-        match self {
-            Side::Client => "client",
-            Side::Server => "server",
-        }
-    }
-}
-
-impl Side {
-    /// 0 for the client, 1 for the server (index into per-side arrays).
-    pub fn index(self) -> usize {
-        match self {
-            Side::Client => 0,
-            Side::Server => 1,
-        }
-    }
-}
-
-/// One handshake scenario: a stack, a protocol and a kind (timed for each [`Side`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Scenario {
-    /// The TLS implementation (both ends use it).
-    pub stack: Stack,
-    /// Version and cipher suite.
-    pub protocol: Protocol,
-    /// Full, mutual or resumed.
-    pub kind: Kind,
-}
-
-const fn sc(stack: Stack, protocol: Protocol, kind: Kind) -> Scenario {
-    Scenario {
-        stack,
-        protocol,
-        kind,
-    }
-}
-
-/// One line saying which combination is absent and why (printed by `counts` and the bench).
-pub const RUSTLS_NO_RSA_KX: &str = "rustls has no RSA key transport (no TLS_RSA_* suites): \
-     handshake/rustls/tls12-rsa-aes128-sha/* does not exist; the paper's suite is measured on openssl only";
-
-/// Why the 3DES scenarios cannot run on an OpenSSL without its weak ciphers (the system one).
-pub const NO_3DES_SUITE: &str = "this OpenSSL has no 3DES TLS suite at any security level \
-     (DES-CBC3-SHA: no cipher match; distributions build OpenSSL without its weak ciphers): \
-     handshake/openssl/tls12-rsa-3des-sha/* and record/libssl/3des-sha/* need the vendored \
-     OpenSSL, built with weak-crypto: run with OPENSSL=vendored (e.g. `make bench OPENSSL=vendored`, \
-     cargo feature vendored-openssl)";
-
-impl Scenario {
-    /// Every supported scenario, in report order (see [`Scenario::supported`] for what is left out).
-    pub const ALL: &'static [Scenario] = {
-        use Kind::*;
-        use Protocol::*;
-        use Stack::*;
-        &[
-            sc(Openssl, Tls12RsaAes128Sha, Full),
-            sc(Openssl, Tls12RsaAes128Sha, Mutual),
-            sc(Openssl, Tls12RsaAes128Sha, ResumedId),
-            sc(Openssl, Tls12RsaAes128Sha, ResumedTicket),
-            sc(Openssl, Tls12Rsa3desSha, Full),
-            sc(Openssl, Tls12Rsa3desSha, Mutual),
-            sc(Openssl, Tls12Rsa3desSha, ResumedId),
-            sc(Openssl, Tls12Rsa3desSha, ResumedTicket),
-            sc(Openssl, Tls12EcdheRsaAes128Gcm, Full),
-            sc(Openssl, Tls12EcdheRsaAes128Gcm, Mutual),
-            sc(Openssl, Tls12EcdheRsaAes128Gcm, ResumedId),
-            sc(Openssl, Tls12EcdheRsaAes128Gcm, ResumedTicket),
-            sc(Openssl, Tls13Aes128Gcm, Full),
-            sc(Openssl, Tls13Aes128Gcm, Mutual),
-            sc(Openssl, Tls13Aes128Gcm, ResumedTicket),
-            sc(Rustls, Tls12EcdheRsaAes128Gcm, Full),
-            sc(Rustls, Tls12EcdheRsaAes128Gcm, Mutual),
-            sc(Rustls, Tls12EcdheRsaAes128Gcm, ResumedId),
-            sc(Rustls, Tls12EcdheRsaAes128Gcm, ResumedTicket),
-            sc(Rustls, Tls13Aes128Gcm, Full),
-            sc(Rustls, Tls13Aes128Gcm, Mutual),
-            sc(Rustls, Tls13Aes128Gcm, ResumedTicket),
-        ]
-    };
-
-    /// Whether a combination exists, and if not, why not.
-    pub fn supported(
-        stack: Stack,
-        protocol: Protocol,
-        kind: Kind,
-    ) -> std::result::Result<(), &'static str> {
-        if stack == Stack::Rustls && protocol.rsa_key_transport() {
-            return Err(RUSTLS_NO_RSA_KX);
-        }
-        if protocol == Protocol::Tls13Aes128Gcm && kind == Kind::ResumedId {
-            return Err("TLS 1.3 has no session-id resumption: it resumes by ticket (PSK) only");
-        }
-        Ok(())
-    }
-
-    /// Whether this build can run the scenario: [`Scenario::supported`], and for the 3DES suite
-    /// an OpenSSL that has it (probed on the linked library, see [`NO_3DES_SUITE`]).
-    /// Error: [`Error::Unsupported`] saying why and what to do.
-    pub fn available(&self) -> Result<()> {
-        Scenario::supported(self.stack, self.protocol, self.kind).map_err(|why| {
-            Error::Unsupported {
-                backend: self.stack.label(),
-                what: format!("{}: {why}", self.label()),
-            }
-        })?;
-        if self.stack == Stack::Openssl && self.protocol == Protocol::Tls12Rsa3desSha {
-            openssl::has_3des_suite().map_err(|e| match e {
-                Error::Unsupported { backend, what } => Error::Unsupported {
-                    backend,
-                    what: format!("{}: {what}", self.label()),
-                },
-                other => other,
-            })?;
-        }
-        Ok(())
-    }
-
-    /// The benchmark name of one side: `handshake/<stack>/<protocol>/<kind>/<side>`.
-    pub fn id(&self, side: Side) -> BenchId {
-        BenchId::new(
-            "handshake",
-            &[
-                self.stack.label(),
-                self.protocol.label(),
-                self.kind.label(),
-                side.label(),
-            ],
-        )
-    }
-
-    /// `<stack>/<protocol>/<kind>`, for messages.
-    pub fn label(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.stack.label(),
-            self.protocol.label(),
-            self.kind.label()
-        )
-    }
-
-    /// Finds a scenario by its label `<stack>/<protocol>/<kind>` (with or without `handshake/`).
-    pub fn from_label(s: &str) -> Result<Scenario> {
-        let s = s.strip_prefix("handshake/").unwrap_or(s);
-        Scenario::ALL
-            .iter()
-            .copied()
-            .find(|sc| sc.label() == s)
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "unknown handshake scenario '{s}'; see `tlscost counts`"
-                ))
-            })
-    }
-}
+pub use scenario::{
+    Cert, Group, Kind, Protocol, Scenario, Side, Stack, NO_3DES_SUITE, NO_AWSLC_PROVIDER,
+    NO_MLKEM_GROUP, NO_PSK_KE, RUSTLS_NO_RSA_KX, TLS13_TICKETS,
+};
 
 /// The certificates and keys a handshake uses, as PEM (PKCS#8 keys).
 #[derive(Debug, Clone)]
@@ -337,10 +54,16 @@ pub struct Pki {
     pub client: CertAndKey,
     /// A client certificate signed by another CA: a mutual server must refuse it.
     pub rogue_client: CertAndKey,
+    /// The ECDSA P-256 CA that signed the ECDSA server and client certificates.
+    pub ecdsa_ca: Vec<u8>,
+    /// ECDSA P-256 server certificate and key (same names as the RSA one).
+    pub ecdsa_server: CertAndKey,
+    /// ECDSA P-256 client certificate and key.
+    pub ecdsa_client: CertAndKey,
 }
 
 impl Pki {
-    /// Loads the CA, server, client and rogue-client identities from the fixtures (each
+    /// Loads the CAs, server, client and rogue-client identities from the fixtures (each
     /// checked by [`crate::fixtures`]: a missing or corrupt file is an error naming it).
     pub fn load(fixtures: &Fixtures) -> Result<Pki> {
         let pair = |who| -> Result<CertAndKey> {
@@ -355,12 +78,47 @@ impl Pki {
             server: pair(Identity::Server)?,
             client: pair(Identity::Client)?,
             rogue_client: pair(Identity::RogueClient)?,
+            ecdsa_ca: fixtures.ca(Ca::Ecdsa)?.pem,
+            ecdsa_server: pair(Identity::EcdsaServer)?,
+            ecdsa_client: pair(Identity::EcdsaClient)?,
         })
     }
 
     /// [`Pki::load`] from [`Fixtures::locate`].
     pub fn locate() -> Result<Pki> {
         Pki::load(&Fixtures::locate()?)
+    }
+
+    /// [`Pki::load`] from `dir` (a `--fixtures` flag) when given, else [`Pki::locate`].
+    pub fn from_dir(dir: Option<&std::path::Path>) -> Result<Pki> {
+        match dir {
+            Some(d) => Pki::load(&Fixtures::at(d)),
+            None => Pki::locate(),
+        }
+    }
+
+    /// The CA that signed the certificates of type `cert` (what both ends trust).
+    pub fn ca_of(&self, cert: Cert) -> &[u8] {
+        match cert {
+            Cert::Rsa2048 => &self.ca,
+            Cert::EcdsaP256 => &self.ecdsa_ca,
+        }
+    }
+
+    /// The server identity of type `cert`.
+    pub fn server_of(&self, cert: Cert) -> &CertAndKey {
+        match cert {
+            Cert::Rsa2048 => &self.server,
+            Cert::EcdsaP256 => &self.ecdsa_server,
+        }
+    }
+
+    /// The client identity of type `cert` (mutual handshakes).
+    pub fn client_of(&self, cert: Cert) -> &CertAndKey {
+        match cert {
+            Cert::Rsa2048 => &self.client,
+            Cert::EcdsaP256 => &self.ecdsa_client,
+        }
     }
 }
 
@@ -375,6 +133,9 @@ pub struct CertAndKey {
 
 /// The host name the client asks for and checks in the server certificate.
 pub const SERVER_NAME: &str = "localhost";
+
+/// Label of "no key exchange" / "no certificate" in [`Facts`].
+pub const NONE: &str = "none";
 
 /// What a finished handshake reports about itself, read from the stack after it completed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -393,6 +154,32 @@ pub struct Facts {
     pub server_resumed: bool,
     /// The server received a client certificate and its verifier accepted it.
     pub client_cert_verified: bool,
+    /// Key-exchange group of this handshake as the client reports it ([`Group`] label,
+    /// [`NONE`] when no (EC)DHE was done, `0x....` for a group of no [`Group`]).
+    pub group: String,
+    /// The same as the server reports it.
+    pub server_group: String,
+    /// Type of the server certificate the client received ([`Cert`] label, or a description).
+    pub server_cert: String,
+    /// Type of the client certificate the server received ([`NONE`] when none).
+    pub client_cert: String,
+    /// Session tickets the server issued during this handshake (TLS 1.2 NewSessionTicket
+    /// inside the handshake, TLS 1.3 NewSessionTicket after it, stateless or stateful).
+    pub tickets_issued: u32,
+    /// Where the server found the resumed session (`None` for a full handshake).
+    pub resumed_from: Option<ResumedFrom>,
+    /// The group of the key share the server sent, read off the wire ([`NONE`] when it sent
+    /// none); `None` when the wire was not tapped (only [`HandshakeBench::check`] taps it).
+    pub wire_group: Option<String>,
+}
+
+/// Where a server found the session it resumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResumedFrom {
+    /// Its session cache (TLS 1.2 session id, TLS 1.3 stateful ticket).
+    Cache,
+    /// A stateless ticket it decrypted.
+    Ticket,
 }
 
 /// What one end reports about a finished handshake.
@@ -406,6 +193,101 @@ pub struct EndReport {
     pub resumed: bool,
     /// The peer sent a certificate and this end's verifier accepted it.
     pub peer_verified: bool,
+    /// Key-exchange group of this handshake (see [`Facts::group`]).
+    pub group: String,
+    /// Type of the peer's certificate ([`Cert`] label, [`NONE`], or a description).
+    pub peer_cert: String,
+    /// Server: tickets it issued in this handshake. Client: 0.
+    pub tickets_issued: u32,
+    /// Server: where the resumed session came from. Client: `None`.
+    pub resumed_from: Option<ResumedFrom>,
+}
+
+/// The group of the last key share the server sent in `server_bytes` (everything the server
+/// wrote, TLS records): a TLS 1.3 ServerHello's `key_share` extension or a TLS 1.2
+/// ServerKeyExchange's named curve, read from the plaintext records before the server's
+/// ChangeCipherSpec. `None` when the server sent no key share (TLS_RSA key transport, an
+/// abbreviated TLS 1.2 handshake, psk_ke resumption) or the bytes do not parse.
+pub fn server_key_share_group(server_bytes: &[u8]) -> Option<u16> {
+    // The plaintext handshake messages, joined across records.
+    let mut hs = Vec::new();
+    let mut at = 0;
+    while let Some(header) = server_bytes.get(at..at + 5) {
+        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        let body = server_bytes.get(at + 5..at + 5 + len)?;
+        match header[0] {
+            22 => hs.extend_from_slice(body),
+            _ => break, // ChangeCipherSpec, alert or protected data: the plaintext is over
+        }
+        at += 5 + len;
+    }
+    let mut group = None;
+    let mut m = 0;
+    while let Some(h) = hs.get(m..m + 4) {
+        let len = usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3]);
+        let Some(body) = hs.get(m + 4..m + 4 + len) else {
+            break;
+        };
+        match h[0] {
+            2 => group = server_hello_key_share(body).or(group),
+            // ECParameters: curve_type named_curve (3), then the group.
+            12 if body.first() == Some(&3) && body.len() >= 3 => {
+                group = Some(u16::from_be_bytes([body[1], body[2]]))
+            }
+            _ => {}
+        }
+        m += 4 + len;
+    }
+    group
+}
+
+/// The group of a ServerHello's (or HelloRetryRequest's) `key_share` extension.
+fn server_hello_key_share(body: &[u8]) -> Option<u16> {
+    let sid_len = usize::from(*body.get(34)?);
+    let mut at = 35 + sid_len + 3; // session id, cipher suite, compression method
+    let ext_len = usize::from(u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]));
+    at += 2;
+    let end = at + ext_len;
+    while at + 4 <= end {
+        let ty = u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]);
+        let len = usize::from(u16::from_be_bytes([*body.get(at + 2)?, *body.get(at + 3)?]));
+        if ty == 0x0033 {
+            return Some(u16::from_be_bytes([*body.get(at + 4)?, *body.get(at + 5)?]));
+        }
+        at += 4 + len;
+    }
+    None
+}
+
+/// The label of a negotiated group given by its TLS code point ([`NONE`] for no key exchange).
+pub fn group_label(code_point: Option<u16>) -> String {
+    match code_point {
+        None => NONE.to_string(),
+        Some(c) => Group::from_code_point(c)
+            .map(|g| g.label().to_string())
+            .unwrap_or_else(|| format!("0x{c:04x}")),
+    }
+}
+
+/// The [`Cert`] label of a certificate (parsed with OpenSSL), or what it is instead.
+pub fn cert_label(der: &[u8]) -> String {
+    use ::openssl::pkey::Id;
+    let Ok(x) = ::openssl::x509::X509::from_der(der) else {
+        return "unparseable certificate".to_string();
+    };
+    let Ok(key) = x.public_key() else {
+        return "certificate without a usable public key".to_string();
+    };
+    let p256 = key
+        .ec_key()
+        .ok()
+        .and_then(|k| k.group().curve_name())
+        .is_some_and(|n| n == ::openssl::nid::Nid::X9_62_PRIME256V1);
+    match key.id() {
+        Id::RSA if key.bits() == 2048 => Cert::Rsa2048.label().to_string(),
+        Id::EC if p256 => Cert::EcdsaP256.label().to_string(),
+        other => format!("{other:?}-{}", key.bits()),
+    }
 }
 
 /// The two in-memory queues between client and server.
@@ -415,16 +297,42 @@ pub struct Wire {
     pub to_server: Rc<RefCell<VecDeque<u8>>>,
     /// Bytes the server sent and the client has not read yet.
     pub to_client: Rc<RefCell<VecDeque<u8>>>,
+    /// A copy of every byte the server sent, when the wire is tapped ([`Wire::tapped`]).
+    pub server_sent: Option<Rc<RefCell<Vec<u8>>>>,
 }
 
 impl Wire {
+    /// A wire that also keeps a copy of what the server sends, to read the server's key
+    /// share off it ([`server_key_share_group`]). Only the checked handshake is tapped.
+    pub fn tapped() -> Wire {
+        Wire {
+            server_sent: Some(Rc::default()),
+            ..Wire::default()
+        }
+    }
+    /// Queues that hold `bytes` each way without growing (so that no wire buffer is
+    /// allocated during a handshake whose heap is counted).
+    pub fn with_capacity(bytes: usize) -> Wire {
+        let q = || Rc::new(RefCell::new(VecDeque::with_capacity(bytes)));
+        Wire {
+            to_server: q(),
+            to_client: q(),
+            server_sent: None,
+        }
+    }
+    /// The queues' capacities `[to_server, to_client]`.
+    pub fn capacity(&self) -> [usize; 2] {
+        [&self.to_server, &self.to_client].map(|q| q.borrow().capacity())
+    }
     /// The client's end: reads what the server sent, writes to the server.
     pub fn client_end(&self) -> Pipe {
         Pipe::new(self.to_client.clone(), self.to_server.clone())
     }
     /// The server's end.
     pub fn server_end(&self) -> Pipe {
-        Pipe::new(self.to_server.clone(), self.to_client.clone())
+        let mut p = Pipe::new(self.to_server.clone(), self.to_client.clone());
+        p.tap = self.server_sent.clone();
+        p
     }
 }
 
@@ -438,6 +346,8 @@ pub struct Pipe {
     pub sent: Rc<Cell<u64>>,
     /// Bytes read so far.
     pub received: Rc<Cell<u64>>,
+    /// Where a copy of every written byte goes, on a tapped wire.
+    tap: Option<Rc<RefCell<Vec<u8>>>>,
 }
 
 impl Pipe {
@@ -447,6 +357,7 @@ impl Pipe {
             tx,
             sent: Rc::default(),
             received: Rc::default(),
+            tap: None,
         }
     }
     /// Whether the peer has written bytes this end has not read.
@@ -460,6 +371,7 @@ impl Pipe {
             tx: self.tx.clone(),
             sent: self.sent.clone(),
             received: self.received.clone(),
+            tap: self.tap.clone(),
         }
     }
 }
@@ -480,6 +392,9 @@ impl Write for Pipe {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.tx.borrow_mut().extend(buf);
         self.sent.set(self.sent.get() + buf.len() as u64);
+        if let Some(t) = &self.tap {
+            t.borrow_mut().extend_from_slice(buf);
+        }
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -511,6 +426,12 @@ pub trait Endpoint {
     fn after_handshake(&mut self) -> Result<()>;
     /// Bytes (sent, received) on the wire so far.
     fn wire_bytes(&self) -> (u64, u64);
+    /// Bytes of the stack's connection object held inside this end rather than on the heap
+    /// (rustls's `ClientConnection`/`ServerConnection` are values; an OpenSSL `SSL` is a
+    /// pointer to the heap): added to the heap count of the connection's memory.
+    fn inline_connection_bytes(&self) -> usize {
+        0
+    }
 }
 
 thread_local! {
@@ -584,10 +505,33 @@ pub fn facts(client: &dyn Endpoint, server: &dyn Endpoint) -> Result<Facts> {
         client_resumed: c.resumed,
         server_resumed: s.resumed,
         client_cert_verified: s.peer_verified,
+        group: c.group,
+        server_group: s.group,
+        server_cert: c.peer_cert,
+        client_cert: s.peer_cert,
+        tickets_issued: s.tickets_issued,
+        resumed_from: s.resumed_from,
+        wire_group: None,
     })
 }
 
-/// Whether a handshake's facts match the scenario: the error says what differs.
+/// The tickets the server of `scenario` must issue in one handshake, where the scenario
+/// states it: TLS 1.3 full and mutual [`TLS13_TICKETS`], `full-no-tickets` none, TLS 1.2 full,
+/// mutual and session-id handshakes none (tickets off). Resumed TLS 1.3 handshakes and TLS 1.2
+/// ticket resumption issue what the stack decides (a fresh ticket for the next resumption,
+/// or a renewed one): not stated, not checked.
+pub fn expected_tickets(scenario: &Scenario) -> Option<u32> {
+    match (scenario.kind, scenario.protocol.tls13()) {
+        (Kind::Full | Kind::Mutual, true) => Some(TLS13_TICKETS),
+        (Kind::FullNoTickets, _) => Some(0),
+        (Kind::Full | Kind::Mutual | Kind::ResumedId, false) => Some(0),
+        _ => None,
+    }
+}
+
+/// Whether a handshake's facts match the scenario: version, suite, resumed or not and from
+/// where, client certificate verified or not, key-exchange group, certificate types and the
+/// tickets issued. The error says what differs.
 pub fn verify_facts(scenario: &Scenario, f: &Facts) -> std::result::Result<(), String> {
     let p = scenario.protocol;
     for (who, v, s) in [
@@ -610,6 +554,18 @@ pub fn verify_facts(scenario: &Scenario, f: &Facts) -> std::result::Result<(), S
             f.server_resumed
         ));
     }
+    let from = match scenario.kind {
+        Kind::ResumedId => Some(ResumedFrom::Cache),
+        Kind::ResumedTicket | Kind::ResumedPskKe => Some(ResumedFrom::Ticket),
+        _ => None,
+    };
+    if f.resumed_from != from {
+        return Err(format!(
+            "expected the server to resume from {}, it resumed from {}",
+            resumed_from_label(from),
+            resumed_from_label(f.resumed_from)
+        ));
+    }
     let mutual = scenario.kind == Kind::Mutual;
     if f.client_cert_verified != mutual {
         return Err(if mutual {
@@ -618,7 +574,52 @@ pub fn verify_facts(scenario: &Scenario, f: &Facts) -> std::result::Result<(), S
             "the server received a client certificate in a non-mutual handshake".to_string()
         });
     }
+    let group = scenario.group.map_or(NONE, |g| g.label());
+    for (who, got) in [("client", &f.group), ("server", &f.server_group)] {
+        if got != group {
+            return Err(format!(
+                "{who} reports key-exchange group {got}, expected {group}"
+            ));
+        }
+    }
+    if let Some(got) = f.wire_group.as_ref().filter(|g| *g != group) {
+        return Err(format!(
+            "the server's key share on the wire is of group {got}, expected {group}"
+        ));
+    }
+    if let Some(cert) = scenario.cert {
+        if f.server_cert != cert.label() {
+            return Err(format!(
+                "the client received a {} server certificate, expected {}",
+                f.server_cert,
+                cert.label()
+            ));
+        }
+        let client = if mutual { cert.label() } else { NONE };
+        if f.client_cert != client {
+            return Err(format!(
+                "the server received client certificate {}, expected {client}",
+                f.client_cert
+            ));
+        }
+    }
+    if let Some(n) = expected_tickets(scenario) {
+        if f.tickets_issued != n {
+            return Err(format!(
+                "the server issued {} session ticket(s), expected {n}",
+                f.tickets_issued
+            ));
+        }
+    }
     Ok(())
+}
+
+fn resumed_from_label(r: Option<ResumedFrom>) -> &'static str {
+    match r {
+        None => "nothing (a full handshake)",
+        Some(ResumedFrom::Cache) => "its session cache",
+        Some(ResumedFrom::Ticket) => "a stateless ticket",
+    }
 }
 
 /// Configurations of one scenario on one stack, built once; makes fresh endpoints per handshake.
@@ -636,7 +637,9 @@ pub fn setup(scenario: Scenario, pki: &Pki, counting: bool) -> Result<Box<dyn Se
     scenario.available()?;
     Ok(match scenario.stack {
         Stack::Openssl => Box::new(openssl::OpensslSetup::new(scenario, pki, counting)?),
-        Stack::Rustls => Box::new(rustls::RustlsSetup::new(scenario, pki, counting)?),
+        Stack::Rustls | Stack::RustlsAwslc => {
+            Box::new(rustls::RustlsSetup::new(scenario, pki, counting)?)
+        }
     })
 }
 
@@ -668,6 +671,16 @@ pub struct Outcome {
     pub facts: Facts,
     /// Bytes `(sent, received)` on the wire, `[client, server]`.
     pub wire: [(u64, u64); 2],
+}
+
+/// An established connection: both ends, idle after their handshake, and how it went.
+pub struct Connection {
+    /// The client end.
+    pub client: Box<dyn Endpoint>,
+    /// The server end.
+    pub server: Box<dyn Endpoint>,
+    /// Times, facts and bytes of its handshake.
+    pub outcome: Outcome,
 }
 
 /// One scenario ready to be timed: configurations built, keys warm, resumption primed.
@@ -704,17 +717,27 @@ impl HandshakeBench {
 
     /// One handshake: the time each side spent, the facts and the bytes on the wire.
     pub fn handshake(&mut self) -> Result<Outcome> {
-        let wire = Wire::default();
-        let mut c = self.setup.client(&wire);
-        let mut s = self.setup.server(&wire);
+        self.connect(&Wire::default()).map(|c| c.outcome)
+    }
+
+    /// One handshake over `wire`, returning both ends, established and idle (after
+    /// [`Endpoint::after_handshake`]), with the outcome.
+    pub fn connect(&mut self, wire: &Wire) -> Result<Connection> {
+        let mut c = self.setup.client(wire);
+        let mut s = self.setup.server(wire);
         let times = drive(c.as_mut(), s.as_mut(), &self.scenario.label())?;
         let f = facts(c.as_ref(), s.as_ref())?;
         c.after_handshake()?;
         s.after_handshake()?;
-        Ok(Outcome {
+        let outcome = Outcome {
             times,
             facts: f,
             wire: [c.wire_bytes(), s.wire_bytes()],
+        };
+        Ok(Connection {
+            client: c,
+            server: s,
+            outcome,
         })
     }
 
@@ -723,13 +746,16 @@ impl HandshakeBench {
     /// naming the scenario.
     pub fn check(&mut self) -> Result<Facts> {
         let name = format!("handshake/{}", self.scenario.label());
-        let f = self
-            .handshake()
-            .map(|o| o.facts)
+        let wire = Wire::tapped();
+        let mut f = self
+            .connect(&wire)
+            .map(|c| c.outcome.facts)
             .map_err(|e| Error::SelfCheck {
                 bench: name.clone(),
                 what: e.to_string(),
             })?;
+        let sent = wire.server_sent.map(|t| t.take()).unwrap_or_default();
+        f.wire_group = Some(group_label(server_key_share_group(&sent)));
         verify_facts(&self.scenario, &f).map_err(|what| Error::SelfCheck { bench: name, what })?;
         Ok(f)
     }
@@ -741,16 +767,23 @@ impl HandshakeBench {
         let Outcome {
             times, facts: f, ..
         } = self.handshake()?;
+        self.still_resumes(&f, &self.scenario.id(side).full())?;
+        Ok(times[side.index()])
+    }
+
+    /// Whether a handshake after the check resumed exactly when the scenario says so (a cache
+    /// running dry would change what is measured). Error: [`Error::SelfCheck`] naming `bench`.
+    pub fn still_resumes(&self, f: &Facts, bench: &str) -> Result<()> {
         let want = self.scenario.kind.resumes();
         if f.client_resumed != want || f.server_resumed != want {
             return Err(Error::SelfCheck {
-                bench: self.scenario.id(side).full(),
+                bench: bench.to_string(),
                 what: format!(
-                    "a handshake during timing had resumed={} (expected {want})",
+                    "a handshake after the check had resumed={} (expected {want})",
                     f.server_resumed
                 ),
             });
         }
-        Ok(times[side.index()])
+        Ok(())
     }
 }

@@ -4,17 +4,20 @@
 //! [`crate::handshake`] for why their names are public API.
 
 use super::{
-    count, EndReport, Endpoint, Kind, Pipe, Pki, Protocol, Scenario, Side, Wire, SERVER_NAME,
+    cert_label, count, group_label, EndReport, Endpoint, Group, Kind, Pipe, Pki, Protocol,
+    ResumedFrom, Scenario, Side, Wire, NONE, SERVER_NAME, TLS13_TICKETS,
 };
 use crate::{Error, Result};
 use openssl::pkey::PKey;
 use openssl::ssl::{
     HandshakeError, MidHandshakeSslStream, ShutdownState, Ssl, SslContext, SslContextBuilder,
-    SslMethod, SslOptions, SslSession, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
+    SslMethod, SslOptions, SslRef, SslSession, SslSessionCacheMode, SslStream, SslVerifyMode,
+    SslVersion,
 };
 use openssl::x509::{X509VerifyResult, X509};
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 fn crypto(op: &'static str, e: impl std::fmt::Display) -> Error {
     Error::Crypto {
@@ -33,11 +36,7 @@ fn no_3des() -> Error {
         what: format!(
             "{} ({}): {}",
             openssl::version::version(),
-            if cfg!(feature = "vendored-openssl") {
-                "vendored"
-            } else {
-                "system"
-            },
+            build_kind(),
             super::NO_3DES_SUITE
         ),
     }
@@ -51,6 +50,208 @@ pub fn has_3des_suite() -> Result<()> {
     b.set_cipher_list(DES_CBC3_SHA).map_err(|_| no_3des())
 }
 
+/// Whether the linked OpenSSL has the key-exchange group `g`: `Ok`, or
+/// [`Error::Unsupported`] ([`super::NO_MLKEM_GROUP`] for the hybrid before OpenSSL 3.5).
+pub fn has_group(g: Group) -> Result<()> {
+    let mut b =
+        SslContextBuilder::new(SslMethod::tls()).map_err(|e| crypto("create SSL_CTX", e))?;
+    b.set_groups_list(g.openssl_name()).map_err(|e| {
+        let what = if g == Group::X25519Mlkem768 {
+            super::NO_MLKEM_GROUP.to_string()
+        } else {
+            format!("no group {}: {e}", g.openssl_name())
+        };
+        Error::Unsupported {
+            backend: "openssl",
+            what: format!("{} ({}): {what}", openssl::version::version(), build_kind()),
+        }
+    })
+}
+
+/// `SSL_OP_ALLOW_NO_DHE_KEX`: offer (client) and accept (server) psk_ke resumption.
+const ALLOW_NO_DHE_KEX: u64 = 1 << 10;
+/// `SSL_OP_PREFER_NO_DHE_KEX` (OpenSSL 3.3+): a server offered both modes takes psk_ke.
+const PREFER_NO_DHE_KEX: u64 = 1 << 35;
+/// The first OpenSSL that has [`PREFER_NO_DHE_KEX`] (`OPENSSL_VERSION_NUMBER` 3.3.0).
+const FIRST_PREFER_NO_DHE_KEX: i64 = 0x3030_0000;
+
+/// Whether two ends on the linked OpenSSL can resume with psk_ke (see [`super::NO_PSK_KE`]).
+pub fn can_prefer_psk_ke() -> Result<()> {
+    if openssl::version::number() >= FIRST_PREFER_NO_DHE_KEX {
+        Ok(())
+    } else {
+        Err(Error::Unsupported {
+            backend: "openssl",
+            what: format!(
+                "{} ({}): {}",
+                openssl::version::version(),
+                build_kind(),
+                super::NO_PSK_KE
+            ),
+        })
+    }
+}
+
+fn build_kind() -> &'static str {
+    if cfg!(feature = "vendored-openssl") {
+        "vendored"
+    } else {
+        "system"
+    }
+}
+
+/// What a server's ticket callbacks saw, over every handshake of its context.
+#[derive(Debug, Default)]
+struct TicketsSeen {
+    /// Tickets the server generated (TLS 1.2 and 1.3, stateless and stateful).
+    issued: AtomicU32,
+    /// Stateless tickets it decrypted and resumed from.
+    resumed: AtomicU32,
+}
+
+type GenTicketCb =
+    unsafe extern "C" fn(ssl: *mut openssl_sys::SSL, arg: *mut libc::c_void) -> libc::c_int;
+type DecTicketCb = unsafe extern "C" fn(
+    ssl: *mut openssl_sys::SSL,
+    session: *mut openssl_sys::SSL_SESSION,
+    keyname: *const libc::c_uchar,
+    keyname_len: libc::size_t,
+    status: libc::c_int,
+    arg: *mut libc::c_void,
+) -> libc::c_int;
+
+extern "C" {
+    // libssl 1.1.1+, linked through openssl-sys, which does not declare it.
+    fn SSL_CTX_set_session_ticket_cb(
+        ctx: *mut openssl_sys::SSL_CTX,
+        gen_cb: Option<GenTicketCb>,
+        dec_cb: Option<DecTicketCb>,
+        arg: *mut libc::c_void,
+    ) -> libc::c_int;
+}
+
+// SSL_TICKET_STATUS and SSL_TICKET_RETURN values (openssl/ssl.h).
+const SSL_TICKET_NONE: libc::c_int = 2;
+const SSL_TICKET_SUCCESS: libc::c_int = 5;
+const SSL_TICKET_SUCCESS_RENEW: libc::c_int = 6;
+const SSL_TICKET_RETURN_IGNORE: libc::c_int = 1;
+const SSL_TICKET_RETURN_IGNORE_RENEW: libc::c_int = 2;
+const SSL_TICKET_RETURN_USE: libc::c_int = 3;
+const SSL_TICKET_RETURN_USE_RENEW: libc::c_int = 4;
+
+unsafe extern "C" fn on_ticket_generated(
+    _ssl: *mut openssl_sys::SSL,
+    arg: *mut libc::c_void,
+) -> libc::c_int {
+    // SAFETY: `arg` is the `TicketsSeen` the context owns (its ex_data), alive as long as it.
+    let seen = unsafe { &*(arg as *const TicketsSeen) };
+    seen.issued.fetch_add(1, Ordering::Relaxed);
+    1
+}
+
+/// Observes a ticket decryption and returns what OpenSSL does without a callback: use a
+/// good ticket (renewing it when OpenSSL says so), ignore a missing one, and ignore an empty or
+/// undecryptable one but issue a new ticket.
+unsafe extern "C" fn on_ticket_decrypted(
+    _ssl: *mut openssl_sys::SSL,
+    _session: *mut openssl_sys::SSL_SESSION,
+    _keyname: *const libc::c_uchar,
+    _keyname_len: libc::size_t,
+    status: libc::c_int,
+    arg: *mut libc::c_void,
+) -> libc::c_int {
+    // SAFETY: as in `on_ticket_generated`.
+    let seen = unsafe { &*(arg as *const TicketsSeen) };
+    match status {
+        SSL_TICKET_SUCCESS | SSL_TICKET_SUCCESS_RENEW => {
+            seen.resumed.fetch_add(1, Ordering::Relaxed);
+            if status == SSL_TICKET_SUCCESS {
+                SSL_TICKET_RETURN_USE
+            } else {
+                SSL_TICKET_RETURN_USE_RENEW
+            }
+        }
+        SSL_TICKET_NONE => SSL_TICKET_RETURN_IGNORE,
+        _ => SSL_TICKET_RETURN_IGNORE_RENEW,
+    }
+}
+
+/// Installs the ticket observers on a server context; the context owns what they count.
+fn observe_tickets(b: &mut SslContextBuilder) -> Result<Arc<TicketsSeen>> {
+    static INDEX: OnceLock<
+        std::result::Result<openssl::ex_data::Index<SslContext, Arc<TicketsSeen>>, String>,
+    > = OnceLock::new();
+    let index = INDEX
+        .get_or_init(|| SslContext::new_ex_index().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(|e| crypto("SSL_CTX ex_data index", e))?;
+    let seen = Arc::new(TicketsSeen::default());
+    let arg = Arc::as_ptr(&seen) as *mut libc::c_void;
+    b.set_ex_data(index, seen.clone());
+    // SAFETY: the context is live; `arg` points into the Arc the context now owns.
+    let ok = unsafe {
+        SSL_CTX_set_session_ticket_cb(
+            b.as_ptr(),
+            Some(on_ticket_generated),
+            Some(on_ticket_decrypted),
+            arg,
+        )
+    };
+    if ok != 1 {
+        return Err(crypto("SSL_CTX_set_session_ticket_cb", "refused"));
+    }
+    Ok(seen)
+}
+
+/// `SSL_CTRL_GET_NEGOTIATED_GROUP` (openssl/ssl.h), the control behind
+/// `SSL_get_negotiated_group`.
+const SSL_CTRL_GET_NEGOTIATED_GROUP: libc::c_int = 134;
+/// OpenSSL's mark of a group without a NID: `TLSEXT_nid_unknown | code point`.
+const TLSEXT_NID_UNKNOWN: libc::c_long = 0x0100_0000;
+
+/// The TLS code point of the group this connection negotiated, `None` when it did no key
+/// exchange (OpenSSL reports a NID, or `TLSEXT_nid_unknown | code point` for groups without one,
+/// such as X25519MLKEM768).
+fn negotiated_group(ssl: &SslRef) -> Option<u16> {
+    // SAFETY: a read-only control on a live SSL.
+    // A `&SslRef` is the `SSL *` itself (foreign-types' `ForeignTypeRef::as_ptr` is this cast).
+    let ptr = ssl as *const SslRef as *mut openssl_sys::SSL;
+    let v = unsafe {
+        openssl_sys::SSL_ctrl(ptr, SSL_CTRL_GET_NEGOTIATED_GROUP, 0, std::ptr::null_mut())
+    };
+    if v <= 0 {
+        return None;
+    }
+    if v & TLSEXT_NID_UNKNOWN != 0 {
+        return Some((v & 0xffff) as u16);
+    }
+    Some(match v as libc::c_int {
+        openssl_sys::NID_X25519 => Group::X25519.code_point(),
+        openssl_sys::NID_X9_62_prime256v1 => Group::P256.code_point(),
+        openssl_sys::NID_secp384r1 => 0x0018,
+        _ => 0xffff,
+    })
+}
+
+/// The group of this handshake's key exchange, `None` when it did none. OpenSSL's
+/// `SSL_get_negotiated_group` reports the resumed session's group after a handshake that did
+/// no key exchange (TLS 1.2 abbreviated, TLS 1.3 psk_ke), so: a TLS 1.2 resumption did none;
+/// a TLS 1.3 resumption did one when this end holds the peer's key share (the server always,
+/// the client for (EC)DH groups). A client that decapsulated a KEM group's ciphertext keeps no
+/// trace of it: there the session's group stands, and the check reads the server's key share
+/// off the wire ([`super::server_key_share_group`]).
+fn kex_group(ssl: &SslRef) -> Option<u16> {
+    let g = negotiated_group(ssl)?;
+    if !ssl.session_reused() {
+        return Some(g);
+    }
+    if ssl.version2() != Some(SslVersion::TLS1_3) {
+        return None;
+    }
+    let kem = Group::from_code_point(g) == Some(Group::X25519Mlkem768);
+    (ssl.peer_tmp_key().is_ok() || (kem && !ssl.is_server())).then_some(g)
+}
+
 /// The two `SslContext`s of one scenario and the session kept for resumption.
 pub struct OpensslSetup {
     scenario: Scenario,
@@ -59,6 +260,8 @@ pub struct OpensslSetup {
     /// The session to resume (resumed kinds; set by the first, priming handshake). Shared by
     /// every client of the setup, on any thread.
     session: Arc<Mutex<Option<SslSession>>>,
+    /// What the server context's ticket callbacks counted.
+    tickets: Arc<TicketsSeen>,
 }
 
 /// Restricts a context to the scenario's version and suite.
@@ -74,17 +277,19 @@ pub(crate) fn set_protocol(b: &mut SslContextBuilder, protocol: Protocol) -> Res
             // was built with its weak ciphers.
             b.set_cipher_list(DES_CBC3_SHA).map_err(|_| no_3des())?;
         }
-        Protocol::Tls12RsaAes128Sha | Protocol::Tls12EcdheRsaAes128Gcm => {
+        Protocol::Tls12RsaAes128Sha
+        | Protocol::Tls12EcdheRsaAes128Gcm
+        | Protocol::Tls12EcdheEcdsaAes128Gcm => {
             b.set_min_proto_version(Some(SslVersion::TLS1_2))
                 .map_err(e)?;
             b.set_max_proto_version(Some(SslVersion::TLS1_2))
                 .map_err(e)?;
-            let list = if protocol == Protocol::Tls12RsaAes128Sha {
+            let list = match protocol {
                 // Static RSA key exchange with SHA-1 MACs is below the default security level
                 // of some distributions; level 0 lets the paper's suite be negotiated.
-                "AES128-SHA:@SECLEVEL=0"
-            } else {
-                "ECDHE-RSA-AES128-GCM-SHA256"
+                Protocol::Tls12RsaAes128Sha => "AES128-SHA:@SECLEVEL=0",
+                Protocol::Tls12EcdheRsaAes128Gcm => "ECDHE-RSA-AES128-GCM-SHA256",
+                _ => "ECDHE-ECDSA-AES128-GCM-SHA256",
             };
             b.set_cipher_list(list).map_err(e)?;
         }
@@ -119,26 +324,50 @@ pub(crate) fn identity(b: &mut SslContextBuilder, who: &super::CertAndKey) -> Re
         .map_err(|e| crypto("check that key matches certificate", e))
 }
 
+/// Pins a context to the scenario's key-exchange group ([`Scenario::offered_groups`]; a
+/// TLS 1.2 scenario without one keeps the library's default list: its handshakes do no key
+/// exchange, only their priming one does).
+fn set_groups(b: &mut SslContextBuilder, scenario: &Scenario) -> Result<()> {
+    let groups = scenario.offered_groups();
+    if groups.is_empty() {
+        return Ok(());
+    }
+    for g in &groups {
+        has_group(*g)?;
+    }
+    let list: Vec<&str> = groups.iter().map(|g| g.openssl_name()).collect();
+    b.set_groups_list(&list.join(":"))
+        .map_err(|e| crypto("set key-exchange groups", e))
+}
+
 impl OpensslSetup {
     /// Builds both contexts for `scenario`; `counting` installs the message callback that
     /// [`count`] reads.
     pub fn new(scenario: Scenario, pki: &Pki, counting: bool) -> Result<OpensslSetup> {
         let ctx_err = |e| crypto("create SSL_CTX", e);
-        let tls12 = scenario.protocol != Protocol::Tls13Aes128Gcm;
+        let tls13 = scenario.protocol.tls13();
+        let cert = scenario.cert_type();
 
         let mut s = SslContextBuilder::new(SslMethod::tls_server()).map_err(ctx_err)?;
         set_protocol(&mut s, scenario.protocol)?;
-        identity(&mut s, &pki.server)?;
+        set_groups(&mut s, &scenario)?;
+        identity(&mut s, pki.server_of(cert))?;
         s.set_session_id_context(b"tlscost")
             .map_err(|e| crypto("set session id context", e))?;
+        let tickets = |b: &mut SslContextBuilder, n: u32| {
+            b.set_num_tickets(n as usize)
+                .map_err(|e| crypto("set number of TLS 1.3 tickets", e))
+        };
         match scenario.kind {
             // TLS 1.2 full handshakes without a ticket (the classic handshake, as rustls's
-            // default server does); TLS 1.3 keeps the stack's default tickets.
-            Kind::Full | Kind::Mutual if tls12 => {
+            // default server does); TLS 1.3 sends the stack's default tickets, made explicit.
+            Kind::Full | Kind::Mutual if !tls13 => {
                 s.set_options(SslOptions::NO_TICKET);
             }
-            Kind::Full | Kind::Mutual => {}
+            Kind::Full | Kind::Mutual => tickets(&mut s, TLS13_TICKETS)?,
+            Kind::FullNoTickets => tickets(&mut s, 0)?,
             Kind::ResumedId => {
+                // TLS 1.2: session ids. TLS 1.3: stateful tickets naming the cache entry.
                 s.set_options(SslOptions::NO_TICKET);
                 s.set_session_cache_mode(SslSessionCacheMode::SERVER);
             }
@@ -146,21 +375,32 @@ impl OpensslSetup {
                 // No server-side cache: resuming is only possible from the ticket.
                 s.set_session_cache_mode(SslSessionCacheMode::OFF);
             }
+            Kind::ResumedPskKe => {
+                s.set_session_cache_mode(SslSessionCacheMode::OFF);
+                s.set_options(SslOptions::from_bits_retain(
+                    (ALLOW_NO_DHE_KEX | PREFER_NO_DHE_KEX) as _,
+                ));
+            }
         }
         if scenario.kind == Kind::Mutual {
-            trust(&mut s, &pki.ca)?;
+            trust(&mut s, pki.ca_of(cert))?;
             s.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
         }
+        let seen = observe_tickets(&mut s)?;
 
         let mut c = SslContextBuilder::new(SslMethod::tls_client()).map_err(ctx_err)?;
         set_protocol(&mut c, scenario.protocol)?;
-        trust(&mut c, &pki.ca)?;
+        set_groups(&mut c, &scenario)?;
+        trust(&mut c, pki.ca_of(cert))?;
         c.set_verify(SslVerifyMode::PEER);
         if scenario.kind == Kind::Mutual {
-            identity(&mut c, &pki.client)?;
+            identity(&mut c, pki.client_of(cert))?;
         }
         if scenario.kind.resumes() {
             c.set_session_cache_mode(SslSessionCacheMode::CLIENT);
+        }
+        if scenario.kind == Kind::ResumedPskKe {
+            c.set_options(SslOptions::from_bits_retain(ALLOW_NO_DHE_KEX as _));
         }
         if counting {
             count::install_openssl_callback(&mut s);
@@ -171,6 +411,7 @@ impl OpensslSetup {
             client_ctx: c.build(),
             server_ctx: s.build(),
             session: Arc::default(),
+            tickets: seen,
         })
     }
 }
@@ -189,6 +430,11 @@ impl super::Setup for OpensslSetup {
         Box::new(OpensslServer {
             ctx: self.server_ctx.clone(),
             end: End::new(wire.server_end(), self.scenario.label()),
+            tickets_before: (
+                self.tickets.issued.load(Ordering::Relaxed),
+                self.tickets.resumed.load(Ordering::Relaxed),
+            ),
+            tickets: self.tickets.clone(),
         })
     }
 }
@@ -275,6 +521,7 @@ impl End {
             return Err(self.fail(side, "handshake not finished".into()));
         };
         let ssl = s.ssl();
+        let peer = ssl.peer_certificate();
         Ok(EndReport {
             version: ssl.version_str().to_string(),
             suite: ssl
@@ -283,8 +530,13 @@ impl End {
                 .unwrap_or("none")
                 .to_string(),
             resumed: ssl.session_reused(),
-            peer_verified: ssl.peer_certificate().is_some()
-                && ssl.verify_result() == X509VerifyResult::OK,
+            peer_verified: peer.is_some() && ssl.verify_result() == X509VerifyResult::OK,
+            group: group_label(kex_group(ssl)),
+            peer_cert: peer
+                .and_then(|c| c.to_der().ok())
+                .map_or_else(|| NONE.to_string(), |der| cert_label(&der)),
+            tickets_issued: 0,
+            resumed_from: None,
         })
     }
 
@@ -443,6 +695,9 @@ impl Endpoint for OpensslClient {
 pub struct OpensslServer {
     ctx: SslContext,
     end: End,
+    /// The context's ticket counts when this end was made (issued, resumed from).
+    tickets_before: (u32, u32),
+    tickets: Arc<TicketsSeen>,
 }
 
 impl Endpoint for OpensslServer {
@@ -465,7 +720,18 @@ impl Endpoint for OpensslServer {
         self.end.receive(Side::Server)
     }
     fn report(&self) -> Result<EndReport> {
-        self.end.report(Side::Server)
+        let mut r = self.end.report(Side::Server)?;
+        let issued = self.tickets.issued.load(Ordering::Relaxed) - self.tickets_before.0;
+        let from_ticket = self.tickets.resumed.load(Ordering::Relaxed) > self.tickets_before.1;
+        r.tickets_issued = issued;
+        // OpenSSL resumes from a ticket it decrypted or from its session cache (no PSK
+        // callbacks are set here).
+        r.resumed_from = match (r.resumed, from_ticket) {
+            (false, _) => None,
+            (true, true) => Some(ResumedFrom::Ticket),
+            (true, false) => Some(ResumedFrom::Cache),
+        };
+        Ok(r)
     }
     fn after_handshake(&mut self) -> Result<()> {
         self.end.quiet_shutdown();

@@ -245,7 +245,11 @@ fn x509_webpki_chain(id: &BenchId, pki: &Pki) -> Result<Box<dyn Case>> {
     for c in ders(&pki.ca)? {
         roots.add(c).map_err(|e| failed("rustls", "add CA", e))?;
     }
-    let provider = super::rustls::provider(super::Protocol::Tls13Aes128Gcm)?;
+    let provider = Arc::new(super::rustls::provider(&super::Scenario::new(
+        super::Stack::Rustls,
+        super::Protocol::Tls13Aes128Gcm,
+        super::Kind::Full,
+    ))?);
     let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
         .map_err(|e| failed("rustls", "server verifier", e))?;
@@ -321,7 +325,11 @@ fn conn_rustls(id: &BenchId, pki: &Pki, server: bool) -> Result<Box<dyn Case>> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{PrivateKeyDer, ServerName};
     use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
-    let provider = super::rustls::provider(super::Protocol::Tls12EcdheRsaAes128Gcm)?;
+    let provider = Arc::new(super::rustls::provider(&super::Scenario::new(
+        super::Stack::Rustls,
+        super::Protocol::Tls12EcdheRsaAes128Gcm,
+        super::Kind::Full,
+    ))?);
     let e = |op| move |e: rustls::Error| failed("rustls", op, e);
     if server {
         let key = PrivateKeyDer::from_pem_slice(&pki.server.key)

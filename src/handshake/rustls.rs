@@ -1,24 +1,29 @@
-//! Handshake driver on rustls with the `ring` crypto provider.
+//! Handshake driver on rustls, with its `ring` provider ([`Stack::Rustls`]) or its `aws-lc-rs`
+//! provider ([`Stack::RustlsAwslc`], the same aws-lc-rs the `awslc` crypto backend measures).
 //!
 //! [`client_step`] and [`server_step`] hold every call of one side; see the module doc of
 //! [`crate::handshake`] for why their names are public API. rustls has no RSA key transport,
 //! so `tls12-rsa-aes128-sha` does not exist here ([`super::RUSTLS_NO_RSA_KX`]).
 
 use super::{
-    count, EndReport, Endpoint, Kind, Pipe, Pki, Protocol, Scenario, Side, Wire, SERVER_NAME,
+    cert_label, count, group_label, EndReport, Endpoint, Group, Kind, Pipe, Pki, Protocol,
+    ResumedFrom, Scenario, Side, Stack, Wire, NONE, SERVER_NAME, TLS13_TICKETS,
 };
 use crate::names::Dimension;
 use crate::{Error, Result};
 use rustls::client::{Resumption, Tls12Resumption};
-use rustls::crypto::{ring, CryptoProvider};
+use rustls::crypto::{ring, CryptoProvider, SupportedKxGroup};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
+use rustls::server::{
+    NoServerSessionStorage, ProducesTickets, StoresServerSessions, WebPkiClientVerifier,
+};
 use rustls::{
     ClientConfig, ClientConnection, HandshakeKind, ProtocolVersion, RootCertStore, ServerConfig,
     ServerConnection, SupportedCipherSuite,
 };
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 fn tls(op: &'static str, e: impl std::fmt::Display) -> Error {
@@ -29,27 +34,118 @@ fn tls(op: &'static str, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// The rustls (ring) cipher suite of a protocol, if rustls has it.
-pub fn suite(protocol: Protocol) -> Result<SupportedCipherSuite> {
-    match protocol {
-        Protocol::Tls12RsaAes128Sha | Protocol::Tls12Rsa3desSha => Err(Error::Unsupported {
-            backend: "rustls",
-            what: super::RUSTLS_NO_RSA_KX.to_string(),
-        }),
-        Protocol::Tls12EcdheRsaAes128Gcm => {
-            Ok(ring::cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
-        }
-        Protocol::Tls13Aes128Gcm => Ok(ring::cipher_suite::TLS13_AES_128_GCM_SHA256),
+#[cfg(not(feature = "awslc"))]
+fn no_provider(stack: Stack) -> Error {
+    Error::Unsupported {
+        backend: "rustls",
+        what: format!("{}: {}", stack.label(), super::NO_AWSLC_PROVIDER),
     }
 }
 
-/// The ring provider restricted to one suite (its key exchange groups, verifiers and key loader
-/// unchanged).
-pub fn provider(protocol: Protocol) -> Result<Arc<CryptoProvider>> {
-    Ok(Arc::new(CryptoProvider {
-        cipher_suites: vec![suite(protocol)?],
-        ..ring::default_provider()
-    }))
+/// The rustls cipher suite of a protocol on `stack`'s provider, if rustls has it.
+pub fn suite(stack: Stack, protocol: Protocol) -> Result<SupportedCipherSuite> {
+    if protocol.rsa_key_transport() {
+        return Err(Error::Unsupported {
+            backend: "rustls",
+            what: super::RUSTLS_NO_RSA_KX.to_string(),
+        });
+    }
+    Ok(match stack {
+        Stack::RustlsAwslc => {
+            #[cfg(feature = "awslc")]
+            {
+                use rustls::crypto::aws_lc_rs::cipher_suite as s;
+                match protocol {
+                    Protocol::Tls12EcdheEcdsaAes128Gcm => {
+                        s::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                    }
+                    Protocol::Tls13Aes128Gcm => s::TLS13_AES_128_GCM_SHA256,
+                    _ => s::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+                }
+            }
+            #[cfg(not(feature = "awslc"))]
+            return Err(no_provider(stack));
+        }
+        _ => {
+            use ring::cipher_suite as s;
+            match protocol {
+                Protocol::Tls12EcdheEcdsaAes128Gcm => s::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                Protocol::Tls13Aes128Gcm => s::TLS13_AES_128_GCM_SHA256,
+                _ => s::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            }
+        }
+    })
+}
+
+/// `stack`'s default provider (ring, or aws-lc-rs), unrestricted.
+pub fn base_provider(stack: Stack) -> Result<CryptoProvider> {
+    match stack {
+        Stack::RustlsAwslc => {
+            #[cfg(feature = "awslc")]
+            return Ok(rustls::crypto::aws_lc_rs::default_provider());
+            #[cfg(not(feature = "awslc"))]
+            return Err(no_provider(stack));
+        }
+        _ => Ok(ring::default_provider()),
+    }
+}
+
+/// `stack`'s key-exchange group `g`, if its provider has it (ring has no ML-KEM).
+pub fn kx_group(stack: Stack, g: Group) -> Result<&'static dyn SupportedKxGroup> {
+    if stack == Stack::RustlsAwslc {
+        #[cfg(feature = "awslc")]
+        {
+            use rustls::crypto::aws_lc_rs::kx_group as k;
+            return Ok(match g {
+                Group::X25519 => k::X25519,
+                Group::P256 => k::SECP256R1,
+                Group::X25519Mlkem768 => k::X25519MLKEM768,
+            });
+        }
+        #[cfg(not(feature = "awslc"))]
+        return Err(no_provider(stack));
+    }
+    match g {
+        Group::X25519 => Ok(ring::kx_group::X25519),
+        Group::P256 => Ok(ring::kx_group::SECP256R1),
+        Group::X25519Mlkem768 => Err(Error::Unsupported {
+            backend: "rustls",
+            what: "ring has no ML-KEM: X25519MLKEM768 runs on rustls-awslc".into(),
+        }),
+    }
+}
+
+/// `stack`'s provider restricted to the protocol's one suite and to the scenario's groups
+/// ([`Scenario::offered_groups`]; its verifiers and key loader unchanged).
+pub fn provider(scenario: &Scenario) -> Result<CryptoProvider> {
+    let base = base_provider(scenario.stack)?;
+    let groups = scenario.offered_groups();
+    let kx_groups = if groups.is_empty() {
+        base.kx_groups.clone()
+    } else {
+        groups
+            .iter()
+            .map(|g| kx_group(scenario.stack, *g))
+            .collect::<Result<_>>()?
+    };
+    Ok(CryptoProvider {
+        cipher_suites: vec![suite(scenario.stack, scenario.protocol)?],
+        kx_groups,
+        ..base
+    })
+}
+
+/// The provider's stateless ticketer.
+fn ticketer(stack: Stack) -> Result<Arc<dyn ProducesTickets>> {
+    match stack {
+        Stack::RustlsAwslc => {
+            #[cfg(feature = "awslc")]
+            return rustls::crypto::aws_lc_rs::Ticketer::new().map_err(|e| tls("ticketer", e));
+            #[cfg(not(feature = "awslc"))]
+            return Err(no_provider(stack));
+        }
+        _ => ring::Ticketer::new().map_err(|e| tls("ticketer", e)),
+    }
 }
 
 fn certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
@@ -62,29 +158,128 @@ fn key(pem: &[u8]) -> Result<PrivateKeyDer<'static>> {
     PrivateKeyDer::from_pem_slice(pem).map_err(|e| tls("parse private key PEM", e))
 }
 
+/// What a server's session store and ticketer saw, over every handshake of its config.
+#[derive(Debug, Default)]
+struct ServerSeen {
+    /// Sessions stored (TLS 1.2: a session-id cache entry; TLS 1.3: a stateful ticket).
+    stored: AtomicU32,
+    /// Sessions found in the store when a client resumed.
+    cache_hits: AtomicU32,
+    /// Stateless tickets encrypted.
+    encrypted: AtomicU32,
+    /// Stateless tickets decrypted (a client resumed from one).
+    decrypted: AtomicU32,
+}
+
+impl ServerSeen {
+    fn snapshot(&self) -> [u32; 4] {
+        [
+            &self.stored,
+            &self.cache_hits,
+            &self.encrypted,
+            &self.decrypted,
+        ]
+        .map(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// A server session store that counts what it does (wraps the store the config had).
+#[derive(Debug)]
+struct ObservedStore {
+    inner: Arc<dyn StoresServerSessions>,
+    seen: Arc<ServerSeen>,
+}
+
+impl StoresServerSessions for ObservedStore {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        let stored = self.inner.put(key, value);
+        if stored {
+            self.seen.stored.fetch_add(1, Ordering::Relaxed);
+        }
+        stored
+    }
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let v = self.inner.get(key);
+        if v.is_some() {
+            self.seen.cache_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        v
+    }
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let v = self.inner.take(key);
+        if v.is_some() {
+            self.seen.cache_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        v
+    }
+    fn can_cache(&self) -> bool {
+        self.inner.can_cache()
+    }
+}
+
+/// A ticketer that counts what it does (wraps the config's ticketer).
+#[derive(Debug)]
+struct ObservedTicketer {
+    inner: Arc<dyn ProducesTickets>,
+    seen: Arc<ServerSeen>,
+}
+
+impl ProducesTickets for ObservedTicketer {
+    fn enabled(&self) -> bool {
+        self.inner.enabled()
+    }
+    fn lifetime(&self) -> u32 {
+        self.inner.lifetime()
+    }
+    fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        let t = self.inner.encrypt(plain);
+        if t.is_some() {
+            self.seen.encrypted.fetch_add(1, Ordering::Relaxed);
+        }
+        t
+    }
+    fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
+        let p = self.inner.decrypt(cipher);
+        if p.is_some() {
+            self.seen.decrypted.fetch_add(1, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
 /// The two configurations of one scenario.
 pub struct RustlsSetup {
     scenario: Scenario,
     client: Arc<ClientConfig>,
     server: Arc<ServerConfig>,
     name: ServerName<'static>,
+    seen: Arc<ServerSeen>,
 }
 
 impl RustlsSetup {
-    /// Builds both configurations for `scenario`; `counting` uses the counting provider of
-    /// [`count`] instead of the plain ring provider.
+    /// Builds both configurations for `scenario`; `counting` wraps the provider in the counting
+    /// provider of [`count`].
     pub fn new(scenario: Scenario, pki: &Pki, counting: bool) -> Result<RustlsSetup> {
+        let plain = provider(&scenario)?;
         let provider = if counting {
-            count::counting_provider(suite(scenario.protocol)?)
+            let key = format!(
+                "{}/{}/{}",
+                scenario.stack.label(),
+                scenario.protocol.label(),
+                scenario.group.map_or("default-groups", |g| g.label())
+            );
+            count::counting_provider(&key, plain)
         } else {
-            provider(scenario.protocol)?
+            Arc::new(plain)
         };
-        let versions: &[&'static rustls::SupportedProtocolVersion] = match scenario.protocol {
-            Protocol::Tls13Aes128Gcm => &[&rustls::version::TLS13],
-            _ => &[&rustls::version::TLS12],
+        let versions: &[&'static rustls::SupportedProtocolVersion] = if scenario.protocol.tls13() {
+            &[&rustls::version::TLS13]
+        } else {
+            &[&rustls::version::TLS12]
         };
+        let cert = scenario.cert_type();
         let mut roots = RootCertStore::empty();
-        for c in certs(&pki.ca)? {
+        for c in certs(pki.ca_of(cert))? {
             roots.add(c).map_err(|e| tls("add CA certificate", e))?;
         }
         let roots = Arc::new(roots);
@@ -101,32 +296,51 @@ impl RustlsSetup {
         } else {
             sb.with_no_client_auth()
         };
+        let server_id = pki.server_of(cert);
         let mut server = sb
-            .with_single_cert(certs(&pki.server.cert)?, key(&pki.server.key)?)
+            .with_single_cert(certs(&server_id.cert)?, key(&server_id.key)?)
             .map_err(|e| tls("server certificate and key", e))?;
-        if scenario.kind == Kind::ResumedTicket {
-            server.ticketer = ring::Ticketer::new().map_err(|e| tls("ticketer", e))?;
-            // No server-side cache: resuming is only possible from the ticket.
-            server.session_storage = Arc::new(NoServerSessionStorage {});
+        match scenario.kind {
+            // The default, made explicit: a change of it cannot change what is measured.
+            Kind::Full | Kind::Mutual => server.send_tls13_tickets = TLS13_TICKETS as usize,
+            Kind::FullNoTickets => server.send_tls13_tickets = 0,
+            // The default session store and no ticketer: TLS 1.2 session ids, TLS 1.3
+            // stateful tickets.
+            Kind::ResumedId => {}
+            Kind::ResumedTicket | Kind::ResumedPskKe => {
+                server.ticketer = ticketer(scenario.stack)?;
+                // No server-side cache: resuming is only possible from the ticket.
+                server.session_storage = Arc::new(NoServerSessionStorage {});
+            }
         }
+        let seen = Arc::new(ServerSeen::default());
+        server.session_storage = Arc::new(ObservedStore {
+            inner: server.session_storage.clone(),
+            seen: seen.clone(),
+        });
+        server.ticketer = Arc::new(ObservedTicketer {
+            inner: server.ticketer.clone(),
+            seen: seen.clone(),
+        });
 
         let cb = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
             .map_err(|e| tls("client protocol versions", e))?
             .with_root_certificates(roots);
         let mut client = if scenario.kind == Kind::Mutual {
-            cb.with_client_auth_cert(certs(&pki.client.cert)?, key(&pki.client.key)?)
+            let id = pki.client_of(cert);
+            cb.with_client_auth_cert(certs(&id.cert)?, key(&id.key)?)
                 .map_err(|e| tls("client certificate and key", e))?
         } else {
             cb.with_no_client_auth()
         };
         client.resumption = match scenario.kind {
             // Each full handshake must be full: no session cache on the client.
-            Kind::Full | Kind::Mutual => Resumption::disabled(),
+            Kind::Full | Kind::FullNoTickets | Kind::Mutual => Resumption::disabled(),
             Kind::ResumedId => {
                 Resumption::in_memory_sessions(256).tls12_resumption(Tls12Resumption::SessionIdOnly)
             }
-            Kind::ResumedTicket => Resumption::in_memory_sessions(256),
+            Kind::ResumedTicket | Kind::ResumedPskKe => Resumption::in_memory_sessions(256),
         };
         let name = ServerName::try_from(SERVER_NAME).map_err(|e| tls("server name", e))?;
         Ok(RustlsSetup {
@@ -134,6 +348,7 @@ impl RustlsSetup {
             client: Arc::new(client),
             server: Arc::new(server),
             name,
+            seen,
         })
     }
 }
@@ -154,6 +369,8 @@ impl super::Setup for RustlsSetup {
             conn: None,
             pipe: wire.server_end(),
             label: self.scenario.label(),
+            seen: self.seen.clone(),
+            seen_before: self.seen.snapshot(),
         })
     }
 }
@@ -203,12 +420,22 @@ fn report<D>(
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()).replacen("TLS13_", "TLS_", 1))
         .unwrap_or_else(|| "none".into());
+    let peer = conn.peer_certificates().and_then(|c| c.first());
+    let resumed = conn.handshake_kind() == Some(HandshakeKind::Resumed);
     Ok(EndReport {
         version,
         suite,
-        resumed: conn.handshake_kind() == Some(HandshakeKind::Resumed),
+        resumed,
         // rustls only records peer certificates its verifier accepted.
-        peer_verified: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
+        peer_verified: peer.is_some(),
+        group: group_label(
+            conn.negotiated_key_exchange_group()
+                .map(|g| u16::from(g.name())),
+        ),
+        // A resumed rustls connection carries the peer certificates of the original session.
+        peer_cert: peer.map_or_else(|| NONE.to_string(), |c| cert_label(c)),
+        tickets_issued: 0,
+        resumed_from: None,
     })
 }
 
@@ -317,6 +544,9 @@ impl Endpoint for RustlsClient {
     fn wire_bytes(&self) -> (u64, u64) {
         (self.pipe.sent.get(), self.pipe.received.get())
     }
+    fn inline_connection_bytes(&self) -> usize {
+        std::mem::size_of::<ClientConnection>()
+    }
 }
 
 /// The server end of a rustls handshake.
@@ -325,6 +555,9 @@ pub struct RustlsServer {
     conn: Option<ServerConnection>,
     pipe: Pipe,
     label: String,
+    seen: Arc<ServerSeen>,
+    /// The config's counts when this end was made.
+    seen_before: [u32; 4],
 }
 
 impl Endpoint for RustlsServer {
@@ -351,12 +584,28 @@ impl Endpoint for RustlsServer {
             .map_err(|e| fail(&self.label, Side::Server, e))
     }
     fn report(&self) -> Result<EndReport> {
-        report(self.conn.as_deref(), &self.label, Side::Server)
+        let mut r = report(self.conn.as_deref(), &self.label, Side::Server)?;
+        let now = self.seen.snapshot();
+        let [stored, hits, encrypted, decrypted] =
+            std::array::from_fn(|i| now[i] - self.seen_before[i]);
+        // TLS 1.3 stores a session per stateful ticket; TLS 1.2 stores it under its session id.
+        r.tickets_issued = encrypted + if r.version == "TLSv1.3" { stored } else { 0 };
+        r.resumed_from = match (r.resumed, hits > 0, decrypted > 0) {
+            (false, ..) => None,
+            (true, true, false) => Some(ResumedFrom::Cache),
+            (true, false, true) => Some(ResumedFrom::Ticket),
+            // Neither or both: say so through a mismatch the check reports.
+            (true, ..) => None,
+        };
+        Ok(r)
     }
     fn after_handshake(&mut self) -> Result<()> {
         Ok(())
     }
     fn wire_bytes(&self) -> (u64, u64) {
         (self.pipe.sent.get(), self.pipe.received.get())
+    }
+    fn inline_connection_bytes(&self) -> usize {
+        std::mem::size_of::<ServerConnection>()
     }
 }

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::crypto::Backend;
 use crate::fixtures::Fixtures;
-use crate::handshake::{Kind, Protocol, Stack};
+use crate::handshake::{Cert, Group, Kind, Protocol, Stack};
 use crate::machine::Machine;
 use crate::names::Dimension;
 use crate::report::{self, Exporter};
@@ -32,7 +32,8 @@ pub struct ModelArgs {
     pub resumed: String,
     /// Handshake protocol of the TLS configurations (records of its suite): openssl:
     /// tls12-rsa-aes128-sha (default: the paper's), tls12-ecdhe-rsa-aes128-gcm,
-    /// tls13-aes128-gcm; rustls: the last two (default: tls12-ecdhe-rsa-aes128-gcm).
+    /// tls12-ecdhe-ecdsa-aes128-gcm, tls13-aes128-gcm; rustls and rustls-awslc: the last
+    /// three (default: tls12-ecdhe-rsa-aes128-gcm).
     #[arg(long, value_name = "P")]
     pub protocol: Option<String>,
     /// Your proxy's measured UDP cost per call (µs), in place of the measured base.
@@ -84,6 +85,19 @@ pub struct ModelArgs {
     /// The `tlscost scale` file (default: scale.json beside the criterion directory).
     #[arg(long, value_name = "FILE")]
     pub scaling: Option<PathBuf>,
+    /// Key-exchange group: x25519, p256, x25519mlkem768 (default x25519 where there is one).
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Certificate type: rsa2048, ecdsa-p256 (default: the suite's; rsa2048 for TLS 1.3).
+    #[arg(long, value_name = "CERT")]
+    pub cert: Option<String>,
+    /// Also state the heap memory of N persistent connections (measured now, in this process).
+    #[arg(long, value_name = "N")]
+    pub connections: Option<u64>,
+    /// Also print the paper's TLS configurations beside their modern equivalents (TLS 1.2
+    /// ECDHE, TLS 1.3, ECDSA, the post-quantum hybrid, ticket resumption), with ratios.
+    #[arg(long)]
+    pub today: bool,
     /// Calibrate on your proxy's measured µs per call (CSV `configuration,us_per_call` or
     /// JSON; see fixtures/calibration-example.csv) and predict the other configurations.
     #[arg(long, value_name = "FILE")]
@@ -104,6 +118,17 @@ impl ModelArgs {
                 .as_deref()
                 .map(|p| Protocol::from_label("protocol", p))
                 .transpose()?,
+            group: self
+                .group
+                .as_deref()
+                .map(|g| Group::from_label("group", g))
+                .transpose()?,
+            cert: self
+                .cert
+                .as_deref()
+                .map(|c| Cert::from_label("certificate type", c))
+                .transpose()?,
+            connections: self.connections,
         };
         opts.validate()?;
         Ok(opts)
@@ -119,10 +144,20 @@ pub fn compute(args: &ModelArgs) -> Result<ModelOutput> {
     };
     let (est, mixed) = estimates(args)?;
     let flows = Flows::from_fixtures(&Fixtures::locate()?)?;
+    // The handshake this build cannot run is named before any estimate is looked up.
+    for kind in [Kind::Full, Kind::Mutual, opts.resumed] {
+        opts.scenario(kind).available()?;
+    }
     let mut model = build(&opts, &flows, &est, &paper)?;
     // Files of different machines (--allow-mixed): every output says so.
     model.warnings.extend(mixed);
     model.reconstructed = reconstructed(&opts, &est);
+    if args.today {
+        model.today = Some(super::today::today(&opts, &flows, &est, &paper)?);
+    }
+    if let Some(n) = opts.connections {
+        model.memory = Some(persistent_memory(&opts, n)?);
+    }
     Ok(model)
 }
 
@@ -231,6 +266,7 @@ pub fn run(args: ModelArgs) -> Result<()> {
             path: out_dir.clone(),
             what: format!("cannot serialise the model: {e}"),
         })?);
+        file.memory = memory_table()?;
         let path = file.default_path(&out_dir);
         file.write(&path)?;
         eprintln!("results: {}", path.display());
@@ -282,6 +318,41 @@ fn component_benches(model: &ModelOutput) -> Vec<(String, Vec<String>)> {
             ))
         })
         .collect()
+}
+
+/// The memory per connection of every scenario of the paper's kinds this build can run, for
+/// the results file (`None` in a binary that does not count the heap).
+fn memory_table() -> Result<Option<serde_json::Value>> {
+    if !crate::memory::heap::installed() {
+        return Ok(None);
+    }
+    eprintln!("memory: heap per connection of every handshake scenario (tlscost memory)");
+    let pki = crate::handshake::Pki::locate()?;
+    let scenarios: Vec<_> = crate::handshake::Scenario::ALL
+        .iter()
+        .copied()
+        .filter(|s| Kind::PAPER.contains(&s.kind))
+        .collect();
+    let rows = crate::memory::measure_all(&scenarios, &pki, crate::memory::HANDSHAKES, |_| {})?;
+    serde_json::to_value(rows)
+        .map(Some)
+        .map_err(|e| Error::Usage(format!("serialising memory: {e}")))
+}
+
+/// The memory of `n` persistent connections of the model's full handshake, measured now.
+fn persistent_memory(opts: &ModelOptions, n: u64) -> Result<super::PersistentMemory> {
+    let scenario = opts.scenario(Kind::Full);
+    let pki = crate::handshake::Pki::locate()?;
+    let m = crate::memory::measure(scenario, &pki, crate::memory::HANDSHAKES)?;
+    let mib = |b: i64| b as f64 * n as f64 / (1024.0 * 1024.0);
+    Ok(super::PersistentMemory {
+        connections: n,
+        scenario: m.scenario,
+        server_bytes: m.server.held_bytes,
+        client_bytes: m.client.held_bytes,
+        server_mib: mib(m.server.held_bytes),
+        client_mib: mib(m.client.held_bytes),
+    })
 }
 
 /// Hyperfine-style warnings when the machine is busy now.

@@ -11,11 +11,12 @@ pub mod compare;
 pub mod components;
 pub mod configs;
 pub mod paper;
+pub mod today;
 pub mod validate;
 
 use crate::crypto::Backend;
 use crate::fixtures::{Fixtures, SipFlow};
-use crate::handshake::{Kind, Protocol, Stack};
+use crate::handshake::{Cert, Group, Kind, Protocol, Scenario, Stack};
 use crate::names::{BenchId, Dimension};
 use crate::results::criterion::Estimate;
 use crate::{Error, Result};
@@ -57,6 +58,12 @@ pub struct ModelOptions {
     /// `None`: the stack's closest to the paper's ([`ModelOptions::protocol`]). The one place
     /// the protocol is chosen: every component reads it through [`ModelOptions::protocol`].
     pub protocol: Option<Protocol>,
+    /// Key-exchange group of the handshakes that have one (`--group`; default X25519).
+    pub group: Option<Group>,
+    /// Certificate type of the full and mutual handshakes (`--cert`; default the suite's).
+    pub cert: Option<Cert>,
+    /// Persistent TLS connections whose memory the output states (`--connections N`).
+    pub connections: Option<u64>,
 }
 
 /// The protocols `tlscost model --protocol` takes on a stack: those its handshake benches
@@ -67,9 +74,14 @@ pub fn model_protocols(stack: Stack) -> &'static [Protocol] {
         Stack::Openssl => &[
             Protocol::Tls12RsaAes128Sha,
             Protocol::Tls12EcdheRsaAes128Gcm,
+            Protocol::Tls12EcdheEcdsaAes128Gcm,
             Protocol::Tls13Aes128Gcm,
         ],
-        Stack::Rustls => &[Protocol::Tls12EcdheRsaAes128Gcm, Protocol::Tls13Aes128Gcm],
+        Stack::Rustls | Stack::RustlsAwslc => &[
+            Protocol::Tls12EcdheRsaAes128Gcm,
+            Protocol::Tls12EcdheEcdsaAes128Gcm,
+            Protocol::Tls13Aes128Gcm,
+        ],
     }
 }
 
@@ -82,6 +94,9 @@ impl Default for ModelOptions {
             base_udp_us: None,
             auth_us: 0.0,
             protocol: None,
+            group: None,
+            cert: None,
+            connections: None,
         }
     }
 }
@@ -129,9 +144,39 @@ impl ModelOptions {
         }
         if !self.resumed.resumes() {
             return Err(Error::Usage(format!(
-                "--resumed {}: expected resumed-id or resumed-ticket",
+                "--resumed {}: expected resumed-id, resumed-ticket or resumed-psk-ke",
                 self.resumed.label()
             )));
+        }
+        if self.connections == Some(0) {
+            return Err(Error::Usage(
+                "--connections 0: expected a number of persistent connections, at least 1".into(),
+            ));
+        }
+        let p = self.protocol();
+        if let (Some(g), true) = (self.group, p.rsa_key_transport()) {
+            return Err(Error::Usage(format!(
+                "--group {}: {} is RSA key transport, which has no key-exchange group",
+                g.label(),
+                p.label()
+            )));
+        }
+        for kind in [Kind::Full, Kind::Mutual, self.resumed] {
+            let s = self.scenario(kind);
+            s.supported().map_err(|why| {
+                Error::Usage(format!(
+                    "--stack {} --protocol {}{}{}: {}: {why}",
+                    self.stack.label(),
+                    p.label(),
+                    self.group
+                        .map(|g| format!(" --group {}", g.label()))
+                        .unwrap_or_default(),
+                    self.cert
+                        .map(|c| format!(" --cert {}", c.label()))
+                        .unwrap_or_default(),
+                    s.label()
+                ))
+            })?;
         }
         Ok(())
     }
@@ -163,6 +208,26 @@ impl ModelOptions {
         } else {
             self.resumed
         }
+    }
+
+    /// The handshake scenario of a per-call handshake of `kind`: the stack, the protocol, the
+    /// group (where the handshake has a key exchange) and the certificate type (where it
+    /// has a certificate).
+    pub fn scenario(&self, kind: Kind) -> Scenario {
+        let mut s = Scenario::new(self.stack, self.protocol(), kind);
+        if s.group.is_some() {
+            s.group = self.group.or(s.group);
+        }
+        if s.cert.is_some() {
+            s.cert = self.cert.or(s.cert);
+        }
+        s
+    }
+
+    /// The record suite of the AES configurations: the protocol's (`aes128-gcm` for ECDHE and
+    /// TLS 1.3, the paper's `aes128-sha` for TLS_RSA).
+    pub fn aes_records(&self) -> &'static str {
+        self.record_suite(BulkSuite::Aes)
     }
 
     /// The record backend for a suite (aws-lc-rs has no 3DES: OpenSSL's stands in).
@@ -245,9 +310,12 @@ pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Su
         }
         ComponentId::TlsConnection(side, kind) => {
             // On sockets, minus its TCP set-up and minus the in-memory handshake of the
-            // same stack (OpenSSL: the sockets are measured on OpenSSL only).
+            // same scenario (the sockets are measured on OpenSSL only, X25519 and RSA-2048).
             let on_openssl = ModelOptions {
                 stack: Stack::Openssl,
+                protocol: Some(connection_protocol(opts.protocol())),
+                group: None,
+                cert: None,
                 ..opts.clone()
             };
             let mut s = Sum::default();
@@ -298,27 +366,35 @@ pub fn tcp_connection_bench(side: Side) -> String {
     crate::connection::bench_id(crate::connection::Layer::Tcp, handshake_side(side)).full()
 }
 
+/// The protocol whose connections on sockets stand for `p`'s: the same, except ECDSA's
+/// ECDHE suite, whose messages and handling are those of the RSA one (the sockets benches use
+/// the RSA-2048 certificate; the handshake's own cost comes from its in-memory bench).
+pub fn connection_protocol(p: Protocol) -> Protocol {
+    match p {
+        Protocol::Tls12EcdheEcdsaAes128Gcm => Protocol::Tls12EcdheRsaAes128Gcm,
+        p => p,
+    }
+}
+
 /// `connection/openssl/<protocol>/<kind>/<side>`: a new TLS connection on sockets.
 pub fn tls_connection_bench(opts: &ModelOptions, side: Side, kind: TlsKind) -> String {
     crate::connection::bench_id(
-        crate::connection::Layer::Tls(opts.protocol(), handshake_kind(opts, kind)),
+        crate::connection::Layer::Tls(
+            connection_protocol(opts.protocol()),
+            handshake_kind(opts, kind),
+        ),
         handshake_side(side),
     )
     .full()
 }
 
-/// `handshake/<stack>/<protocol>/<kind>/<side>` for a per-call handshake.
+/// `handshake/<stack>/<protocol>[/<group>][/<cert>]/<kind>/<side>` for a per-call handshake.
 pub fn handshake_bench(opts: &ModelOptions, side: Side, kind: TlsKind) -> String {
-    BenchId::new(
-        "handshake",
-        &[
-            opts.stack.label(),
-            opts.protocol().label(),
-            handshake_kind(opts, kind).label(),
-            side.label(),
-        ],
-    )
-    .full()
+    let side = match side {
+        Side::Client => crate::handshake::Side::Client,
+        Side::Server => crate::handshake::Side::Server,
+    };
+    opts.scenario(handshake_kind(opts, kind)).id(side).full()
 }
 
 /// The server's pause before each flight in the event-loop benches the model reads.
@@ -461,6 +537,12 @@ pub struct ModelOutput {
     /// The multi-core projection, when a `tlscost scale` file was used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multicore: Option<crate::scale::MultiCore>,
+    /// Memory of `--connections N` persistent connections, next to the CPU per call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<PersistentMemory>,
+    /// The paper's TLS configurations beside their modern equivalents (`--today`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub today: Option<today::Today>,
 }
 
 /// A handshake component rebuilt from its measured parts (`tlscost counts --explain`).
@@ -480,6 +562,24 @@ pub struct Reconstructed {
     pub residual: Vec<String>,
 }
 
+/// The heap memory of N persistent TLS connections of the model's handshake (measured in
+/// this process, [`crate::memory`]): what a registrar holding one connection per phone needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersistentMemory {
+    /// N.
+    pub connections: u64,
+    /// The full handshake whose established connection was measured.
+    pub scenario: String,
+    /// Heap bytes one idle connection holds on the proxy when it accepted it (TLS server).
+    pub server_bytes: i64,
+    /// The same when the proxy opened it (TLS client).
+    pub client_bytes: i64,
+    /// N x server_bytes, in MiB.
+    pub server_mib: f64,
+    /// N x client_bytes, in MiB.
+    pub client_mib: f64,
+}
+
 /// The options, as labels.
 #[derive(Debug, Clone, Serialize)]
 pub struct OptionsOut {
@@ -495,6 +595,12 @@ pub struct OptionsOut {
     pub base_udp_us: Option<f64>,
     /// The operator's auth lookup cost (µs per call).
     pub auth_us: f64,
+    /// Key-exchange group of the full handshakes (`none` for RSA key transport).
+    pub group: String,
+    /// Certificate type of the full handshakes.
+    pub cert: String,
+    /// Record suite of the AES configurations.
+    pub aes_records: String,
 }
 
 /// The paper's configuration count.
@@ -565,6 +671,9 @@ pub fn build(
     }
     for r in &mut rows {
         r.units = r.measured.as_ref().map(|m| m.us / base_us);
+        if r.id == ComponentId::TlsBulk(BulkSuite::Aes).id() && opts.aes_records() == "aes128-gcm" {
+            r.label = "TLS bulk, AES-128-GCM".into();
+        }
     }
 
     // Every composed component is in the table, so measured (checked by the tests).
@@ -690,6 +799,13 @@ pub fn build(
             resumed: opts.resumed_kind().label().into(),
             base_udp_us: opts.base_udp_us,
             auth_us: opts.auth_us,
+            group: opts
+                .scenario(Kind::Full)
+                .group
+                .map_or("none", |g| g.label())
+                .into(),
+            cert: opts.scenario(Kind::Full).cert_type().label().into(),
+            aes_records: opts.aes_records().into(),
         },
         protocol: opts.protocol().label().to_string(),
         source: est.source.display().to_string(),
@@ -716,6 +832,8 @@ pub fn build(
         estimates: used,
         reconstructed: Vec::new(),
         multicore: None,
+        memory: None,
+        today: None,
     })
 }
 
@@ -732,25 +850,33 @@ pub fn libssl_3des_measured(flows: &Flows, est: &Estimates) -> bool {
     })
 }
 
-/// The same sum with every 3DES record bench taken from libssl (`record/libssl/3des-sha/...`).
-fn on_libssl_3des(sum: Sum) -> Sum {
+/// The same sum with each record bench `record/<backend>/<suite>/<rest>` renamed to what
+/// `rename(backend, suite, rest)` gives (kept where it gives `None`).
+fn rename_records(sum: Sum, rename: impl Fn(&str, &str, &str) -> Option<String>) -> Sum {
     let terms = sum
         .terms
         .into_iter()
         .map(|(bench, w)| {
-            let parts: Vec<&str> = bench.splitn(3, '/').collect();
-            match parts[..] {
-                ["record", _, rest] if rest.starts_with("3des-sha/") => {
-                    (format!("record/{}/{rest}", crate::crypto::libssl::LABEL), w)
-                }
-                _ => (bench, w),
-            }
+            let parts: Vec<&str> = bench.splitn(4, '/').collect();
+            let renamed = match parts[..] {
+                ["record", backend, suite, rest] => rename(backend, suite, rest),
+                _ => None,
+            };
+            (renamed.unwrap_or(bench), w)
         })
         .collect();
     Sum {
         terms,
         constant_us: sum.constant_us,
     }
+}
+
+/// The same sum with every 3DES record bench taken from libssl (`record/libssl/3des-sha/...`).
+fn on_libssl_3des(sum: Sum) -> Sum {
+    rename_records(sum, |_, suite, rest| {
+        (suite == "3des-sha")
+            .then(|| format!("record/{}/{suite}/{rest}", crate::crypto::libssl::LABEL))
+    })
 }
 
 /// What the model assumes or substitutes, said in its output.
@@ -780,7 +906,7 @@ pub fn notes(opts: &ModelOptions) -> Vec<String> {
             p.label(),
             p.version(),
             p.iana_suite(),
-            if opts.stack == Stack::Rustls && opts.protocol.is_none() {
+            if opts.stack.is_rustls() && opts.protocol.is_none() {
                 " (rustls has no RSA key transport)"
             } else {
                 ""
@@ -798,8 +924,17 @@ pub fn notes(opts: &ModelOptions) -> Vec<String> {
     if p == Protocol::Tls13Aes128Gcm && opts.resumed == Kind::ResumedId {
         n.push("TLS 1.3 has no session-id resumption: the resumed configurations resume by ticket (PSK).".into());
     }
-    if opts.stack == Stack::Rustls {
+    if opts.stack.is_rustls() {
         n.push("Connection handling on sockets is measured on OpenSSL (connection/openssl/...) and its OpenSSL in-memory handshake taken out: the rustls handshake takes its place.".into());
+    }
+    if p != Protocol::Tls12RsaAes128Sha || opts.group.is_some() || opts.cert.is_some() {
+        let s = opts.scenario(Kind::Full);
+        n.push(format!(
+            "Handshakes: {} (key exchange {}, {} certificates); the paper columns stay the paper's.",
+            s.label(),
+            s.group.map_or("RSA key transport", |g| g.label()),
+            s.cert_type().label()
+        ));
     }
     if opts.record_backend(BulkSuite::TripleDes) != opts.backend {
         n.push(format!(

@@ -38,6 +38,47 @@ impl Table {
         }
     }
 
+    /// The "today" table: µs per call under each set-up and its ratio to the paper's.
+    fn today(&self, out: &mut String, t: &crate::model::today::Today) {
+        self.heading(
+            out,
+            "Today: the paper's TLS configurations beside their modern equivalents (µs per call, x = ratio to the paper's set-up)",
+        );
+        let mut header = vec!["configuration".to_string()];
+        header.extend(
+            t.columns
+                .iter()
+                .map(|c| format!("{} [{}]", c.label, c.stack)),
+        );
+        let rows = t
+            .rows
+            .iter()
+            .map(|r| {
+                let mut row = vec![r.configuration.clone()];
+                for (i, (us, x)) in r.us.iter().zip(&r.ratio).enumerate() {
+                    row.push(match (us, x) {
+                        (Some(u), _) if i == 0 => fmt_us(*u),
+                        (Some(u), Some(x)) => format!("{} ({x:.2}x)", fmt_us(*u)),
+                        _ => "-".into(),
+                    });
+                }
+                row
+            })
+            .collect();
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        *out += &self.table(&header, rows);
+        for c in t.columns.iter() {
+            match &c.missing {
+                Some(why) => {
+                    let _ = writeln!(out, "- {}: not computed: {why}", c.label);
+                }
+                None => {
+                    let _ = writeln!(out, "- {}: handshakes {}", c.label, c.scenario);
+                }
+            }
+        }
+    }
+
     fn table(&self, header: &[&str], rows: Vec<Vec<String>>) -> String {
         let mut t = comfy_table::Table::new();
         t.load_style(self.style)
@@ -235,6 +276,35 @@ impl Exporter for Table {
             ],
             rows,
         );
+
+        if let Some(mem) = &m.memory {
+            self.heading(
+                &mut out,
+                &format!(
+                    "Memory of {} persistent connections ({}, heap held per idle connection)",
+                    mem.connections, mem.scenario
+                ),
+            );
+            let kib = |b: i64| format!("{:.1}", b as f64 / 1024.0);
+            out += &self.table(
+                &["proxy side", "KiB per connection", "MiB in all"],
+                vec![
+                    vec![
+                        "TLS server (accepts)".into(),
+                        kib(mem.server_bytes),
+                        format!("{:.1}", mem.server_mib),
+                    ],
+                    vec![
+                        "TLS client (connects)".into(),
+                        kib(mem.client_bytes),
+                        format!("{:.1}", mem.client_mib),
+                    ],
+                ],
+            );
+        }
+        if let Some(t) = &m.today {
+            self.today(&mut out, t);
+        }
 
         self.heading(&mut out, "Notes");
         for n in m.notes.iter().chain(std::iter::once(&m.paper_count.note)) {

@@ -64,6 +64,10 @@ pub struct ResultsFile {
     /// The model computed from them (`tlscost model --json`), when written by `tlscost model`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<serde_json::Value>,
+    /// Heap memory per connection of every handshake scenario this build ran
+    /// (`tlscost memory --json`'s connections), when written by `tlscost model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<serde_json::Value>,
 }
 
 impl ResultsFile {
@@ -94,6 +98,7 @@ impl ResultsFile {
                 })
                 .collect(),
             model: None,
+            memory: None,
         }
     }
 
