@@ -45,7 +45,7 @@ enum Command {
     Testbed(tlscost::testbed::Args),
     /// Measure a real SIP server's CPU per call (Kamailio, or yours at its address), as a
     /// measured-server file and a calibration CSV.
-    Server(tlscost::server::cli::Args),
+    Server(Box<tlscost::server::cli::Args>),
     /// Run the testbed, calibrate the model on part of it and predict the rest (Fig. 14, 16).
     Validate(tlscost::testbed::validate::Args),
     /// Measured operation counts of every handshake scenario and side (--explain: against the
@@ -95,7 +95,7 @@ fn run(cli: Cli) -> tlscost::Result<()> {
         Command::Parity(args) => tlscost::parity::run(args),
         Command::Eventloop(args) => tlscost::eventloop::run(args),
         Command::Testbed(args) => tlscost::testbed::run(args),
-        Command::Server(args) => tlscost::server::cli::run(args),
+        Command::Server(args) => tlscost::server::cli::run(*args),
         Command::Validate(args) => tlscost::testbed::validate::run(args),
         Command::Counts(args) => tlscost::handshake::cli::run(args),
         Command::Memory(args) => tlscost::memory::cli::run(args),

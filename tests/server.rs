@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use tlscost::handshake::Protocol;
 use tlscost::model::calibrate;
 use tlscost::model::calibrate::config_from_name;
-use tlscost::names::Dimension;
 use tlscost::server::cpu::{self, Processes, Source};
 use tlscost::server::file::ServerFile;
 use tlscost::server::measure::{check_run, Entry, EntryKind, Listens, Target};
