@@ -526,21 +526,19 @@ fn handshake_kind_of(id: &str, resumed: &str) -> Option<String> {
 
 /// Sets every configuration's peak calls/s on `cores` (default: this machine's) from the
 /// efficiencies in `file`, and says how in the model's notes.
+/// `scenario(kind)` gives the label of the model's per-call handshake of a kind label
+/// (`full`, `mutual`, or the resumption kind): `<stack>/<protocol>[/<group>][/<cert>]/<kind>`.
 pub fn apply(
     model: &mut crate::model::ModelOutput,
     file: &ScaleFile,
     cores: Option<usize>,
     path: &Path,
+    scenario: &dyn Fn(&str) -> String,
 ) -> Result<()> {
     let here = std::thread::available_parallelism().map_or(1, |n| n.get());
     let k = cores.unwrap_or(here);
     check_threads(k, usize::MAX)?;
-    let (stack, protocol, resumed) = (
-        model.options.stack.clone(),
-        model.protocol.clone(),
-        model.options.resumed.clone(),
-    );
-    let scenario = |kind: &str| format!("{stack}/{protocol}/{kind}");
+    let resumed = model.options.resumed.clone();
     let mut effs: Vec<(String, f64, usize)> = Vec::new();
     let mut missing = Vec::new();
     for kind in ["full", "mutual", resumed.as_str()] {

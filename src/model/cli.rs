@@ -302,7 +302,13 @@ fn multicore(model: &mut ModelOutput, args: &ModelArgs) -> Result<()> {
         }
     };
     let file = crate::scale::ScaleFile::read(&path)?;
-    crate::scale::apply(model, &file, args.cores, &path)
+    let opts = args.options()?;
+    let scenario = |kind: &str| {
+        Kind::from_label("kind", kind)
+            .map(|k| opts.scenario(k).label())
+            .unwrap_or_else(|_| kind.to_string())
+    };
+    crate::scale::apply(model, &file, args.cores, &path, &scenario)
 }
 
 /// Each measured component's label and benchmarks.

@@ -472,6 +472,20 @@ pub fn finish(f: &ServerFile, load: &LoadArgs) -> Result<()> {
             csv.display()
         );
     }
+    // Everything measured is kept; the exit status still says that something failed.
+    let failed: Vec<&str> = f
+        .not_measured
+        .iter()
+        .filter(|n| n.reason.starts_with(super::measure::RUN_FAILED))
+        .map(|n| n.configuration.as_str())
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} configuration(s) failed twice and are not measured ({}); the others are in the file",
+            failed.len(),
+            failed.join(", ")
+        )));
+    }
     Ok(())
 }
 

@@ -347,7 +347,7 @@ pub fn start(
         .arg("-f")
         .arg(&cfg)
         .args(["-x", memory.flag(), "-X", memory.flag()])
-        .args(["-m", "128", "-M", "16"])
+        .args(["-m", "1024", "-M", "16"])
         .arg("-Y")
         .arg(dir)
         .arg("-w")

@@ -500,6 +500,9 @@ impl Series {
     }
 }
 
+/// The start of the not-measured reason of a configuration whose run failed twice.
+pub const RUN_FAILED: &str = "a run failed twice";
+
 /// Measures every target `repeat` times, a round at a time (each round runs every target
 /// once, so a slow period of the machine spreads over all of them). `progress` gets one
 /// line per run. Idle CPU is measured first.
@@ -557,7 +560,34 @@ pub fn measure(
         for x in series.iter_mut().filter(|x| x.not_measured.is_none()) {
             i += 1;
             let t0 = Instant::now();
-            match run_target(&x.target, server, s, pki, idle)? {
+            // A failed run is an error, not a result: it is discarded and repeated once (a
+            // server can drop one connection under load); a second failure leaves the
+            // configuration unmeasured with both errors, and the rest of the runs go on.
+            let outcome = match run_target(&x.target, server, s, pki, idle) {
+                Ok(o) => o,
+                Err(first) => {
+                    progress(format!(
+                        "round {}/{} [{i}/{todo}] {:<44} run failed ({first}); repeating it once",
+                        round + 1,
+                        s.repeat,
+                        x.target.label()
+                    ));
+                    match run_target(&x.target, server, s, pki, idle) {
+                        Ok(o) => {
+                            x.checks.push(format!(
+                                "round {}: a run failed and was repeated: {first}",
+                                round + 1
+                            ));
+                            o
+                        }
+                        Err(second) => Outcome::NotMeasured(format!(
+                            "{RUN_FAILED} in round {}: {first}; repeated: {second}",
+                            round + 1
+                        )),
+                    }
+                }
+            };
+            match outcome {
                 Outcome::Measured(f) => {
                     progress(format!(
                         "round {}/{} [{i}/{todo}] {:<44} {:>8.1} µs/call (generators {:.1}) {:.1} s",

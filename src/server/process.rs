@@ -54,6 +54,18 @@ impl Started {
             .try_clone()
             .map_err(|e| Error::io(format!("opening {}", log.display()), e))?;
         let program = cmd.get_program().to_string_lossy().into_owned();
+        // If tlscost itself is killed (Ctrl-C, SIGTERM, a CI timeout) before it can stop
+        // what it started, the kernel sends the child SIGTERM: nothing it started outlives it.
+        // SAFETY: prctl is async-signal-safe; it runs in the child between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let child = cmd
             .stdin(Stdio::null())
             .stdout(out)
@@ -195,9 +207,18 @@ pub fn check_free(addr: std::net::SocketAddr, what: &str) -> Result<()> {
 }
 
 /// `n` consecutive ports on 127.0.0.1, free for TCP and UDP right now (the first one
-/// picked by the kernel).
+/// picked by the kernel). Once, right after `make model` (whose connection benches open
+/// thousands of loopback connections), 50 quick attempts all failed and a minute later the
+/// first one succeeded: it keeps trying, with short pauses, for up to 30 s before it gives up.
 pub fn free_ports(n: u16) -> Result<Vec<u16>> {
-    for _ in 0..50 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for attempt in 0.. {
+        if attempt > 0 && attempt % 50 == 0 {
+            if std::time::Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
         let l = std::net::TcpListener::bind("127.0.0.1:0")
             .map_err(|e| Error::io("finding a free port on 127.0.0.1", e))?;
         let base = l
@@ -217,6 +238,6 @@ pub fn free_ports(n: u16) -> Result<Vec<u16>> {
         }
     }
     Err(Error::Usage(format!(
-        "no {n} consecutive free ports on 127.0.0.1 found"
+        "no {n} consecutive free ports on 127.0.0.1 found in 30 s (`ss -tan` shows what holds them)"
     )))
 }
