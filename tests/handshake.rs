@@ -617,3 +617,25 @@ fn psk_ke_resumes_without_a_key_exchange() {
     assert_eq!((f.group.as_str(), f.server_group.as_str()), (NONE, NONE));
     assert_eq!(f.resumed_from, Some(ResumedFrom::Ticket));
 }
+
+/// The counting provider wraps a KEM group without breaking it: the X25519MLKEM768 hybrid on
+/// rustls-awslc completes under `counts` (the server encapsulates in one step, which the
+/// wrapper must forward), one key exchange per side, and each direction's key share is
+/// larger than X25519's by an ML-KEM-768 encapsulation key (1,184 B, client) or
+/// ciphertext (1,088 B, server).
+#[cfg(feature = "awslc")]
+#[test]
+fn counting_the_pq_hybrid_keeps_its_key_exchange_and_shows_its_bytes() {
+    let pki = pki();
+    let hybrid = Scenario::new(Stack::RustlsAwslc, Protocol::Tls13Aes128Gcm, Kind::Full)
+        .with_group(Some(Group::X25519Mlkem768));
+    let classic = Scenario::new(Stack::RustlsAwslc, Protocol::Tls13Aes128Gcm, Kind::Full);
+    let h = measure(hybrid, &pki).unwrap_or_else(|e| panic!("{e}"));
+    let c = measure(classic, &pki).unwrap_or_else(|e| panic!("{e}"));
+    for side in [Side::Client, Side::Server] {
+        assert_eq!(h.side(side).key_exchanges, 1, "{side:?}");
+    }
+    let sent = |o: &OpCounts, s: Side| o.side(s).wire_bytes_sent as i64;
+    assert!(sent(&h, Side::Client) - sent(&c, Side::Client) >= 1184);
+    assert!(sent(&h, Side::Server) - sent(&c, Side::Server) >= 1088);
+}

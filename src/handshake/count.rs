@@ -552,6 +552,15 @@ mod provider {
         fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
             Ok(Box::new(Active(self.0.start()?)))
         }
+        // A KEM (ML-KEM, the X25519MLKEM768 hybrid) encapsulates on the server in one step:
+        // the default (start, then complete) would decapsulate instead and fail the handshake.
+        fn start_and_complete(
+            &self,
+            peer_pub_key: &[u8],
+        ) -> Result<rustls::crypto::CompletedKeyExchange, Error> {
+            bump(|r| r.c.key_exchanges += 1);
+            self.0.start_and_complete(peer_pub_key)
+        }
         fn name(&self) -> NamedGroup {
             self.0.name()
         }
@@ -576,6 +585,16 @@ mod provider {
         ) -> Result<SharedSecret, Error> {
             bump(|r| r.c.key_exchanges += 1);
             self.0.complete_for_tls_version(peer_pub_key, tls_version)
+        }
+        fn hybrid_component(&self) -> Option<(NamedGroup, &[u8])> {
+            self.0.hybrid_component()
+        }
+        fn complete_hybrid_component(
+            self: Box<Self>,
+            peer_pub_key: &[u8],
+        ) -> Result<SharedSecret, Error> {
+            bump(|r| r.c.key_exchanges += 1);
+            self.0.complete_hybrid_component(peer_pub_key)
         }
         fn pub_key(&self) -> &[u8] {
             self.0.pub_key()
