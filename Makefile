@@ -123,19 +123,23 @@ anatomy: valgrind
 # the modern set-ups: openssl (the hybrid needs OPENSSL=vendored), rustls or rustls-awslc.
 TODAY_STACK ?= openssl
 TODAY_HANDSHAKES = '^handshake/(openssl/tls12-rsa-aes128-sha/(rsa2048/(full|mutual)|resumed-id)|$(TODAY_STACK)/(tls12-ecdhe-rsa-aes128-gcm/(x25519/rsa2048/(full|mutual)|resumed-ticket)|tls13-aes128-gcm/(x25519|x25519mlkem768)/((rsa2048|ecdsa-p256)/(full|mutual)|resumed-ticket)))/'
+# The per-connection handling the model adds to every new connection, per protocol.
+TODAY_CONNECTIONS = '^connection/(tcp|openssl/(tls12-rsa-aes128-sha|tls12-ecdhe-rsa-aes128-gcm|tls13-aes128-gcm)/(full|mutual|resumed-id|resumed-ticket))/'
 today:
 	@start=$$(date +%s); set -e; \
 	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
-	step 1/5 "build the benches and tlscost (release)"; \
-	$(CARGO) bench $(FEATURES) --no-run --bench transport --bench primitives --bench handshakes; \
+	step 1/6 "build the benches and tlscost (release)"; \
+	$(CARGO) bench $(FEATURES) --no-run --bench transport --bench primitives --bench handshakes --bench connections; \
 	$(CARGO) build $(FEATURES) --profile bench --bin tlscost; \
-	step 2/5 "transport and the UDP base"; \
+	step 2/6 "transport and the UDP base"; \
 	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_SOCKETS) '^(transport|base)/'; \
-	step 3/5 "records at each SIP message size: AES-128-CBC-SHA, 3DES, AES-128-GCM"; \
+	step 3/6 "new connections on sockets (OpenSSL, the three protocols): what a connection costs beyond its handshake"; \
+	$(CARGO) bench $(FEATURES) --bench connections $(MODEL_SOCKETS) $(TODAY_CONNECTIONS); \
+	step 4/6 "records at each SIP message size: AES-128-CBC-SHA, 3DES, AES-128-GCM"; \
 	$(CARGO) bench $(FEATURES) --bench primitives $(MODEL_CRITERION) '^record/($(MODEL_BACKENDS)|libssl)/(aes128-sha|3des-sha|aes128-gcm)/(seal|open)/sip-'; \
-	step 4/5 "handshakes: the paper's on openssl, the modern ones on $(TODAY_STACK)"; \
+	step 5/6 "handshakes: the paper's on openssl, the modern ones on $(TODAY_STACK)"; \
 	$(CARGO) bench $(FEATURES) --bench handshakes $(MODEL_CRITERION) $(TODAY_HANDSHAKES); \
-	step 5/5 "the model with the today table"; \
+	step 6/6 "the model with the today table"; \
 	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- model --today --stack $(TODAY_STACK) --protocol tls13-aes128-gcm --resumed resumed-ticket --no-save $(MODEL_ARGS); \
 	echo "make today finished in $$(( $$(date +%s) - start )) s"
 

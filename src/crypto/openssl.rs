@@ -101,19 +101,28 @@ const ERR_LIB_RSA: c_int = 4;
 /// library (the provider) gives when the RSA code below it failed.
 const ERR_R_RSA_LIB: c_int = ERR_LIB_RSA | 0x8_0000;
 
+/// `ERR_LIB_EVP` of `openssl/err.h`.
+const ERR_LIB_EVP: c_int = 6;
+/// `EVP_R_PROVIDER_SIGNATURE_FAILURE` of `openssl/evperr.h`: OpenSSL 3.6 adds it on top of
+/// the RSA padding errors of a signature that does not verify.
+const EVP_R_PROVIDER_SIGNATURE_FAILURE: c_int = 234;
+
 /// OpenSSL's answer to a signature check as a verdict or a failure. `EVP_PKEY_verify`
 /// reports a bad signature as 0 or -1 with errors on the stack: the RSA library's (bad
 /// signature, padding check failed, wrong signature length, data too large for the
 /// modulus), each wrapped by the provider's "RSA lib". Those are its verdict on the
-/// signature; a stack with any other error (allocation, provider set-up, decoder) is a
-/// failure of the backend.
+/// signature (OpenSSL 3.6 also adds EVP's "provider signature failure" above them); a stack
+/// with any other error (allocation, provider set-up, decoder) is a failure of the backend.
 fn verify_verdict(r: std::result::Result<bool, openssl::error::ErrorStack>) -> Result<bool> {
     match r {
         Ok(v) => Ok(v),
         Err(e)
-            if e.errors()
-                .iter()
-                .all(|x| x.library_code() == ERR_LIB_RSA || x.reason_code() == ERR_R_RSA_LIB) =>
+            if e.errors().iter().all(|x| {
+                x.library_code() == ERR_LIB_RSA
+                    || x.reason_code() == ERR_R_RSA_LIB
+                    || (x.library_code() == ERR_LIB_EVP
+                        && x.reason_code() == EVP_R_PROVIDER_SIGNATURE_FAILURE)
+            }) =>
         {
             Ok(false)
         }
