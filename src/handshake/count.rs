@@ -321,7 +321,8 @@ fn infer_openssl(protocol: Protocol, side: Side, r: &mut Raw) {
 // ---------------------------------------------------------------------------------------------
 // openssl: message callback
 
-type MsgCallback = unsafe extern "C" fn(
+/// `SSL_CTX_set_msg_callback`'s callback type (openssl/ssl.h).
+pub(crate) type MsgCallback = unsafe extern "C" fn(
     write_p: libc::c_int,
     version: libc::c_int,
     content_type: libc::c_int,
@@ -333,7 +334,7 @@ type MsgCallback = unsafe extern "C" fn(
 
 extern "C" {
     // libssl, linked through openssl-sys; the openssl crate does not wrap it.
-    fn SSL_CTX_set_msg_callback(ctx: *mut libc::c_void, cb: Option<MsgCallback>);
+    pub(crate) fn SSL_CTX_set_msg_callback(ctx: *mut libc::c_void, cb: Option<MsgCallback>);
 }
 
 /// Installs the counting message callback on an OpenSSL context.

@@ -224,12 +224,6 @@ impl ModelOptions {
         s
     }
 
-    /// The record suite of the AES configurations: the protocol's (`aes128-gcm` for ECDHE and
-    /// TLS 1.3, the paper's `aes128-sha` for TLS_RSA).
-    pub fn aes_records(&self) -> &'static str {
-        self.record_suite(BulkSuite::Aes)
-    }
-
     /// The record backend for a suite (aws-lc-rs has no 3DES: OpenSSL's stands in).
     pub fn record_backend(&self, suite: BulkSuite) -> Backend {
         if suite == BulkSuite::TripleDes && self.backend == Backend::AwsLc {
@@ -671,7 +665,9 @@ pub fn build(
     }
     for r in &mut rows {
         r.units = r.measured.as_ref().map(|m| m.us / base_us);
-        if r.id == ComponentId::TlsBulk(BulkSuite::Aes).id() && opts.aes_records() == "aes128-gcm" {
+        if r.id == ComponentId::TlsBulk(BulkSuite::Aes).id()
+            && opts.record_suite(BulkSuite::Aes) == "aes128-gcm"
+        {
             r.label = "TLS bulk, AES-128-GCM".into();
         }
     }
@@ -805,7 +801,7 @@ pub fn build(
                 .map_or("none", |g| g.label())
                 .into(),
             cert: opts.scenario(Kind::Full).cert_type().label().into(),
-            aes_records: opts.aes_records().into(),
+            aes_records: opts.record_suite(BulkSuite::Aes).into(),
         },
         protocol: opts.protocol().label().to_string(),
         source: est.source.display().to_string(),

@@ -166,6 +166,16 @@ pub struct Server {
     pub unsupported: Vec<(Protocol, String)>,
 }
 
+impl Server {
+    /// The address `target` is sent to: the server's `--listen` of its kind (UDP, TCP, TLS,
+    /// mutual TLS, with or without auth); an error naming the missing kind otherwise.
+    pub fn address_of(&self, target: &Target) -> Result<SocketAddr> {
+        self.listens
+            .get(target.entry())
+            .ok_or_else(|| Error::Usage(format!("no --listen {} address", target.entry().label())))
+    }
+}
+
 /// One run's figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunFigures {
@@ -304,10 +314,7 @@ pub fn check_mutual(target: &Target, server: &Server, pki: &Pki) -> Result<()> {
     if target.config.kind != TlsKind::Mutual {
         return Ok(());
     }
-    let addr = server
-        .listens
-        .get(target.entry())
-        .ok_or_else(|| Error::Usage(format!("no --listen {} address", target.entry().label())))?;
+    let addr = server.address_of(target)?;
     refuses_anonymous_client(pki, target.protocol, addr)
 }
 
@@ -436,10 +443,7 @@ pub fn run_target(
     pki: &Pki,
     idle_us_per_s: f64,
 ) -> Result<Outcome> {
-    let addr = server
-        .listens
-        .get(target.entry())
-        .ok_or_else(|| Error::Usage(format!("no --listen {} address", target.entry().label())))?;
+    let addr = server.address_of(target)?;
     let plan = plan_for(target, s)?;
     let g = generators(target, addr, s, pki, 1)?;
     let mut start: Option<(cpu::Sample, f64)> = None;

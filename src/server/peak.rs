@@ -228,10 +228,7 @@ pub fn trial(search: &Search, target: &Target, rate: f64) -> Result<Trial> {
     };
     let mut plan = super::measure::plan_for(target, &ts)?;
     plan.warmup = plan.warmup.max(ps.lanes as u64);
-    let addr = server
-        .listens
-        .get(target.entry())
-        .ok_or_else(|| Error::Usage(format!("no --listen {} address", target.entry().label())))?;
+    let addr = server.address_of(target)?;
     let g = super::measure::generators(target, addr, &ts, pki, ps.lanes)?;
     let mut start = None;
     let mut end = None;

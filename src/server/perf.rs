@@ -432,10 +432,7 @@ pub fn profile_target(
     pki: &Pki,
     dir: &Path,
 ) -> Result<Profile> {
-    let addr = server
-        .listens
-        .get(target.entry())
-        .ok_or_else(|| Error::Usage(format!("no --listen {} address", target.entry().label())))?;
+    let addr = server.address_of(target)?;
     let plan = plan_for(target, s)?;
     let g = generators(target, addr, s, pki, 1)?;
     let pids: Vec<u32> = server.processes.pids()?.into_iter().collect();

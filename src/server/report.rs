@@ -123,19 +123,14 @@ pub fn peaks_table(f: &ServerFile) -> String {
     out
 }
 
-/// The categories shown, in the paper's order.
-const SHOWN: &[Category] = &[
-    Category::Rsa,
-    Category::Mac,
-    Category::Aes,
-    Category::OtherLibcrypto,
-    Category::Libssl,
-    Category::Libc,
-    Category::Server,
-    Category::Database,
-    Category::Kernel,
-    Category::Other,
-];
+/// The categories shown: every one but 3DES, in the paper's order.
+fn shown() -> Vec<Category> {
+    Category::ALL
+        .iter()
+        .copied()
+        .filter(|c| *c != Category::TripleDes)
+        .collect()
+}
 
 /// Per-call profiles by the paper's categories, then the deltas beside the paper's.
 pub fn breakdown(f: &ServerFile, paper: Option<&serde_json::Value>) -> String {
@@ -144,7 +139,7 @@ pub fn breakdown(f: &ServerFile, paper: Option<&serde_json::Value>) -> String {
     }
     let mut t = comfy_table::Table::new();
     let mut header = vec!["profile (µs/call)".to_string(), "total".into()];
-    header.extend(SHOWN.iter().map(|c| c.label().to_string()));
+    header.extend(shown().iter().map(|c| c.label().to_string()));
     header.push("of all: allocation".into());
     t.set_header(header);
     for p in &f.profiles {
@@ -156,7 +151,7 @@ pub fn breakdown(f: &ServerFile, paper: Option<&serde_json::Value>) -> String {
             },
             format!("{:.0}", b.total),
         ];
-        row.extend(SHOWN.iter().map(|c| format!("{:.0}", b.category(*c))));
+        row.extend(shown().iter().map(|c| format!("{:.0}", b.category(*c))));
         row.push(format!("{:.0}", b.part(crate::profile::Part::Allocation)));
         t.add_row(row);
     }
@@ -183,7 +178,7 @@ pub fn breakdown(f: &ServerFile, paper: Option<&serde_json::Value>) -> String {
                 "-".into()
             }
         };
-        let ours: Vec<String> = SHOWN
+        let ours: Vec<String> = shown()
             .iter()
             .filter(|c| d.ours.category(**c).abs() >= 0.5)
             .map(|c| {
@@ -207,11 +202,12 @@ pub fn breakdown(f: &ServerFile, paper: Option<&serde_json::Value>) -> String {
                 let total = delta.unwrap_or(f64::NAN);
                 // In the order of the categories, as ours.
                 let mut keys: Vec<&String> = parts.keys().collect();
+                let order = shown();
                 keys.sort_by_key(|k| {
-                    SHOWN
+                    order
                         .iter()
                         .position(|c| c.label() == k.as_str())
-                        .unwrap_or(SHOWN.len())
+                        .unwrap_or(order.len())
                 });
                 let p: Vec<String> = keys
                     .into_iter()

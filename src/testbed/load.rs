@@ -720,30 +720,8 @@ impl Uas {
 /// Which of `listeners` have a connection waiting, within `timeout`.
 fn poll_readable(listeners: &[TcpListener], timeout: Duration) -> Result<Vec<usize>> {
     use std::os::fd::AsRawFd;
-    let mut fds: Vec<libc::pollfd> = listeners
-        .iter()
-        .map(|l| libc::pollfd {
-            fd: l.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    // SAFETY: `fds` is a valid array of `fds.len()` pollfds.
-    let r = unsafe {
-        libc::poll(
-            fds.as_mut_ptr(),
-            fds.len() as libc::nfds_t,
-            timeout.as_millis() as libc::c_int,
-        )
-    };
-    if r < 0 {
-        let e = std::io::Error::last_os_error();
-        if e.kind() == std::io::ErrorKind::Interrupted {
-            return Ok(Vec::new());
-        }
-        return Err(Error::io("UAS: waiting for a connection", e));
-    }
-    Ok((0..fds.len()).filter(|&i| fds[i].revents != 0).collect())
+    let fds: Vec<_> = listeners.iter().map(|l| l.as_raw_fd()).collect();
+    wire::readable(&fds, timeout).map_err(|e| Error::io("UAS: waiting for a connection", e))
 }
 
 /// A fresh run id (12 hex digits): no two runs share a Call-ID.

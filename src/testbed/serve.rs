@@ -390,34 +390,11 @@ impl Server {
             for (&id, l) in &self.links {
                 watch.push((l.conn.tcp().as_raw_fd(), Watch::Link(id)));
             }
-            let mut fds: Vec<libc::pollfd> = watch
-                .iter()
-                .map(|(fd, _)| libc::pollfd {
-                    fd: *fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                })
-                .collect();
-            // SAFETY: `fds` is a valid array of `fds.len()` pollfds.
-            let r = unsafe {
-                libc::poll(
-                    fds.as_mut_ptr(),
-                    fds.len() as libc::nfds_t,
-                    TICK.as_millis() as libc::c_int,
-                )
-            };
-            if r < 0 {
-                let err = std::io::Error::last_os_error();
-                if err.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(Error::io("testbed serve: poll", err));
-            }
-            for (p, (_, w)) in fds.iter().zip(&watch) {
-                if p.revents == 0 {
-                    continue;
-                }
-                match *w {
+            let fds: Vec<_> = watch.iter().map(|(fd, _)| *fd).collect();
+            let ready =
+                wire::readable(&fds, TICK).map_err(|e| Error::io("testbed serve: poll", e))?;
+            for &(_, w) in ready.iter().map(|&i| &watch[i]) {
+                match w {
                     Watch::Udp(e) => self.read_udp(e)?,
                     Watch::Listener(e) => {
                         if let Err(err) = self.accept(e) {

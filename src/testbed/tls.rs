@@ -119,25 +119,12 @@ thread_local! {
     static CERTIFICATES_SENT: Cell<u64> = const { Cell::new(0) };
 }
 
-type MsgCallback = unsafe extern "C" fn(
-    write_p: libc::c_int,
-    version: libc::c_int,
-    content_type: libc::c_int,
-    buf: *const libc::c_void,
-    len: libc::size_t,
-    ssl: *mut libc::c_void,
-    arg: *mut libc::c_void,
-);
-
-extern "C" {
-    // libssl, linked through openssl-sys; the openssl crate does not wrap it.
-    fn SSL_CTX_set_msg_callback(ctx: *mut libc::c_void, cb: Option<MsgCallback>);
-}
-
 fn install_certificate_counter(b: &mut SslContextBuilder) {
     // SAFETY: `as_ptr` is the live SSL_CTX of the builder; the callback only reads the
     // buffer OpenSSL passes for the duration of the call.
-    unsafe { SSL_CTX_set_msg_callback(b.as_ptr().cast(), Some(on_message)) }
+    unsafe {
+        crate::handshake::count::SSL_CTX_set_msg_callback(b.as_ptr().cast(), Some(on_message))
+    }
 }
 
 const SSL3_RT_HANDSHAKE: libc::c_int = 22;

@@ -89,6 +89,38 @@ pub fn prepare(s: &TcpStream, what: &str) -> Result<()> {
         .map_err(|e| Error::io(format!("{what}: socket options"), e))
 }
 
+/// Which of `fds` are readable (data, or a connection waiting), within `timeout`: their
+/// indices. A signal interrupting the wait gives none (the caller loops anyway).
+pub fn readable(
+    fds: &[std::os::fd::RawFd],
+    timeout: std::time::Duration,
+) -> std::io::Result<Vec<usize>> {
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `p` is a valid array of `p.len()` pollfds.
+    let r = unsafe {
+        libc::poll(
+            p.as_mut_ptr(),
+            p.len() as libc::nfds_t,
+            timeout.as_millis() as libc::c_int,
+        )
+    };
+    if r < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::Interrupted {
+            return Ok(Vec::new());
+        }
+        return Err(e);
+    }
+    Ok((0..p.len()).filter(|&i| p[i].revents != 0).collect())
+}
+
 /// Blocks until `fd` is readable (a listener: a connection is waiting), at most
 /// [`IO_TIMEOUT`]. Blocking in the kernel keeps the waiting thread's CPU clock still.
 pub fn wait_readable(fd: &impl AsRawFd, what: &str) -> Result<()> {
