@@ -103,6 +103,49 @@ fn callgrind_counts_equal_the_inferred_ones_where_both_exist() {
     }
 }
 
+/// OpenSSL signs and checks ECDSA through `ECDSA_sign_ex` and `ECDSA_verify` (its EC signature
+/// provider's calls), never RSA: the callgrind counts of a TLS 1.2 ECDHE_ECDSA full handshake
+/// equal what its messages imply (the server signs its key exchange once; the client checks the
+/// server's chain, one signature, and the key exchange's signature).
+#[test]
+fn callgrind_counts_ecdsa_signatures_as_the_messages_imply() {
+    let s = Scenario::new(
+        Stack::Openssl,
+        Protocol::Tls12EcdheEcdsaAes128Gcm,
+        Kind::Full,
+    );
+    let [client, server] = profiled(s);
+    let inferred = measure(s, &pki()).unwrap();
+    let (mut c, mut sv) = (inferred.client.clone(), inferred.server.clone());
+    apply_measured(&mut c, &client);
+    apply_measured(&mut sv, &server);
+    assert_eq!(server.calls("ECDSA_sign_ex"), 1, "{:?}", server.calls);
+    assert_eq!(client.calls("ECDSA_verify"), 2, "{:?}", client.calls);
+    for p in [&client, &server] {
+        for f in ["RSA_private_encrypt", "RSA_public_decrypt"] {
+            assert_eq!(p.calls(f), 0, "{}: {f}", p.bench);
+        }
+    }
+    for (side, measured, inferred) in [
+        ("client", &c, &inferred.client),
+        ("server", &sv, &inferred.server),
+    ] {
+        assert_eq!(
+            (
+                measured.private_sign,
+                measured.public_verify,
+                measured.chain_signatures
+            ),
+            (
+                inferred.private_sign,
+                inferred.public_verify,
+                inferred.chain_signatures
+            ),
+            "{side}"
+        );
+    }
+}
+
 fn write_estimate(dir: &Path, id: &str, median_ns: f64) {
     let new = dir.join(id.replace('/', "_")).join("new");
     std::fs::create_dir_all(&new).unwrap();

@@ -29,8 +29,8 @@ use std::process::Command;
 pub const DEFAULT_PATH: &str = "target/anatomy/anatomy.json";
 /// What the `kind` field of the results file says.
 pub const KIND: &str = "tlscost-anatomy";
-/// The results file's schema.
-pub const SCHEMA: u32 = 2;
+/// The results file's schema (3: ECDSA calls counted).
+pub const SCHEMA: u32 = 3;
 
 /// The functions whose calls are counted, with what one call is. Exported entry points
 /// (Debian's libcrypto carries no other names); each is the one place its operation passes,
@@ -51,6 +51,14 @@ pub const COUNTED: &[(&str, &str)] = &[
     (
         "RSA_public_encrypt",
         "RSA public-key encryption (key transport)",
+    ),
+    (
+        "ECDSA_sign_ex",
+        "ECDSA signature (what OpenSSL's EC signature provider calls)",
+    ),
+    (
+        "ECDSA_verify",
+        "ECDSA signature check (certificates and handshake signatures)",
     ),
     (
         "X509_verify",
@@ -210,17 +218,21 @@ const PRICED_OPENSSL: &[&str] = &[
     "RSA_private_decrypt",
     "RSA_private_encrypt",
     "RSA_public_encrypt",
+    "ECDSA_sign_ex",
 ];
+
+/// OpenSSL's signature checks: inside chain verification or outside it (handshake signatures).
+const SIGNATURE_CHECKS: &[&str] = &["RSA_public_decrypt", "ECDSA_verify"];
 
 /// Instructions inside the operations the handshake parts price: a deterministic "explained"
 /// beside the timed one. OpenSSL: the inclusive instructions of the calls to the priced entry
-/// points ([`PRICED_OPENSSL`]), plus the RSA signature checks made outside chain verification
-/// (their share of `RSA_public_decrypt`'s calls). Other stacks (ring, webpki: crypto in code of
+/// points ([`PRICED_OPENSSL`]), plus the RSA and ECDSA signature checks made outside chain
+/// verification (their share of the checks' calls). Other stacks (ring, aws-lc-rs, webpki: crypto in code of
 /// its own): the profile's parts that the benches price (RSA, key exchange, PRF/HKDF, X.509,
 /// chains, digests, ciphers). Records and the transcript are small and left out on OpenSSL.
 pub fn priced_ir(p: &Profile, b: &Breakdown) -> f64 {
     let outer: u64 = PRICED_OPENSSL.iter().map(|f| p.inclusive_into(f)).sum();
-    let verifies = p.calls_to("RSA_public_decrypt");
+    let verifies: u64 = SIGNATURE_CHECKS.iter().map(|f| p.calls_to(f)).sum();
     if outer > 0 || verifies > 0 {
         let in_chains = p.calls_to("X509_verify").min(verifies);
         let outside = if verifies > 0 {
@@ -228,7 +240,8 @@ pub fn priced_ir(p: &Profile, b: &Breakdown) -> f64 {
         } else {
             0.0
         };
-        return outer as f64 + outside * p.inclusive_into("RSA_public_decrypt") as f64;
+        let checks: u64 = SIGNATURE_CHECKS.iter().map(|f| p.inclusive_into(f)).sum();
+        return outer as f64 + outside * checks as f64;
     }
     PRICED_PARTS.iter().map(|x| b.part(*x)).sum()
 }
