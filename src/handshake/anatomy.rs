@@ -29,8 +29,8 @@ use std::process::Command;
 pub const DEFAULT_PATH: &str = "target/anatomy/anatomy.json";
 /// What the `kind` field of the results file says.
 pub const KIND: &str = "tlscost-anatomy";
-/// The results file's schema (3: ECDSA calls counted).
-pub const SCHEMA: u32 = 3;
+/// The results file's schema (4: ECDSA, key-share, peer-key and HMAC calls counted).
+pub const SCHEMA: u32 = 4;
 
 /// The functions whose calls are counted, with what one call is. Exported entry points
 /// (Debian's libcrypto carries no other names); each is the one place its operation passes,
@@ -66,9 +66,20 @@ pub const COUNTED: &[(&str, &str)] = &[
     ),
     (
         "EVP_PKEY_generate",
-        "key generation (an ephemeral key share)",
+        "key or parameter generation (libssl also makes the peer's key template with it)",
     ),
-    ("EVP_PKEY_derive", "(EC)DH shared secret derived"),
+    (
+        "EVP_PKEY_keygen",
+        "ephemeral key share generated (libssl's one call per share)",
+    ),
+    (
+        "EVP_PKEY_derive",
+        "(EC)DH derive call (libssl calls it twice per secret: length, then secret)",
+    ),
+    (
+        "EVP_PKEY_derive_set_peer",
+        "(EC)DH shared secret derived (libssl's one call per secret)",
+    ),
     ("d2i_X509", "certificate parsed from DER"),
     ("X509_verify_cert", "certificate chain verified"),
     ("EVP_KDF_derive", "PRF (TLS 1.2) or HKDF (TLS 1.3) call"),
@@ -79,6 +90,10 @@ pub const COUNTED: &[(&str, &str)] = &[
     ("EVP_DigestUpdate", "digest input call"),
     ("EVP_DigestSignFinal", "MAC or signature output (HMAC)"),
     ("EVP_MAC_final", "MAC output (EVP_MAC)"),
+    (
+        "HMAC_Final",
+        "HMAC output (HKDF, the PRF and EVP_MAC's HMAC all end here; two digests each)",
+    ),
     ("SSL_new", "connection object created"),
     (
         "EVP_CipherInit_ex",

@@ -252,17 +252,20 @@ pub fn apply_measured(c: &mut SideCounts, p: &super::anatomy::SideProfile) {
     c.private_decrypt = p.calls("RSA_private_decrypt");
     c.public_verify = p.calls("RSA_public_decrypt") + p.calls("ECDSA_verify");
     c.public_encrypt = p.calls("RSA_public_encrypt");
-    c.key_exchanges = p.calls("EVP_PKEY_derive");
-    c.key_shares = Some(p.calls("EVP_PKEY_generate"));
+    // libssl derives each secret with two EVP_PKEY_derive calls (the length, then the secret)
+    // and makes the peer's key template with EVP_PKEY_generate (paramgen): the calls made once
+    // per secret and per key share are the peer-key set-up and EVP_PKEY_keygen.
+    c.key_exchanges = p.calls("EVP_PKEY_derive_set_peer");
+    c.key_shares = Some(p.calls("EVP_PKEY_keygen"));
     c.cert_parses = Some(p.calls("d2i_X509"));
     c.chain_verifications = Some(p.calls("X509_verify_cert"));
     c.chain_signatures = Some(p.calls("X509_verify"));
     c.kdf_calls = Some(p.calls("EVP_KDF_derive"));
-    // Digest outputs outside HMAC (each HMAC output takes two: inner and outer hash).
-    c.hash_outputs = Some(
-        p.calls("EVP_DigestFinal_ex")
-            .saturating_sub(2 * p.calls("EVP_MAC_final")),
-    );
+    // Digest outputs outside HMAC (each HMAC output takes two: inner and outer hash). Every
+    // HMAC of OpenSSL 3 ends in HMAC_Final (HKDF's, the PRF's through EVP_MAC, EVP_MAC's own);
+    // EVP_MAC_final stands in where HMAC_Final was not seen.
+    let hmacs = p.calls("HMAC_Final").max(p.calls("EVP_MAC_final"));
+    c.hash_outputs = Some(p.calls("EVP_DigestFinal_ex").saturating_sub(2 * hmacs));
 }
 
 /// [`measure`] with the OpenSSL counts of `anatomy` (callgrind) where it has both sides of

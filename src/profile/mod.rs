@@ -477,6 +477,22 @@ fn crypto_class(sym: &str, lower: &str) -> Option<Class> {
     {
         return c(Category::OtherLibcrypto, Part::KeyExchange);
     }
+    // The EVP entry points of key generation, (EC)DH derivation and KEMs: in a stripped
+    // libcrypto (Debian's) the curve code under them is unnamed and handed to them, so they
+    // hold the key exchange itself, not plumbing.
+    if any_prefix(
+        sym,
+        &[
+            "EVP_PKEY_keygen",
+            "EVP_PKEY_generate",
+            "EVP_PKEY_paramgen",
+            "EVP_PKEY_derive",
+            "EVP_PKEY_encapsulate",
+            "EVP_PKEY_decapsulate",
+        ],
+    ) {
+        return c(Category::OtherLibcrypto, Part::KeyExchange);
+    }
     // PRF and key schedule: digests underneath land in MAC by their own names.
     if any_contains(
         lower,
@@ -1094,6 +1110,10 @@ mod tests {
             ("OPENSSL_LH_retrieve", LIBCRYPTO, Part::Plumbing),
             ("OPENSSL_LH_doall_arg", LIBCRYPTO, Part::Plumbing),
             ("OPENSSL_strcasecmp", LIBCRYPTO, Part::Plumbing),
+            ("EVP_PKEY_derive", LIBCRYPTO, Part::KeyExchange),
+            ("EVP_PKEY_generate", LIBCRYPTO, Part::KeyExchange),
+            ("EVP_PKEY_keygen", LIBCRYPTO, Part::KeyExchange),
+            ("EVP_PKEY_CTX_new_from_name", LIBCRYPTO, Part::Plumbing),
             ("EVP_KEYMGMT_do_all_provided", LIBCRYPTO, Part::Plumbing),
             ("SHA256_Update", LIBCRYPTO, Part::Digest),
             ("OPENSSL_cleanse", LIBCRYPTO, Part::Allocation),
