@@ -589,27 +589,25 @@ fn transcript(p: &mut Pricer<'_>, hash: &str, outputs: Option<u64>, bytes: f64) 
     }
 }
 
-/// Profile parts no bench prices, with their share of the side's instructions, largest first,
-/// each with its costliest functions among the profile's top ones (what the part is made of).
+/// What the residual of a side is made of: the profile's residual parts
+/// ([`SideProfile::residual_by_part`]: on OpenSSL the instructions outside every priced call,
+/// elsewhere the parts no bench prices) as shares of the side's instructions, largest first,
+/// each with its costliest functions.
 pub fn named_residual(prof: &SideProfile) -> Vec<String> {
-    let priced: Vec<&str> = super::anatomy::PRICED_PARTS
-        .iter()
-        .map(|p| p.label())
-        .collect();
-    let total: f64 = prof.by_part.values().sum::<f64>().max(1.0);
+    let all: f64 = (prof.total_ir as f64)
+        .max(prof.by_part.values().sum::<f64>())
+        .max(1.0);
     let mut rest: Vec<(&String, f64)> = prof
-        .by_part
+        .residual_by_part
         .iter()
-        .filter(|(k, _)| !priced.contains(&k.as_str()))
-        .map(|(k, v)| (k, *v / total))
+        .map(|(k, v)| (k, *v / all))
         .filter(|(_, v)| *v >= 0.005)
         .collect();
     rest.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let all: f64 = (prof.total_ir as f64).max(total);
     rest.into_iter()
         .map(|(k, v)| {
             let top: Vec<String> = prof
-                .top
+                .residual_top
                 .iter()
                 .filter(|f| &f.part == k && f.ir / all >= 0.01)
                 .take(3)
@@ -952,13 +950,21 @@ mod tests {
 
     fn profile(bench: &str, total: u64, priced: f64) -> SideProfile {
         let rest = total as f64 - priced;
-        let by_part: BTreeMap<String, f64> = [
-            ("rsa-op".to_string(), priced),
+        let residual_by_part: BTreeMap<String, f64> = [
             ("plumbing".to_string(), 0.75 * rest),
             ("allocation".to_string(), 0.25 * rest),
         ]
         .into_iter()
         .collect();
+        let mut by_part = residual_by_part.clone();
+        by_part.insert("rsa-op".to_string(), priced);
+        let top = vec![TopFunction {
+            name: "ossl_namemap_name2num@@OPENSSL_3.0.0".into(),
+            object: "libcrypto.so.3".into(),
+            ir: 0.5 * rest,
+            category: "other-libcrypto".into(),
+            part: "plumbing".into(),
+        }];
         SideProfile {
             bench: bench.to_string(),
             total_ir: total,
@@ -966,13 +972,9 @@ mod tests {
             by_part,
             calls: BTreeMap::new(),
             priced_ir: priced,
-            top: vec![TopFunction {
-                name: "ossl_namemap_name2num@@OPENSSL_3.0.0".into(),
-                object: "libcrypto.so.3".into(),
-                ir: 0.5 * rest,
-                category: "other-libcrypto".into(),
-                part: "plumbing".into(),
-            }],
+            top: top.clone(),
+            residual_by_part,
+            residual_top: top,
         }
     }
 
