@@ -221,7 +221,12 @@ const PRICED_OPENSSL: &[&str] = &[
     "d2i_X509",
     "X509_verify_cert",
     "EVP_KDF_derive",
+    "EVP_PKEY_keygen_init",
     "EVP_PKEY_generate",
+    "EVP_PKEY_derive_init",
+    // Checks the peer's public key (a P-256 point: a scalar multiplication by the group
+    // order), as the kx benches' derive does.
+    "EVP_PKEY_derive_set_peer",
     "EVP_PKEY_derive",
     "RSA_private_decrypt",
     "RSA_private_encrypt",

@@ -1076,16 +1076,45 @@ fn rsa_ring(id: &BenchId, pem: &[u8], sign: bool) -> Result<Box<dyn Case>> {
         !key.verify(&SIGNED_MESSAGE, &flipped),
         "a signature with a flipped bit verifies",
     )?;
-    if sign {
-        return Ok(plain(move || {
-            black_box(key.sign(black_box(&SIGNED_MESSAGE))?);
-            Ok(())
-        }));
+    Ok(signature_case(key, sig, sign))
+}
+
+/// A key that signs [`SIGNED_MESSAGE`] and verifies its signatures (RSA on ring, ECDSA).
+trait Signs: 'static {
+    fn sign_message(&mut self) -> Result<Vec<u8>>;
+    fn verifies(&self, sig: &[u8]) -> bool;
+}
+
+impl Signs for crate::crypto::ring::RingRsa {
+    fn sign_message(&mut self) -> Result<Vec<u8>> {
+        self.sign(black_box(&SIGNED_MESSAGE))
     }
-    Ok(plain(move || {
-        black_box(key.verify(black_box(&SIGNED_MESSAGE), black_box(&sig)));
+    fn verifies(&self, sig: &[u8]) -> bool {
+        self.verify(black_box(&SIGNED_MESSAGE), sig)
+    }
+}
+
+impl Signs for EcdsaP256 {
+    fn sign_message(&mut self) -> Result<Vec<u8>> {
+        self.sign(black_box(&SIGNED_MESSAGE))
+    }
+    fn verifies(&self, sig: &[u8]) -> bool {
+        self.verify(black_box(&SIGNED_MESSAGE), sig)
+    }
+}
+
+/// The timed case of a checked key: one signature, or one verification of `sig`.
+fn signature_case(mut key: impl Signs, sig: Vec<u8>, sign: bool) -> Box<dyn Case> {
+    if sign {
+        return plain(move || {
+            black_box(key.sign_message()?);
+            Ok(())
+        });
+    }
+    plain(move || {
+        black_box(key.verifies(black_box(&sig)));
         Ok(())
-    }))
+    })
 }
 
 // ------------------------------------------------------------------ ecdsa
@@ -1099,16 +1128,7 @@ fn ecdsa_case(
     let key = in_check(id, EcdsaP256::from_pkcs8_pem(backend, pem))?;
     let sig = in_check(id, key.sign(&SIGNED_MESSAGE))?;
     ecdsa_checks(id, &key, &sig)?;
-    if sign {
-        return Ok(plain(move || {
-            black_box(key.sign(black_box(&SIGNED_MESSAGE))?);
-            Ok(())
-        }));
-    }
-    Ok(plain(move || {
-        black_box(key.verify(black_box(&SIGNED_MESSAGE), black_box(&sig)));
-        Ok(())
-    }))
+    Ok(signature_case(key, sig, sign))
 }
 
 /// The self-check of an ECDSA bench on `key`'s signature `sig` of [`SIGNED_MESSAGE`].
