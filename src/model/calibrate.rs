@@ -1375,7 +1375,7 @@ pub fn component_values(
             }
             match component_sum(&id, opts, flows).eval(est) {
                 Ok(m) => {
-                    values.insert(id, m.us);
+                    values.insert(id, super::components::composed_us(&id, m.us));
                 }
                 Err(e) => {
                     missing.insert(id, e.to_string());

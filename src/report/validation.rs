@@ -21,6 +21,18 @@ fn us(v: Option<f64>) -> String {
     v.map(|m| format!("{m:.1}")).unwrap_or_else(|| "-".into())
 }
 
+/// `(name, reason)` pairs grouped once per reason, in first-seen order.
+fn by_reason(pairs: &[(String, String)]) -> Vec<(&str, Vec<&str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (name, why) in pairs {
+        match out.iter_mut().find(|(w, _)| *w == why.as_str()) {
+            Some((_, names)) => names.push(name),
+            None => out.push((why, vec![name])),
+        }
+    }
+    out
+}
+
 /// The validation as terminal text: the fitted parameters per set, every measured
 /// configuration against the uncalibrated and each calibrated model, the summary lines, and
 /// the local proxy (Fig. 16).
@@ -135,21 +147,37 @@ pub fn render(v: &Validation) -> String {
             s.within_15,
             s.predicted
         ));
-        // Configurations not predicted, once per reason.
-        let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
-        for (name, why) in &s.not_predicted {
-            match by_reason.iter_mut().find(|(w, _)| *w == why.as_str()) {
-                Some((_, names)) => names.push(name),
-                None => by_reason.push((why, vec![name])),
-            }
-        }
-        for (why, names) in by_reason {
+        for (why, names) in by_reason(&s.not_predicted) {
             out.push_str(&format!(
                 "  {} does not predict {}: {why}\n",
                 s.spec.short,
                 names.join(", ")
             ));
         }
+    }
+    let loo: Vec<f64> = v
+        .rows
+        .iter()
+        .filter_map(|r| r.loo_error.map(f64::abs))
+        .collect();
+    if !loo.is_empty() {
+        out.push_str(&format!(
+            "Leave-one-out (fit on every other priced configuration, predict the one left out): mean |error| {:.1}% over {}, largest {:.1}%.\n",
+            100.0 * loo.iter().sum::<f64>() / loo.len() as f64,
+            loo.len(),
+            100.0 * loo.iter().copied().fold(0.0, f64::max)
+        ));
+    }
+    if let Some(why) = &v.all_fit_error {
+        out.push_str(&format!(
+            "Leave-one-out: no fit on all measured configurations: {why}\n"
+        ));
+    }
+    for (why, names) in by_reason(&v.all_fit_left_out) {
+        out.push_str(&format!(
+            "  Leave-one-out leaves out {}: {why}\n",
+            names.join(", ")
+        ));
     }
     out.push_str(&format!("  Paper {PAPER_FIG14}.\n"));
     for s in &v.sets {
@@ -158,6 +186,11 @@ pub fn render(v: &Validation) -> String {
         }
         for w in &s.calibration.warnings {
             out.push_str(&format!("Warning ({}): {w}\n", s.spec.short));
+        }
+    }
+    if let Some(a) = &v.all_fit {
+        for w in &a.warnings {
+            out.push_str(&format!("Warning (all, leave-one-out): {w}\n"));
         }
     }
     if !v.local.is_empty() {
