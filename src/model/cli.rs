@@ -187,6 +187,7 @@ fn reconstructed(opts: &ModelOptions, est: &Estimates) -> Vec<super::Reconstruct
                 measured_us: x.measured_us,
                 reconstructed_us: x.explained_us,
                 fraction: x.fraction,
+                fraction_instructions: x.fraction_instructions,
                 residual: x.residual,
             }),
             Ok(None) => {}

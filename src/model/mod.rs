@@ -550,8 +550,12 @@ pub struct Reconstructed {
     pub measured_us: f64,
     /// The sum of its priced parts (µs).
     pub reconstructed_us: f64,
-    /// `reconstructed_us / measured_us`.
+    /// `reconstructed_us / measured_us`: timed, so the parts and the handshake should come
+    /// from one session.
     pub fraction: f64,
+    /// The share of the side's instructions inside the priced operations (callgrind, after
+    /// `make anatomy`): the same question without timing noise; `None` without a profile.
+    pub fraction_instructions: Option<f64>,
     /// What the rest is (named by the side's profile when `make anatomy` ran).
     pub residual: Vec<String>,
 }
