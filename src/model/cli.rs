@@ -23,7 +23,8 @@ pub struct ModelArgs {
     /// Crypto backend of the TLS records: openssl, rustcrypto, awslc.
     #[arg(long, default_value = "openssl")]
     pub backend: String,
-    /// TLS stack of the handshakes: openssl, rustls (rustls: ECDHE, it has no RSA key transport).
+    /// TLS stack of the handshakes: openssl, rustls, rustls-awslc (rustls on aws-lc-rs); the
+    /// rustls stacks have ECDHE only (no RSA key transport).
     #[arg(long, default_value = "openssl")]
     pub stack: String,
     /// Resumption of the "resumed" configurations: resumed-id or resumed-ticket (TLS 1.3:
@@ -39,7 +40,7 @@ pub struct ModelArgs {
     /// Your proxy's measured UDP cost per call (µs), in place of the measured base.
     #[arg(long, value_name = "US", allow_negative_numbers = true)]
     pub base_udp_us: Option<f64>,
-    /// Your SIP auth credential lookup per call (µs); cannot be measured here (default 0).
+    /// Your SIP auth credential lookup per call (µs); cannot be measured here.
     #[arg(
         long,
         value_name = "US",

@@ -750,13 +750,18 @@ pub fn build(
         .collect();
 
     let mut warnings = Vec::new();
-    for (bench, e) in &used {
-        if e.relative_ci() > WIDE_CI {
-            warnings.push(format!(
-                "{bench}: the confidence interval is ±{:.0}% of the median; rerun it on a quiet machine with more samples",
-                e.relative_ci() * 100.0
-            ));
-        }
+    let wide: Vec<String> = used
+        .iter()
+        .filter(|(_, e)| e.relative_ci() > WIDE_CI)
+        .map(|(bench, e)| format!("{bench} (±{:.0}%)", e.relative_ci() * 100.0))
+        .collect();
+    if !wide.is_empty() {
+        warnings.push(format!(
+            "{} estimates have a confidence interval wider than ±{:.0}% of the median: {}; rerun them on a quiet machine with more samples (`make model MODEL_CRITERION='-- --noplot --sample-size 50 --measurement-time 2'`, or `cargo bench --bench <target> -- '<name>'`)",
+            wide.len(),
+            WIDE_CI * 100.0,
+            wide.join(", ")
+        ));
     }
     // Criterion's quick mode keeps 2 samples: its interval is no real confidence interval.
     let few = used.values().filter(|e| e.samples < MIN_SAMPLES).count();

@@ -255,7 +255,7 @@ impl Exporter for Table {
 
         self.heading(
             &mut out,
-            "Local proxy (Fig. 16): direct vs inbound + outbound - proxy chain, units",
+            "Local proxy (Fig. 16): direct vs inbound + outbound - proxy chain, units (ours agree by construction: the model composes every configuration from per-side components; the paper measured both; `tlscost validate` tests the composition on a real proxy)",
         );
         let rows = m
             .local_prediction

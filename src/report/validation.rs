@@ -21,6 +21,13 @@ fn us(v: Option<f64>) -> String {
     v.map(|m| format!("{m:.1}")).unwrap_or_else(|| "-".into())
 }
 
+fn new_table() -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t
+}
+
 /// `(name, reason)` pairs grouped once per reason, in first-seen order.
 fn by_reason(pairs: &[(String, String)]) -> Vec<(&str, Vec<&str>)> {
     let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
@@ -47,7 +54,7 @@ pub fn render(v: &Validation) -> String {
         .map(|s| (s.spec.short.clone(), &s.calibration))
         .collect();
     if let Some(a) = &v.all_fit {
-        fits.push((format!("all {} measured ({})", a.measured, a.method), a));
+        fits.push((format!("all ({} measured, {})", a.measured, a.method), a));
     }
     for s in &v.sets {
         out.push_str(&format!(
@@ -65,7 +72,7 @@ pub fn render(v: &Validation) -> String {
             }
         }
     }
-    let mut t = comfy_table::Table::new();
+    let mut t = new_table();
     let mut header = vec!["factor (× bare) / term (µs per new connection)".to_string()];
     header.extend(fits.iter().map(|(l, _)| l.clone()));
     t.set_header(header);
@@ -91,7 +98,7 @@ pub fn render(v: &Validation) -> String {
     }
     out.push_str(&format!("{t}\n"));
 
-    let mut t = comfy_table::Table::new();
+    let mut t = new_table();
     let mut header = vec![
         "configuration".to_string(),
         "measured µs".into(),
@@ -103,7 +110,7 @@ pub fn render(v: &Validation) -> String {
         header.push(format!("{}: calibrated µs", s.spec.short));
         header.push(format!("{}: error", s.spec.short));
     }
-    header.push("leave-one-out (all)".into());
+    header.push("all: leave-one-out".into());
     t.set_header(header);
     for r in &v.rows {
         let mut row = vec![
@@ -180,21 +187,29 @@ pub fn render(v: &Validation) -> String {
         ));
     }
     out.push_str(&format!("  Paper {PAPER_FIG14}.\n"));
-    for s in &v.sets {
-        for n in &s.calibration.notes {
-            out.push_str(&format!("Note ({}): {n}\n", s.spec.short));
+    // Each note and warning once, with the fits it applies to.
+    let mut said: Vec<(&str, String, Vec<String>)> = Vec::new();
+    let mut say = |kind: &'static str, text: &str, fit: &str| match said
+        .iter_mut()
+        .find(|(k, t, _)| *k == kind && t == text)
+    {
+        Some((_, _, fits)) => fits.push(fit.to_string()),
+        None => said.push((kind, text.to_string(), vec![fit.to_string()])),
+    };
+    for (fit, cal) in &fits {
+        let fit = fit.split(' ').next().unwrap_or(fit);
+        for n in &cal.notes {
+            say("Note", n, fit);
         }
-        for w in &s.calibration.warnings {
-            out.push_str(&format!("Warning ({}): {w}\n", s.spec.short));
+        for w in &cal.warnings {
+            say("Warning", w, fit);
         }
     }
-    if let Some(a) = &v.all_fit {
-        for w in &a.warnings {
-            out.push_str(&format!("Warning (all, leave-one-out): {w}\n"));
-        }
+    for (kind, text, fits) in said {
+        out.push_str(&format!("{kind} ({}): {text}\n", fits.join(", ")));
     }
     if !v.local.is_empty() {
-        let mut t = comfy_table::Table::new();
+        let mut t = new_table();
         let mut header = vec!["local configuration".to_string(), "measured µs".into()];
         for s in &v.sets {
             header.push(format!("{}: model", s.spec.short));
