@@ -334,7 +334,9 @@ fn memory_table() -> Result<Option<serde_json::Value>> {
     if !crate::memory::heap::installed() {
         return Ok(None);
     }
-    eprintln!("memory: heap per connection of every handshake scenario (tlscost memory)");
+    eprintln!(
+        "memory: measuring the heap per connection of every handshake scenario for the results file (`tlscost memory` prints it)"
+    );
     let pki = crate::handshake::Pki::locate()?;
     let scenarios: Vec<_> = crate::handshake::Scenario::ALL
         .iter()
