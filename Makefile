@@ -95,9 +95,10 @@ model:
 
 # --- The handshake's anatomy ----------------------------------------------------------------
 # After `make model`: the handshake's parts (certificate parse, chain verification, connection
-# object, key exchange, PRF/HKDF, transcript hash, RSA on ring), the handshake sides and
-# primitives `make model` does not take, every scenario under callgrind (OpenSSL's operation
-# counts, the profile in the paper's categories), then `tlscost counts --explain`.
+# object, key exchange, PRF/HKDF, transcript hash, RSA on ring, ECDSA P-256, rustls's session
+# tickets), the handshake sides and primitives `make model` does not take (rustls-awslc's are
+# priced on aws-lc-rs), every scenario under callgrind (OpenSSL's operation counts, the profile
+# in the paper's categories), then `tlscost counts --explain`.
 ANATOMY_CRITERION = -- --quick --noplot
 anatomy: valgrind
 	@start=$$(date +%s); set -e; \
@@ -105,12 +106,12 @@ anatomy: valgrind
 	step 1/5 "build the benches and tlscost (release)"; \
 	$(CARGO) bench $(FEATURES) --no-run --bench parts --bench primitives --bench handshakes; \
 	$(CARGO) build $(FEATURES) --profile bench --bin tlscost; \
-	step 2/5 "handshake parts: x509, conn, kx, kdf, transcript, rsa/ring"; \
+	step 2/5 "handshake parts: x509, conn, kx, kdf, transcript, rsa/ring, ecdsa, ticket"; \
 	$(CARGO) bench $(FEATURES) --bench parts $(ANATOMY_CRITERION); \
-	step 3/5 "primitives the explanation prices: RSA-2048 on openssl, small records"; \
-	$(CARGO) bench $(FEATURES) --bench primitives $(ANATOMY_CRITERION) '^(rsa/openssl/[a-z]+/2048$$|record/openssl/(aes128-sha|3des-sha|aes128-gcm)/(seal|open)/(64|256|1024)$$)'; \
-	step 4/5 "handshake sides make model does not take (ECDHE, TLS 1.3, both stacks)"; \
-	$(CARGO) bench $(FEATURES) --bench handshakes $(ANATOMY_CRITERION) '^handshake/(openssl/(tls12-ecdhe|tls13)|rustls/tls13)'; \
+	step 3/5 "primitives the explanation prices: RSA-2048 on openssl and aws-lc-rs, small records"; \
+	$(CARGO) bench $(FEATURES) --bench primitives $(ANATOMY_CRITERION) '^(rsa/openssl/[a-z]+/2048$$|rsa/awslc/(sign|verify)/2048$$|record/openssl/(aes128-sha|3des-sha|aes128-gcm)/(seal|open)/(64|256|1024)$$|record/awslc/aes128-gcm/(seal|open)/(64|256|1024)$$)'; \
+	step 4/5 "handshake sides make model does not take (ECDHE, ECDSA, TLS 1.3, the three stacks)"; \
+	$(CARGO) bench $(FEATURES) --bench handshakes $(ANATOMY_CRITERION) '^handshake/(openssl/(tls12-ecdhe|tls13)|rustls/(tls13|tls12-ecdhe-ecdsa)|rustls-awslc/)'; \
 	step 5/5 "every handshake scenario under callgrind (counts and profiles), then the explanation"; \
 	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- anatomy; \
 	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- counts --explain; \

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use tlscost::handshake::anatomy::{self, SideProfile};
 use tlscost::handshake::count::{apply_measured, measure};
-use tlscost::handshake::{Kind, Pki, Protocol, Scenario, Stack};
+use tlscost::handshake::{Cert, Kind, Pki, Protocol, Scenario, Stack};
 
 fn pki() -> Pki {
     Pki::locate().expect("fixtures load")
@@ -98,6 +98,85 @@ fn callgrind_counts_equal_the_inferred_ones_where_both_exist() {
                 b.category(tlscost::profile::Category::Rsa) > 0.5 * b.total,
                 "{:?}",
                 server.by_category
+            );
+        }
+    }
+}
+
+/// OpenSSL signs and checks ECDSA through `ECDSA_sign_ex` and `ECDSA_verify` (its EC signature
+/// provider's calls), never RSA: the callgrind counts of a TLS 1.2 ECDHE_ECDSA full handshake
+/// equal what its messages imply (the server signs its key exchange once; the client checks the
+/// server's chain, one signature, and the key exchange's signature).
+///
+/// Each side also generates one key share and derives one secret, though libssl calls
+/// `EVP_PKEY_derive` twice per secret (length, then secret) and `EVP_PKEY_generate` once more
+/// for the peer's key template: the counts are of the calls made once per operation. And the
+/// digests inside HMAC (HKDF, the PRF, Finished) are not transcript hashes.
+#[test]
+fn callgrind_counts_ecdsa_signatures_and_key_exchanges_as_the_messages_imply() {
+    for s in [
+        Scenario::new(
+            Stack::Openssl,
+            Protocol::Tls12EcdheEcdsaAes128Gcm,
+            Kind::Full,
+        ),
+        Scenario::new(Stack::Openssl, Protocol::Tls13Aes128Gcm, Kind::Full)
+            .with_cert(Some(Cert::EcdsaP256)),
+    ] {
+        let name = s.label();
+        let [client, server] = profiled(s);
+        let inferred = measure(s, &pki()).unwrap();
+        let (mut c, mut sv) = (inferred.client.clone(), inferred.server.clone());
+        apply_measured(&mut c, &client);
+        apply_measured(&mut sv, &server);
+        assert_eq!(
+            server.calls("ECDSA_sign_ex"),
+            1,
+            "{name}: {:?}",
+            server.calls
+        );
+        assert_eq!(
+            client.calls("ECDSA_verify"),
+            2,
+            "{name}: {:?}",
+            client.calls
+        );
+        for p in [&client, &server] {
+            for f in ["RSA_private_encrypt", "RSA_public_decrypt"] {
+                assert_eq!(p.calls(f), 0, "{}: {f}", p.bench);
+            }
+            assert_eq!(p.calls("EVP_PKEY_derive"), 2, "{}", p.bench);
+        }
+        for (side, measured, inferred) in [
+            ("client", &c, &inferred.client),
+            ("server", &sv, &inferred.server),
+        ] {
+            assert_eq!(
+                (
+                    measured.private_sign,
+                    measured.public_verify,
+                    measured.chain_signatures,
+                    measured.key_exchanges
+                ),
+                (
+                    inferred.private_sign,
+                    inferred.public_verify,
+                    inferred.chain_signatures,
+                    inferred.key_exchanges
+                ),
+                "{name} {side}"
+            );
+            assert_eq!(
+                (measured.key_exchanges, measured.key_shares),
+                (1, Some(1)),
+                "{name} {side}"
+            );
+            // A transcript hash per handshake message at most, not the HMACs' digests.
+            let messages = (measured.messages_sent.len() + measured.messages_received.len()) as u64;
+            let hashes = measured.hash_outputs.unwrap_or(0);
+            assert!(
+                hashes > 0 && hashes <= 2 * messages,
+                "{name} {side}: {hashes} hash outputs for {messages} messages"
             );
         }
     }

@@ -13,6 +13,7 @@
 
 pub mod cases;
 pub mod cipher;
+pub mod ecdsa;
 pub mod libssl;
 pub mod mac;
 pub mod rsa;

@@ -29,8 +29,8 @@ use std::process::Command;
 pub const DEFAULT_PATH: &str = "target/anatomy/anatomy.json";
 /// What the `kind` field of the results file says.
 pub const KIND: &str = "tlscost-anatomy";
-/// The results file's schema.
-pub const SCHEMA: u32 = 2;
+/// The results file's schema (4: ECDSA, key-share, peer-key and HMAC calls counted).
+pub const SCHEMA: u32 = 4;
 
 /// The functions whose calls are counted, with what one call is. Exported entry points
 /// (Debian's libcrypto carries no other names); each is the one place its operation passes,
@@ -53,14 +53,33 @@ pub const COUNTED: &[(&str, &str)] = &[
         "RSA public-key encryption (key transport)",
     ),
     (
+        "ECDSA_sign_ex",
+        "ECDSA signature (what OpenSSL's EC signature provider calls)",
+    ),
+    (
+        "ECDSA_verify",
+        "ECDSA signature check (certificates and handshake signatures)",
+    ),
+    (
         "X509_verify",
         "certificate signature checked (inside chain verification)",
     ),
     (
         "EVP_PKEY_generate",
-        "key generation (an ephemeral key share)",
+        "key or parameter generation (libssl also makes the peer's key template with it)",
     ),
-    ("EVP_PKEY_derive", "(EC)DH shared secret derived"),
+    (
+        "EVP_PKEY_keygen",
+        "ephemeral key share generated (libssl's one call per share)",
+    ),
+    (
+        "EVP_PKEY_derive",
+        "(EC)DH derive call (libssl calls it twice per secret: length, then secret)",
+    ),
+    (
+        "EVP_PKEY_derive_set_peer",
+        "(EC)DH shared secret derived (libssl's one call per secret)",
+    ),
     ("d2i_X509", "certificate parsed from DER"),
     ("X509_verify_cert", "certificate chain verified"),
     ("EVP_KDF_derive", "PRF (TLS 1.2) or HKDF (TLS 1.3) call"),
@@ -71,6 +90,10 @@ pub const COUNTED: &[(&str, &str)] = &[
     ("EVP_DigestUpdate", "digest input call"),
     ("EVP_DigestSignFinal", "MAC or signature output (HMAC)"),
     ("EVP_MAC_final", "MAC output (EVP_MAC)"),
+    (
+        "HMAC_Final",
+        "HMAC output (HKDF, the PRF and EVP_MAC's HMAC all end here; two digests each)",
+    ),
     ("SSL_new", "connection object created"),
     (
         "EVP_CipherInit_ex",
@@ -94,8 +117,14 @@ pub struct SideProfile {
     /// Instructions inside the operations the handshake parts price ([`priced_ir`]).
     pub priced_ir: f64,
     /// The functions with the most instructions (after unnamed code is handed to its named
-    /// callers), with their category and part: what a residual is made of.
+    /// callers), with their category and part.
     pub top: Vec<TopFunction>,
+    /// Instructions outside the priced operations, per finer part (labels of [`Part`]): what
+    /// the residual is made of: on OpenSSL the instructions outside every priced call
+    /// ([`Profile::outside`]), elsewhere the parts no bench prices.
+    pub residual_by_part: BTreeMap<String, f64>,
+    /// The costliest functions of that residual.
+    pub residual_top: Vec<TopFunction>,
 }
 
 /// One of the costliest functions of a side.
@@ -123,27 +152,11 @@ impl SideProfile {
             .map(|(f, _)| (f.to_string(), p.calls_to(f)))
             .filter(|(_, n)| *n > 0)
             .collect();
-        let mut attributed = p.attributed();
-        attributed.sort_by(|a, b| b.2.total_cmp(&a.2));
-        let top = attributed
-            .into_iter()
-            .take(25)
-            .map(|(name, object, ir)| {
-                let class = crate::profile::classify(
-                    crate::profile::callgrind::base_name(&name),
-                    &object,
-                    &objects,
-                );
-                TopFunction {
-                    name,
-                    object: object.rsplit('/').next().unwrap_or(&object).to_string(),
-                    ir,
-                    category: class.category.label().to_string(),
-                    part: class.part.label().to_string(),
-                }
-            })
-            .collect();
+        let (residual_by_part, residual_top) = residual(p, &b, &objects);
         SideProfile {
+            top: top_functions(p, &objects, |_| true),
+            residual_by_part,
+            residual_top,
             priced_ir: priced_ir(p, &b),
             bench,
             total_ir: p.total_ir,
@@ -158,7 +171,6 @@ impl SideProfile {
                 .map(|(k, v)| (k.label().to_string(), *v))
                 .collect(),
             calls,
-            top,
         }
     }
 
@@ -199,7 +211,11 @@ pub const PRICED_PARTS: &[Part] = &[
     Part::Cipher,
 ];
 
-/// OpenSSL entry points of the priced parts that never run inside one another in a handshake.
+/// OpenSSL entry points of the operations the handshake parts price: the connection object,
+/// certificate parse and chain verification, KDF calls, key generation and derivation, RSA
+/// and ECDSA operations ([`SIGNATURE_CHECKS`] too), and the digests and ciphers the transcript
+/// and record benches price. They may run inside one another (a digest inside a KDF or a
+/// signature check inside a chain): [`Profile::outside`] counts nested work once.
 const PRICED_OPENSSL: &[&str] = &[
     "SSL_new",
     "d2i_X509",
@@ -210,27 +226,111 @@ const PRICED_OPENSSL: &[&str] = &[
     "RSA_private_decrypt",
     "RSA_private_encrypt",
     "RSA_public_encrypt",
+    "ECDSA_sign_ex",
+    "EVP_DigestInit_ex",
+    "EVP_DigestUpdate",
+    "EVP_DigestFinal_ex",
+    "EVP_MD_CTX_copy_ex",
+    "EVP_Cipher",
+    "EVP_CipherUpdate",
+    "EVP_CipherFinal_ex",
 ];
 
+/// OpenSSL's signature checks: inside chain verification or outside it (handshake signatures).
+const SIGNATURE_CHECKS: &[&str] = &["RSA_public_decrypt", "ECDSA_verify"];
+
+/// Every OpenSSL entry point priced.
+fn priced_entries() -> Vec<&'static str> {
+    PRICED_OPENSSL
+        .iter()
+        .chain(SIGNATURE_CHECKS)
+        .copied()
+        .collect()
+}
+
 /// Instructions inside the operations the handshake parts price: a deterministic "explained"
-/// beside the timed one. OpenSSL: the inclusive instructions of the calls to the priced entry
-/// points ([`PRICED_OPENSSL`]), plus the RSA signature checks made outside chain verification
-/// (their share of `RSA_public_decrypt`'s calls). Other stacks (ring, webpki: crypto in code of
-/// its own): the profile's parts that the benches price (RSA, key exchange, PRF/HKDF, X.509,
-/// chains, digests, ciphers). Records and the transcript are small and left out on OpenSSL.
+/// beside the timed one. OpenSSL: every instruction executed inside a call of a priced entry
+/// point ([`PRICED_OPENSSL`], [`SIGNATURE_CHECKS`]), nested calls once: the side's
+/// instructions less [`Profile::outside`] them. Other stacks (ring, aws-lc-rs, webpki: crypto
+/// in code of its own): the profile's parts that the benches price (RSA, key exchange,
+/// PRF/HKDF, X.509, chains, digests, ciphers).
 pub fn priced_ir(p: &Profile, b: &Breakdown) -> f64 {
-    let outer: u64 = PRICED_OPENSSL.iter().map(|f| p.inclusive_into(f)).sum();
-    let verifies = p.calls_to("RSA_public_decrypt");
-    if outer > 0 || verifies > 0 {
-        let in_chains = p.calls_to("X509_verify").min(verifies);
-        let outside = if verifies > 0 {
-            (verifies - in_chains) as f64 / verifies as f64
-        } else {
-            0.0
-        };
-        return outer as f64 + outside * p.inclusive_into("RSA_public_decrypt") as f64;
+    if by_entry_points(p) {
+        let outside = p.outside(&priced_entries()).total_ir;
+        let total: u64 = p.functions.iter().map(|f| f.self_ir).sum();
+        return total.saturating_sub(outside) as f64;
     }
     PRICED_PARTS.iter().map(|x| b.part(*x)).sum()
+}
+
+/// The 25 functions of `p` with the most instructions (after unnamed code is handed to its
+/// named callers) among those whose class `keep` accepts.
+fn top_functions(
+    p: &Profile,
+    objects: &Objects,
+    keep: impl Fn(&crate::profile::Class) -> bool,
+) -> Vec<TopFunction> {
+    let mut attributed: Vec<(String, String, f64, crate::profile::Class)> = p
+        .attributed()
+        .into_iter()
+        .map(|(name, object, ir)| {
+            let class = crate::profile::classify(
+                crate::profile::callgrind::base_name(&name),
+                &object,
+                objects,
+            );
+            (name, object, ir, class)
+        })
+        .filter(|x| keep(&x.3))
+        .collect();
+    attributed.sort_by(|a, b| b.2.total_cmp(&a.2));
+    attributed
+        .into_iter()
+        .take(25)
+        .map(|(name, object, ir, class)| TopFunction {
+            name,
+            object: object.rsplit('/').next().unwrap_or(&object).to_string(),
+            ir,
+            category: class.category.label().to_string(),
+            part: class.part.label().to_string(),
+        })
+        .collect()
+}
+
+/// What the residual of a side is made of, per finer part, and its costliest functions: on
+/// OpenSSL the instructions outside every call of the priced entry points
+/// ([`Profile::outside`], so plumbing or allocation inside a priced call is not residual); on
+/// the other stacks, whose crypto is code of its own, the parts the benches do not price.
+fn residual(
+    p: &Profile,
+    b: &Breakdown,
+    objects: &Objects,
+) -> (BTreeMap<String, f64>, Vec<TopFunction>) {
+    if by_entry_points(p) {
+        let rest = p.outside(&priced_entries());
+        let by_part = rest
+            .breakdown(objects)
+            .by_part
+            .iter()
+            .filter(|(_, v)| **v > 0.0)
+            .map(|(k, v)| (k.label().to_string(), *v))
+            .collect();
+        return (by_part, top_functions(&rest, objects, |_| true));
+    }
+    let by_part = b
+        .by_part
+        .iter()
+        .filter(|(k, _)| !PRICED_PARTS.contains(k))
+        .map(|(k, v)| (k.label().to_string(), *v))
+        .collect();
+    let top = top_functions(p, objects, |c| !PRICED_PARTS.contains(&c.part));
+    (by_part, top)
+}
+
+/// Whether a profile is priced by OpenSSL's entry points (it is an OpenSSL side: it creates
+/// an `SSL`) rather than by parts.
+fn by_entry_points(p: &Profile) -> bool {
+    p.calls_to("SSL_new") > 0
 }
 
 /// The results file of `tlscost anatomy`.

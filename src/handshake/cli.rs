@@ -27,7 +27,9 @@ pub struct Args {
     /// Where criterion wrote its results.
     #[arg(long, default_value = "target/criterion")]
     pub criterion_dir: PathBuf,
-    /// Whose primitive benches price the operations (`rsa/<backend>/...`, `record/<backend>/...`).
+    /// Whose primitive benches price OpenSSL's RSA and records (`rsa/<backend>/...`,
+    /// `record/<backend>/...`) and rustls-on-ring's records; every other part is priced on the
+    /// stack's own implementation (rustls: ring and webpki; rustls-awslc: aws-lc-rs and webpki).
     #[arg(long, default_value = "openssl")]
     pub price_backend: String,
     /// Fixtures directory (default: $TLSCOST_FIXTURES, else the crate's fixtures/).
@@ -111,6 +113,7 @@ pub fn run(args: Args) -> Result<()> {
             "counts": counts,
             "explanations": report.as_ref().map(|r| &r.explanations),
             "missing": report.as_ref().map(|r| &r.missing),
+            "summary": report.as_ref().map(|r| &r.summary),
         });
         let text = serde_json::to_string_pretty(&doc)
             .map_err(|e| Error::Usage(format!("serialising counts: {e}")))?;
@@ -132,17 +135,40 @@ pub fn run(args: Args) -> Result<()> {
         "† rustls: certificate parses and chain verifications follow the scenario (its verifier is not wrapped): one chain per certificate message received, one leaf parse per handshake signature checked."
     );
     println!(
-        "  n/a: not observed on this stack. Records: protected records and their ciphertext bytes."
+        "  n/a: not observed on this stack. Records: protected records and their ciphertext bytes. Tickets: stateless session tickets the server encrypted/decrypted (rustls's ticketer; n/a on openssl, which seals them inside libssl)."
     );
     println!("Absent: {RUSTLS_NO_RSA_KX}.");
     if let Some(report) = report {
         println!();
         println!("{}", explain_table(&report.explanations));
+        for stack in crate::handshake::Stack::ALL {
+            println!(
+                "{}: priced on {}.",
+                stack.label(),
+                explain::Pricing::of(*stack, &args.price_backend).describe()
+            );
+        }
+        println!("Shares are of the measured side; parts and residual make 100%.");
+        let sum = report.summary;
         println!(
-            "RSA and records priced with the `{}` benches (RSA-{}) on openssl, with ring on rustls; the other parts on each stack's own implementation (see `tlscost counts --help`). Shares are of the measured side; parts and residual make 100%.",
-            args.price_backend,
-            explain::RSA_BITS
+            "Done condition ({:.0}% inside priced parts, by instructions where profiled, else by time; below it, a residual named by the profile): {} sides: {} explained, {} named residual, {} neither.",
+            100.0 * explain::EXPLAINED,
+            report.explanations.len(),
+            sum.explained,
+            sum.named_residual,
+            sum.unexplained
         );
+        for e in report
+            .explanations
+            .iter()
+            .filter(|e| e.verdict == explain::Verdict::Unexplained)
+        {
+            println!(
+                "- neither: {} ({:.0}% by time, no profile: `make anatomy` profiles it)",
+                e.bench.trim_start_matches("handshake/"),
+                100.0 * e.fraction
+            );
+        }
         // Timings taken on a busy machine do not add up: say so, as the model does.
         let (load, _) = crate::machine::busy_signals();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
@@ -200,6 +226,7 @@ pub fn counts_table(counts: &[OpCounts]) -> Table {
         "sealed (B)",
         "opened (B)",
         "rec MACs",
+        "tickets sealed/opened",
         "wire out/in (B)",
     ]);
     for c in counts {
@@ -224,6 +251,7 @@ pub fn counts_table(counts: &[OpCounts]) -> Table {
                 format!("{} ({})", s.records_sealed, s.sealed_bytes),
                 format!("{} ({})", s.records_opened, s.opened_bytes),
                 cell(s.record_macs, h),
+                format!("{}/{}", opt(s.tickets_sealed), opt(s.tickets_opened)),
                 format!("{}/{}", s.wire_bytes_sent, s.wire_bytes_received),
             ]);
         }
@@ -239,6 +267,7 @@ pub fn explain_table(ex: &[Explanation]) -> Table {
         "handshake side",
         "measured µs",
         "explained (time / instr.)",
+        "verdict",
         "parts: count × what = µs (share)",
         "residual µs (share): what it is",
     ]);
@@ -285,6 +314,7 @@ pub fn explain_table(ex: &[Explanation]) -> Table {
                 Some(f) => format!("{:.0}% / {:.0}%", e.fraction * 100.0, f * 100.0),
                 None => format!("{:.0}% / -", e.fraction * 100.0),
             },
+            e.verdict.label().to_string(),
             parts.join("\n"),
             residual,
         ]);

@@ -3,7 +3,8 @@
 //! - rustls: a counting `CryptoProvider` wraps the ring or aws-lc-rs provider's signing keys (private-key
 //!   operations), key-exchange groups (shared secrets derived), signature verification
 //!   algorithms (certificate chain and handshake signatures), hash, PRF/HKDF and AEAD record
-//!   protection. Every count is observed where the operation happens.
+//!   protection; the server's session store and ticketer are wrapped too (stateless tickets
+//!   sealed and opened). Every count is observed where the operation happens.
 //! - openssl: a message callback (`SSL_CTX_set_msg_callback`) observes every handshake message
 //!   and record header each side sends and receives. OpenSSL exposes no hook on its RSA
 //!   operations, so those counts are *inferred from the observed messages* (a received
@@ -61,6 +62,12 @@ pub struct SideCounts {
     pub chain_verifications: Option<u64>,
     /// Certificate signatures checked inside those chain verifications (`None` where not counted).
     pub chain_signatures: Option<u64>,
+    /// Stateless session tickets this side encrypted (a server issuing tickets; `None` where
+    /// not observed: openssl seals its tickets inside libssl).
+    pub tickets_sealed: Option<u64>,
+    /// Stateless session tickets this side decrypted (a server resuming from one; `None` where
+    /// not observed).
+    pub tickets_opened: Option<u64>,
     /// Records this side protected (encrypted, with their MAC or tag).
     pub records_sealed: u64,
     /// Ciphertext bytes of those records (without the 5-byte headers).
@@ -132,6 +139,16 @@ fn bump(f: impl FnOnce(&mut Raw)) {
     }
 }
 
+/// A stateless session ticket was sealed on the side whose step runs (rustls's ticketer).
+pub(crate) fn ticket_sealed() {
+    bump(|r| *r.c.tickets_sealed.get_or_insert(0) += 1);
+}
+
+/// A stateless session ticket was opened on the side whose step runs.
+pub(crate) fn ticket_opened() {
+    bump(|r| *r.c.tickets_opened.get_or_insert(0) += 1);
+}
+
 fn reset() {
     RAW.with(|r| *r.borrow_mut() = [Raw::default(), Raw::default()]);
 }
@@ -190,10 +207,14 @@ pub fn measure(scenario: Scenario, pki: &Pki) -> Result<OpCounts> {
     for (c, side) in [(&mut client, Side::Client), (&mut server, Side::Server)] {
         infer_x509(scenario, side, c);
     }
-    if scenario.stack == Stack::Rustls {
-        // The counting provider does not see key-share generation: one per exchange.
-        client.key_shares = Some(client.key_exchanges);
-        server.key_shares = Some(server.key_exchanges);
+    if scenario.stack.is_rustls() {
+        for c in [&mut client, &mut server] {
+            // The counting provider does not see key-share generation: one per exchange.
+            c.key_shares = Some(c.key_exchanges);
+            // The server's ticketer is observed on every rustls scenario: none is zero.
+            c.tickets_sealed.get_or_insert(0);
+            c.tickets_opened.get_or_insert(0);
+        }
     }
     Ok(OpCounts {
         scenario: scenario.label(),
@@ -224,22 +245,27 @@ fn infer_x509(scenario: Scenario, side: Side, c: &mut SideCounts) {
 
 /// The OpenSSL counts measured by callgrind on one side ([`super::anatomy::COUNTED`] calls),
 /// in place of the inferred ones.
+/// RSA and ECDSA both count as signatures and signature checks (a scenario's certificates are
+/// of one type).
 pub fn apply_measured(c: &mut SideCounts, p: &super::anatomy::SideProfile) {
-    c.private_sign = p.calls("RSA_private_encrypt");
+    c.private_sign = p.calls("RSA_private_encrypt") + p.calls("ECDSA_sign_ex");
     c.private_decrypt = p.calls("RSA_private_decrypt");
-    c.public_verify = p.calls("RSA_public_decrypt");
+    c.public_verify = p.calls("RSA_public_decrypt") + p.calls("ECDSA_verify");
     c.public_encrypt = p.calls("RSA_public_encrypt");
-    c.key_exchanges = p.calls("EVP_PKEY_derive");
-    c.key_shares = Some(p.calls("EVP_PKEY_generate"));
+    // libssl derives each secret with two EVP_PKEY_derive calls (the length, then the secret)
+    // and makes the peer's key template with EVP_PKEY_generate (paramgen): the calls made once
+    // per secret and per key share are the peer-key set-up and EVP_PKEY_keygen.
+    c.key_exchanges = p.calls("EVP_PKEY_derive_set_peer");
+    c.key_shares = Some(p.calls("EVP_PKEY_keygen"));
     c.cert_parses = Some(p.calls("d2i_X509"));
     c.chain_verifications = Some(p.calls("X509_verify_cert"));
     c.chain_signatures = Some(p.calls("X509_verify"));
     c.kdf_calls = Some(p.calls("EVP_KDF_derive"));
-    // Digest outputs outside HMAC (each HMAC output takes two: inner and outer hash).
-    c.hash_outputs = Some(
-        p.calls("EVP_DigestFinal_ex")
-            .saturating_sub(2 * p.calls("EVP_MAC_final")),
-    );
+    // Digest outputs outside HMAC (each HMAC output takes two: inner and outer hash). Every
+    // HMAC of OpenSSL 3 ends in HMAC_Final (HKDF's, the PRF's through EVP_MAC, EVP_MAC's own);
+    // EVP_MAC_final stands in where HMAC_Final was not seen.
+    let hmacs = p.calls("HMAC_Final").max(p.calls("EVP_MAC_final"));
+    c.hash_outputs = Some(p.calls("EVP_DigestFinal_ex").saturating_sub(2 * hmacs));
 }
 
 /// [`measure`] with the OpenSSL counts of `anatomy` (callgrind) where it has both sides of
@@ -264,7 +290,7 @@ pub fn measure_with(
         apply_measured(&mut counts.server, s);
         counts.pk_counts = How::Callgrind;
         counts.x509_counts = How::Callgrind;
-        counts.method = "openssl: calls of the RSA, EVP, X.509 and KDF entry points counted by callgrind on each side's steps (`make anatomy`); records observed by the message callback";
+        counts.method = "openssl: calls of the RSA, ECDSA, EVP, X.509 and KDF entry points counted by callgrind on each side's steps (`make anatomy`); records observed by the message callback";
     }
     Ok(counts)
 }

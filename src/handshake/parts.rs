@@ -3,24 +3,30 @@
 //!
 //! | group | what one iteration does | implementations |
 //! |---|---|---|
-//! | `x509/<impl>/parse/rsa-2048` | DER to the library's certificate object (the server's leaf) | openssl (`d2i_X509`, which also decodes the public key), webpki (rustls's parser) |
-//! | `x509/<impl>/verify-chain/rsa-2048` | the server's leaf to the fixtures' CA with the stack's verifier, its signature check included | openssl (`X509_verify_cert`), webpki (rustls's `WebPkiServerVerifier`, which parses the leaf itself) |
-//! | `conn/<stack>/<side>/new` | creating a connection object (freeing it is not timed, as in the handshake benches) | openssl (`SSL_new`: OpenSSL's perf tools call it sslnew), rustls (`ClientConnection::new` builds and queues its ClientHello; TLS 1.2 configuration, so without a key share) |
+//! | `x509/<impl>/parse/<rsa-2048\|ecdsa-p256>` | DER to the library's certificate object (the server's leaf of that key type) | openssl (`d2i_X509`, which also decodes the public key), webpki (rustls's parser, with either provider) |
+//! | `x509/<impl>/verify-chain/<rsa-2048\|ecdsa-p256>` | the server's leaf to the fixtures' CA of its type with the stack's verifier, its signature check included | openssl (`X509_verify_cert`), webpki (rustls's `WebPkiServerVerifier` on ring, which parses the leaf itself) |
+//! | `conn/<stack>/<side>/new` | creating a connection object (freeing it is not timed, as in the handshake benches) | openssl (`SSL_new`: OpenSSL's perf tools call it sslnew), rustls, rustls-awslc (`ClientConnection::new` builds and queues its ClientHello; TLS 1.2 configuration, so without a key share) |
 //! | `kx/<backend>/<group>/<op>` | key-share generation (`keygen`) and shared-secret derivation from the peer's share (`derive`); ML-KEM: `keygen`, `encapsulate`, `decapsulate` | openssl, ring (rustls's provider API), awslc (aws-lc-rs; the only one here with ML-KEM-768) |
-//! | `kdf/<backend>/tls12-prf/<master-secret\|key-block>` | one TLS 1.2 PRF call (SHA-256): the 48-byte extended master secret, the 104-byte key block of AES128-SHA | openssl (`EVP_KDF` TLS1-PRF, fetched per call as libssl 3 does), ring (rustls's PRF provider), rustcrypto (hmac + sha2, hand-written: the independent reference) |
-//! | `kdf/<backend>/tls13-hkdf/<expand-label\|key-schedule>` | one HKDF-Expand-Label of a 32-byte secret; the whole TLS 1.3 key schedule of a full handshake (3 extracts, 18 expands, 2 Finished HMACs) | openssl (`EVP_KDF` HKDF), ring (rustls's HKDF provider), rustcrypto |
-//! | `transcript/<backend>/sha256/<bytes>` | hashing `bytes` of handshake messages and taking the hash out of a copy of the context (a transcript hash: the context goes on) | openssl (EVP), ring (rustls's hash provider) |
-//! | `rsa/ring/<sign\|verify>/2048` | PKCS#1 v1.5 SHA-256 signature and its verification on ring: what rustls's provider signs and verifies with | ring ([`crate::crypto::ring`]) |
+//! | `kdf/<backend>/tls12-prf/<master-secret\|key-block>` | one TLS 1.2 PRF call (SHA-256): the 48-byte extended master secret, the 104-byte key block of AES128-SHA | openssl (`EVP_KDF` TLS1-PRF, fetched per call as libssl 3 does), ring and awslc (rustls's PRF provider on each), rustcrypto (hmac + sha2, hand-written: the independent reference) |
+//! | `kdf/<backend>/tls13-hkdf/<expand-label\|key-schedule>` | one HKDF-Expand-Label of a 32-byte secret; the whole TLS 1.3 key schedule of a full handshake (3 extracts, 18 expands, 2 Finished HMACs) | openssl (`EVP_KDF` HKDF), ring and awslc (rustls's HKDF provider on each), rustcrypto |
+//! | `transcript/<backend>/sha256/<bytes>` | hashing `bytes` of handshake messages and taking the hash out of a copy of the context (a transcript hash: the context goes on) | openssl (EVP), ring and awslc (rustls's hash provider on each) |
+//! | `rsa/ring/<sign\|verify>/2048` | PKCS#1 v1.5 SHA-256 signature and its verification on ring: what rustls's provider signs and verifies with | ring ([`crate::crypto::ring`]); aws-lc-rs's are `rsa/awslc/*` of the primitives bench |
+//! | `ecdsa/<backend>/<sign\|verify>/p256` | an ECDSA P-256 SHA-256 signature (DER) and its verification, as TLS's `ecdsa_secp256r1_sha256` | openssl (EVP), ring, awslc ([`crate::crypto::ecdsa`]) |
+//! | `ticket/<stack>/<seal\|open>` | a rustls server's stateless session ticket encrypted / decrypted by its provider's `Ticketer`, of the size its server encrypts | rustls (ChaCha20-Poly1305), rustls-awslc (AES-256-CBC + HMAC-SHA256); none on openssl ([`NO_OPENSSL_TICKET`]) |
 //!
 //! Every case checks before it is timed that it does what its name says: a parsed certificate
-//! is the one for `localhost`; a chain verifies and the rogue client's (another CA) does not;
-//! both ends of a key exchange derive the same secret; every PRF and HKDF output equals the
-//! hand-written reference; a transcript hash equals the `sha2` crate's; a ring signature
-//! verifies and a flipped bit does not. A failed check is [`Error::SelfCheck`] naming the bench.
+//! is the one for `localhost` with the named key type; a chain verifies to its CA, not to the
+//! other type's CA, and the rogue client's (another CA) does not verify; both ends of a key
+//! exchange derive the same secret; every PRF and HKDF output equals the hand-written
+//! reference; a transcript hash equals the `sha2` crate's; a signature verifies (an ECDSA one
+//! on another implementation too) and a flipped bit does not; a ticket decrypts to its
+//! plaintext, does not hold it in the clear, and a flipped bit does not decrypt. A failed
+//! check is [`Error::SelfCheck`] naming the bench.
 
-use super::{CertAndKey, Pki, SERVER_NAME};
-use crate::crypto::cases::{check, in_check, Case, Skip};
-use crate::names::BenchId;
+use super::{Cert, CertAndKey, Pki, Stack, SERVER_NAME};
+use crate::crypto::cases::{check, in_check, Case, Skip, SIGNED_MESSAGE};
+use crate::crypto::ecdsa::{verify_point, EcdsaBackend, EcdsaP256};
+use crate::names::{BenchId, Dimension};
 use crate::{Error, Result};
 use std::hint::black_box;
 use std::rc::Rc;
@@ -32,6 +38,11 @@ pub const CERT: &str = "rsa-2048";
 pub const TRANSCRIPT_SIZES: [usize; 2] = [64, 4096];
 /// RSA modulus of the ring benches.
 pub const RING_RSA_BITS: u32 = 2048;
+/// Why there is no `ticket/openssl/*` bench.
+pub const NO_OPENSSL_TICKET: &str = "OpenSSL seals and opens its session tickets inside libssl \
+     (tls_construct_new_session_ticket, tls_decrypt_ticket: the session's DER under AES-256-CBC \
+     and HMAC-SHA256, both fetched per ticket): no API runs that alone, so it stays in the \
+     residual of the handshake sides, named by their profiles";
 
 type Builder = Box<dyn Fn(&BenchId) -> Result<Box<dyn Case>>>;
 
@@ -151,13 +162,49 @@ fn leaf_der(who: &CertAndKey) -> Result<Vec<u8>> {
 
 // ------------------------------------------------------------------ x509
 
-fn x509_openssl_parse(id: &BenchId, pki: &Pki) -> Result<Box<dyn Case>> {
-    let der = leaf_der(&pki.server)?;
-    let cert = in_check(
+/// The certificate parameter of the x509 benches for a certificate type.
+pub fn x509_param(cert: Cert) -> &'static str {
+    match cert {
+        Cert::Rsa2048 => CERT,
+        Cert::EcdsaP256 => "ecdsa-p256",
+    }
+}
+
+/// The other certificate type (its CA did not sign this type's certificates).
+fn other_cert(cert: Cert) -> Cert {
+    match cert {
+        Cert::Rsa2048 => Cert::EcdsaP256,
+        Cert::EcdsaP256 => Cert::Rsa2048,
+    }
+}
+
+/// A signature over [`SIGNED_MESSAGE`] by the server key of type `cert` (made with ring, the
+/// webpki parse check's independent signer).
+fn server_signature(pki: &Pki, cert: Cert) -> Result<Vec<u8>> {
+    let pem = &pki.server_of(cert).key;
+    match cert {
+        Cert::Rsa2048 => crate::crypto::ring::RingRsa::from_pkcs8_pem(pem)?.sign(&SIGNED_MESSAGE),
+        Cert::EcdsaP256 => {
+            EcdsaP256::from_pkcs8_pem(EcdsaBackend::Ring, pem)?.sign(&SIGNED_MESSAGE)
+        }
+    }
+}
+
+/// webpki's verification algorithm of a certificate type's handshake signatures.
+fn webpki_alg(cert: Cert) -> &'static dyn rustls::pki_types::SignatureVerificationAlgorithm {
+    match cert {
+        Cert::Rsa2048 => webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+        Cert::EcdsaP256 => webpki::ring::ECDSA_P256_SHA256,
+    }
+}
+
+fn x509_openssl_parse(id: &BenchId, pki: &Pki, cert: Cert) -> Result<Box<dyn Case>> {
+    let der = leaf_der(pki.server_of(cert))?;
+    let parsed = in_check(
         id,
         openssl::x509::X509::from_der(&der).map_err(ossl("d2i_X509")),
     )?;
-    let names: Vec<String> = cert
+    let names: Vec<String> = parsed
         .subject_alt_names()
         .map(|s| {
             s.iter()
@@ -170,32 +217,64 @@ fn x509_openssl_parse(id: &BenchId, pki: &Pki) -> Result<Box<dyn Case>> {
         names.iter().any(|n| n == SERVER_NAME),
         format!("the parsed certificate names {names:?}, not {SERVER_NAME}"),
     )?;
+    let key = super::cert_label(&der);
+    check(
+        id,
+        key == cert.label(),
+        format!(
+            "the parsed certificate's key is {key}, not {}",
+            cert.label()
+        ),
+    )?;
     Ok(each(
         || Ok(()),
         move |()| openssl::x509::X509::from_der(black_box(&der)).map_err(ossl("d2i_X509")),
     ))
 }
 
-fn x509_webpki_parse(id: &BenchId, pki: &Pki) -> Result<Box<dyn Case>> {
-    let der = rustls::pki_types::CertificateDer::from(leaf_der(&pki.server)?);
+fn x509_webpki_parse(id: &BenchId, pki: &Pki, cert: Cert) -> Result<Box<dyn Case>> {
+    let der = rustls::pki_types::CertificateDer::from(leaf_der(pki.server_of(cert))?);
     let name = rustls::pki_types::ServerName::try_from(SERVER_NAME)
         .map_err(|e| failed("webpki", "server name", e))?;
     let other = rustls::pki_types::ServerName::try_from("example.com")
         .map_err(|e| failed("webpki", "server name", e))?;
+    let sig = in_check(id, server_signature(pki, cert))?;
     {
-        let cert = in_check(
+        let parsed = in_check(
             id,
             webpki::EndEntityCert::try_from(&der).map_err(|e| failed("webpki", "parse", e)),
         )?;
         check(
             id,
-            cert.verify_is_valid_for_subject_name(&name).is_ok(),
+            parsed.verify_is_valid_for_subject_name(&name).is_ok(),
             "the parsed certificate is not valid for localhost",
         )?;
         check(
             id,
-            cert.verify_is_valid_for_subject_name(&other).is_err(),
+            parsed.verify_is_valid_for_subject_name(&other).is_err(),
             "the parsed certificate is also valid for example.com",
+        )?;
+        // The key type: the server key's signature verifies with this type's algorithm and
+        // the other type's algorithm refuses the key.
+        check(
+            id,
+            parsed
+                .verify_signature(webpki_alg(cert), &SIGNED_MESSAGE, &sig)
+                .is_ok(),
+            format!(
+                "the parsed certificate's key does not verify the server key's {} signature",
+                cert.label()
+            ),
+        )?;
+        check(
+            id,
+            parsed
+                .verify_signature(webpki_alg(other_cert(cert)), &SIGNED_MESSAGE, &sig)
+                .is_err(),
+            format!(
+                "the parsed certificate's key is also taken as {}",
+                other_cert(cert).label()
+            ),
         )?;
     }
     Ok(plain(move || {
@@ -206,71 +285,90 @@ fn x509_webpki_parse(id: &BenchId, pki: &Pki) -> Result<Box<dyn Case>> {
     }))
 }
 
-fn x509_openssl_chain(id: &BenchId, pki: &Pki) -> Result<Box<dyn Case>> {
+fn x509_openssl_chain(id: &BenchId, pki: &Pki, cert: Cert) -> Result<Box<dyn Case>> {
     use openssl::stack::Stack;
-    use openssl::x509::store::X509StoreBuilder;
+    use openssl::x509::store::{X509Store, X509StoreBuilder};
     use openssl::x509::{X509StoreContext, X509};
-    let ca = X509::from_pem(&pki.ca).map_err(ossl("parse CA"))?;
-    let mut b = X509StoreBuilder::new().map_err(ossl("X509_STORE_new"))?;
-    b.add_cert(ca).map_err(ossl("add CA"))?;
-    let store = b.build();
-    let leaf = X509::from_pem(&pki.server.cert).map_err(ossl("parse leaf"))?;
+    let store = |ca_pem: &[u8]| -> Result<X509Store> {
+        let ca = X509::from_pem(ca_pem).map_err(ossl("parse CA"))?;
+        let mut b = X509StoreBuilder::new().map_err(ossl("X509_STORE_new"))?;
+        b.add_cert(ca).map_err(ossl("add CA"))?;
+        Ok(b.build())
+    };
+    let (right, wrong) = (store(pki.ca_of(cert))?, store(pki.ca_of(other_cert(cert)))?);
+    let leaf = X509::from_pem(&pki.server_of(cert).cert).map_err(ossl("parse leaf"))?;
     let rogue = X509::from_pem(&pki.rogue_client.cert).map_err(ossl("parse rogue"))?;
     let chain = Stack::new().map_err(ossl("stack"))?;
-    let verify = move |cert: &X509| -> Result<bool> {
+    let verify = move |store: &X509Store, cert: &X509| -> Result<bool> {
         let mut ctx = X509StoreContext::new().map_err(ossl("X509_STORE_CTX_new"))?;
-        ctx.init(&store, cert, &chain, |c| c.verify_cert())
+        ctx.init(store, cert, &chain, |c| c.verify_cert())
             .map_err(ossl("X509_verify_cert"))
     };
     check(
         id,
-        in_check(id, verify(&leaf))?,
-        "the server certificate does not verify to the CA",
+        in_check(id, verify(&right, &leaf))?,
+        "the server certificate does not verify to its CA",
     )?;
     check(
         id,
-        !in_check(id, verify(&rogue))?,
+        !in_check(id, verify(&wrong, &leaf))?,
+        "the server certificate verifies to a CA that did not sign it",
+    )?;
+    check(
+        id,
+        !in_check(id, verify(&right, &rogue))?,
         "a certificate of another CA verifies",
     )?;
     Ok(plain(move || {
-        black_box(verify(black_box(&leaf))?);
+        black_box(verify(&right, black_box(&leaf))?);
         Ok(())
     }))
 }
 
-fn x509_webpki_chain(id: &BenchId, pki: &Pki) -> Result<Box<dyn Case>> {
+fn x509_webpki_chain(id: &BenchId, pki: &Pki, cert: Cert) -> Result<Box<dyn Case>> {
     use rustls::client::WebPkiServerVerifier;
     use rustls::pki_types::{ServerName, UnixTime};
-    let mut roots = rustls::RootCertStore::empty();
-    for c in ders(&pki.ca)? {
-        roots.add(c).map_err(|e| failed("rustls", "add CA", e))?;
-    }
     let provider = Arc::new(super::rustls::provider(&super::Scenario::new(
         super::Stack::Rustls,
         super::Protocol::Tls13Aes128Gcm,
         super::Kind::Full,
     ))?);
-    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-        .build()
-        .map_err(|e| failed("rustls", "server verifier", e))?;
-    let leaf = rustls::pki_types::CertificateDer::from(leaf_der(&pki.server)?);
+    let verifier = |ca_pem: &[u8]| -> Result<Arc<WebPkiServerVerifier>> {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in ders(ca_pem)? {
+            roots.add(c).map_err(|e| failed("rustls", "add CA", e))?;
+        }
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| failed("rustls", "server verifier", e))
+    };
+    let (right, wrong) = (
+        verifier(pki.ca_of(cert))?,
+        verifier(pki.ca_of(other_cert(cert)))?,
+    );
+    let leaf = rustls::pki_types::CertificateDer::from(leaf_der(pki.server_of(cert))?);
     let rogue = rustls::pki_types::CertificateDer::from(leaf_der(&pki.rogue_client)?);
     let name = ServerName::try_from(SERVER_NAME).map_err(|e| failed("rustls", "name", e))?;
-    let verify = move |c: &rustls::pki_types::CertificateDer<'static>| {
-        verifier.verify_server_cert(c, &[], &name, &[], UnixTime::now())
+    let verify = move |v: &WebPkiServerVerifier, c: &rustls::pki_types::CertificateDer<'static>| {
+        v.verify_server_cert(c, &[], &name, &[], UnixTime::now())
     };
     check(
         id,
-        verify(&leaf).is_ok(),
-        "the server certificate does not verify to the CA",
+        verify(&right, &leaf).is_ok(),
+        "the server certificate does not verify to its CA",
     )?;
     check(
         id,
-        verify(&rogue).is_err(),
+        verify(&wrong, &leaf).is_err(),
+        "the server certificate verifies to a CA that did not sign it",
+    )?;
+    check(
+        id,
+        verify(&right, &rogue).is_err(),
         "a certificate of another CA verifies",
     )?;
     Ok(plain(move || {
-        black_box(verify(black_box(&leaf))).map_err(|e| failed("rustls", "verify", e))?;
+        black_box(verify(&right, black_box(&leaf))).map_err(|e| failed("rustls", "verify", e))?;
         Ok(())
     }))
 }
@@ -320,13 +418,13 @@ fn conn_openssl(id: &BenchId, pki: &Pki, server: bool) -> Result<Box<dyn Case>> 
     Ok(each(|| Ok(()), move |()| make()))
 }
 
-fn conn_rustls(id: &BenchId, pki: &Pki, server: bool) -> Result<Box<dyn Case>> {
+fn conn_rustls(id: &BenchId, pki: &Pki, stack: Stack, server: bool) -> Result<Box<dyn Case>> {
     use rustls::client::Resumption;
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{PrivateKeyDer, ServerName};
     use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
     let provider = Arc::new(super::rustls::provider(&super::Scenario::new(
-        super::Stack::Rustls,
+        stack,
         super::Protocol::Tls12EcdheRsaAes128Gcm,
         super::Kind::Full,
     ))?);
@@ -629,38 +727,54 @@ impl Hkdf13 for Reference {
     }
 }
 
-/// rustls's ring provider: the PRF and HKDF its TLS 1.2 and 1.3 suites use.
-pub struct RingKdf {
+/// A rustls provider's PRF and HKDF, as its TLS 1.2 and 1.3 suites use them: ring's
+/// ([`Stack::Rustls`]) or aws-lc-rs's ([`Stack::RustlsAwslc`]).
+pub struct ProviderKdf {
+    backend: &'static str,
     prf: &'static dyn rustls::crypto::tls12::Prf,
     hkdf: &'static dyn rustls::crypto::tls13::Hkdf,
 }
 
-impl RingKdf {
-    /// The PRF of TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 and the HKDF of TLS_AES_128_GCM_SHA256.
-    pub fn new() -> Result<RingKdf> {
-        use rustls::crypto::ring::cipher_suite as cs;
+impl ProviderKdf {
+    /// The PRF of TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 and the HKDF of TLS_AES_128_GCM_SHA256
+    /// on `stack`'s provider. Error: `stack` is not rustls, or its provider is not compiled in.
+    pub fn new(stack: Stack) -> Result<ProviderKdf> {
         use rustls::SupportedCipherSuite as S;
+        let backend = provider_label(stack);
         let (S::Tls12(t12), S::Tls13(t13)) = (
-            cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-            cs::TLS13_AES_128_GCM_SHA256,
+            super::rustls::suite(stack, super::Protocol::Tls12EcdheRsaAes128Gcm)?,
+            super::rustls::suite(stack, super::Protocol::Tls13Aes128Gcm)?,
         ) else {
-            return Err(failed("ring", "cipher suites", "unexpected suite versions"));
+            return Err(failed(
+                backend,
+                "cipher suites",
+                "unexpected suite versions",
+            ));
         };
-        Ok(RingKdf {
+        Ok(ProviderKdf {
+            backend,
             prf: t12.prf_provider,
             hkdf: t13.hkdf_provider,
         })
     }
 }
 
-impl Prf12 for RingKdf {
+/// The backend label of a rustls stack's provider in part names (`ring`, `awslc`).
+pub fn provider_label(stack: Stack) -> &'static str {
+    match stack {
+        Stack::RustlsAwslc => "awslc",
+        _ => crate::crypto::ring::LABEL,
+    }
+}
+
+impl Prf12 for ProviderKdf {
     fn prf(&self, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) -> Result<()> {
         self.prf.for_secret(out, secret, label, seed);
         Ok(())
     }
 }
 
-impl Hkdf13 for RingKdf {
+impl Hkdf13 for ProviderKdf {
     type Prk = Box<dyn rustls::crypto::tls13::HkdfExpander>;
     fn extract(&self, salt: &[u8], ikm: &[u8]) -> Result<Self::Prk> {
         Ok(self.hkdf.extract_from_secret(Some(salt), ikm))
@@ -672,7 +786,7 @@ impl Hkdf13 for RingKdf {
     }
     fn expand(&self, prk: &Self::Prk, info: &[u8], out: &mut [u8]) -> Result<()> {
         prk.expand_slice(&[info], out)
-            .map_err(|e| failed("ring", "HKDF-Expand", format!("{e:?}")))
+            .map_err(|e| failed(self.backend, "HKDF-Expand", format!("{e:?}")))
     }
     fn hmac(&self, key: &[u8], message: &[u8]) -> Result<Vec<u8>> {
         let tag = self
@@ -913,9 +1027,19 @@ fn transcript(id: &BenchId, backend: &str, bytes: usize) -> Result<Box<dyn Case>
             Ok(())
         }));
     }
-    use rustls::crypto::ring::cipher_suite as cs;
-    let rustls::SupportedCipherSuite::Tls13(suite) = cs::TLS13_AES_128_GCM_SHA256 else {
-        return Err(failed("ring", "cipher suite", "not a TLS 1.3 suite"));
+    let stack = if backend == "awslc" {
+        Stack::RustlsAwslc
+    } else {
+        Stack::Rustls
+    };
+    let rustls::SupportedCipherSuite::Tls13(suite) =
+        super::rustls::suite(stack, super::Protocol::Tls13Aes128Gcm)?
+    else {
+        return Err(failed(
+            provider_label(stack),
+            "cipher suite",
+            "not a TLS 1.3 suite",
+        ));
     };
     let hash = suite.common.hash_provider;
     let run = move |d: &[u8]| -> Vec<u8> {
@@ -933,7 +1057,6 @@ fn transcript(id: &BenchId, backend: &str, bytes: usize) -> Result<Box<dyn Case>
 // ------------------------------------------------------------------ rsa on ring
 
 fn rsa_ring(id: &BenchId, pem: &[u8], sign: bool) -> Result<Box<dyn Case>> {
-    use crate::crypto::cases::SIGNED_MESSAGE;
     let mut key = in_check(id, crate::crypto::ring::RingRsa::from_pkcs8_pem(pem))?;
     check(
         id,
@@ -965,6 +1088,121 @@ fn rsa_ring(id: &BenchId, pem: &[u8], sign: bool) -> Result<Box<dyn Case>> {
     }))
 }
 
+// ------------------------------------------------------------------ ecdsa
+
+fn ecdsa_case(
+    id: &BenchId,
+    backend: EcdsaBackend,
+    pem: &[u8],
+    sign: bool,
+) -> Result<Box<dyn Case>> {
+    let key = in_check(id, EcdsaP256::from_pkcs8_pem(backend, pem))?;
+    let sig = in_check(id, key.sign(&SIGNED_MESSAGE))?;
+    ecdsa_checks(id, &key, &sig)?;
+    if sign {
+        return Ok(plain(move || {
+            black_box(key.sign(black_box(&SIGNED_MESSAGE))?);
+            Ok(())
+        }));
+    }
+    Ok(plain(move || {
+        black_box(key.verify(black_box(&SIGNED_MESSAGE), black_box(&sig)));
+        Ok(())
+    }))
+}
+
+/// The self-check of an ECDSA bench on `key`'s signature `sig` of [`SIGNED_MESSAGE`].
+fn ecdsa_checks(id: &BenchId, key: &EcdsaP256, sig: &[u8]) -> Result<()> {
+    let backend = key.backend();
+    check(
+        id,
+        key.verify(&SIGNED_MESSAGE, sig),
+        "the signature does not verify",
+    )?;
+    // Another implementation accepts it: it is ECDSA P-256 with SHA-256, as TLS names it.
+    let other = if backend == EcdsaBackend::Openssl {
+        EcdsaBackend::Ring
+    } else {
+        EcdsaBackend::Openssl
+    };
+    check(
+        id,
+        in_check(
+            id,
+            verify_point(other, key.public_point(), &SIGNED_MESSAGE, sig),
+        )?,
+        format!("the signature does not verify on {}", other.label()),
+    )?;
+    let mut flipped = sig.to_vec();
+    let at = sig.len().saturating_sub(5); // inside s: the DER stays well-formed
+    flipped[at] ^= 0x10;
+    check(
+        id,
+        !key.verify(&SIGNED_MESSAGE, &flipped),
+        "a signature with a flipped bit verifies",
+    )?;
+    check(
+        id,
+        !key.verify(&SIGNED_MESSAGE[1..], sig),
+        "the signature verifies for another message",
+    )
+}
+
+// ------------------------------------------------------------------ session tickets
+
+/// A rustls server's stateless session ticket, sealed or opened by the ticketer of `stack`'s
+/// provider (`Ticketer::new()`: ring's ChaCha20-Poly1305, aws-lc-rs's AES-256-CBC with
+/// HMAC-SHA256, each behind rustls's key rotator), on a plaintext of the size rustls's server
+/// encrypts in a handshake (measured once, here).
+fn ticket_case(id: &BenchId, pki: &Pki, stack: Stack, seal: bool) -> Result<Box<dyn Case>> {
+    let len = in_check(id, super::rustls::ticket_plaintext_len(stack, pki))?;
+    check(
+        id,
+        len >= 32,
+        format!("rustls's server encrypted a ticket of {len} bytes"),
+    )?;
+    let ticketer = in_check(id, super::rustls::ticketer(stack))?;
+    let clear: Vec<u8> = (0..len).map(|i| (i * 29 % 251) as u8).collect();
+    let none = |op| move || failed("rustls", op, "the ticketer refused");
+    let ticket = in_check(id, ticketer.encrypt(&clear).ok_or_else(none("encrypt")))?;
+    check(
+        id,
+        !ticket.windows(len).any(|w| w == clear),
+        "the ticket holds its plaintext in the clear",
+    )?;
+    check(
+        id,
+        ticketer.decrypt(&ticket).as_deref() == Some(&clear[..]),
+        "the ticket does not decrypt to its plaintext",
+    )?;
+    let mut tampered = ticket.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0x01;
+    check(
+        id,
+        ticketer.decrypt(&tampered).is_none(),
+        "a ticket with a flipped bit decrypts",
+    )?;
+    if seal {
+        return Ok(plain(move || {
+            black_box(
+                ticketer
+                    .encrypt(black_box(&clear))
+                    .ok_or_else(none("encrypt"))?,
+            );
+            Ok(())
+        }));
+    }
+    Ok(plain(move || {
+        black_box(
+            ticketer
+                .decrypt(black_box(&ticket))
+                .ok_or_else(none("decrypt"))?,
+        );
+        Ok(())
+    }))
+}
+
 // ------------------------------------------------------------------ the plan
 
 /// Every part bench over the fixtures' PKI (`pki`) and RSA-2048 key (`rsa_pem`).
@@ -974,30 +1212,40 @@ pub fn plan(pki: Rc<Pki>, rsa_pem: Rc<Vec<u8>>) -> PartsPlan {
     let mut add = |id: BenchId, f: Builder| {
         cases.push(PartSpec::new(id, f));
     };
-    for imp in ["openssl", "webpki"] {
-        for op in ["parse", "verify-chain"] {
-            let pki = pki.clone();
-            add(
-                BenchId::new("x509", &[imp, op]).with_parameter(CERT),
-                Box::new(move |id| match (imp, op) {
-                    ("openssl", "parse") => x509_openssl_parse(id, &pki),
-                    ("webpki", "parse") => x509_webpki_parse(id, &pki),
-                    ("openssl", _) => x509_openssl_chain(id, &pki),
-                    _ => x509_webpki_chain(id, &pki),
-                }),
-            );
+    for cert in [Cert::Rsa2048, Cert::EcdsaP256] {
+        for imp in ["openssl", "webpki"] {
+            for op in ["parse", "verify-chain"] {
+                let pki = pki.clone();
+                add(
+                    BenchId::new("x509", &[imp, op]).with_parameter(x509_param(cert)),
+                    Box::new(move |id| match (imp, op) {
+                        ("openssl", "parse") => x509_openssl_parse(id, &pki, cert),
+                        ("webpki", "parse") => x509_webpki_parse(id, &pki, cert),
+                        ("openssl", _) => x509_openssl_chain(id, &pki, cert),
+                        _ => x509_webpki_chain(id, &pki, cert),
+                    }),
+                );
+            }
         }
     }
-    for stack in ["openssl", "rustls"] {
+    let awslc_missing = |what: &str| Skip {
+        what: what.to_string(),
+        why: "aws-lc-rs is not compiled in (cargo feature `awslc`)".into(),
+    };
+    for stack in [Stack::Openssl, Stack::Rustls, Stack::RustlsAwslc] {
+        if stack == Stack::RustlsAwslc && !cfg!(feature = "awslc") {
+            skipped.push(awslc_missing("conn/rustls-awslc/*"));
+            continue;
+        }
         for side in ["client", "server"] {
             let pki = pki.clone();
             add(
-                BenchId::new("conn", &[stack, side, "new"]),
+                BenchId::new("conn", &[stack.label(), side, "new"]),
                 Box::new(move |id| {
-                    if stack == "openssl" {
+                    if stack == Stack::Openssl {
                         conn_openssl(id, &pki, side == "server")
                     } else {
-                        conn_rustls(id, &pki, side == "server")
+                        conn_rustls(id, &pki, stack, side == "server")
                     }
                 }),
             );
@@ -1047,7 +1295,11 @@ pub fn plan(pki: Rc<Pki>, rsa_pem: Rc<Vec<u8>>) -> PartsPlan {
             }
         }
     }
-    for backend in ["openssl", "ring", "rustcrypto"] {
+    for backend in ["openssl", "ring", "awslc", "rustcrypto"] {
+        if backend == "awslc" && !cfg!(feature = "awslc") {
+            skipped.push(awslc_missing("kdf/awslc/*"));
+            continue;
+        }
         for (kdf, op) in [
             ("tls12-prf", "master-secret"),
             ("tls12-prf", "key-block"),
@@ -1058,13 +1310,20 @@ pub fn plan(pki: Rc<Pki>, rsa_pem: Rc<Vec<u8>>) -> PartsPlan {
                 BenchId::new("kdf", &[backend, kdf, op]),
                 Box::new(move |id| match backend {
                     "openssl" => kdf_case(id, OpensslKdf, op),
-                    "ring" => kdf_case(id, in_check(id, RingKdf::new())?, op),
+                    "ring" => kdf_case(id, in_check(id, ProviderKdf::new(Stack::Rustls))?, op),
+                    "awslc" => {
+                        kdf_case(id, in_check(id, ProviderKdf::new(Stack::RustlsAwslc))?, op)
+                    }
                     _ => kdf_case(id, Reference, op),
                 }),
             );
         }
     }
-    for backend in ["openssl", "ring"] {
+    for backend in ["openssl", "ring", "awslc"] {
+        if backend == "awslc" && !cfg!(feature = "awslc") {
+            skipped.push(awslc_missing("transcript/awslc/*"));
+            continue;
+        }
         for bytes in TRANSCRIPT_SIZES {
             add(
                 BenchId::new("transcript", &[backend, "sha256"]).with_parameter(bytes),
@@ -1083,5 +1342,145 @@ pub fn plan(pki: Rc<Pki>, rsa_pem: Rc<Vec<u8>>) -> PartsPlan {
         what: format!("rsa/ring/{{decrypt,encrypt}}/{RING_RSA_BITS}"),
         why: crate::crypto::ring::NO_RSA_ENCRYPTION.into(),
     });
+    for &backend in EcdsaBackend::ALL {
+        if !backend.compiled() {
+            skipped.push(awslc_missing("ecdsa/awslc/*"));
+            continue;
+        }
+        for (op, sign) in [("sign", true), ("verify", false)] {
+            let pki = pki.clone();
+            add(
+                BenchId::new("ecdsa", &[backend.label(), op])
+                    .with_parameter(crate::crypto::ecdsa::CURVE),
+                Box::new(move |id| ecdsa_case(id, backend, &pki.ecdsa_server.key, sign)),
+            );
+        }
+    }
+    for stack in [Stack::Rustls, Stack::RustlsAwslc] {
+        if stack == Stack::RustlsAwslc && !cfg!(feature = "awslc") {
+            skipped.push(awslc_missing("ticket/rustls-awslc/*"));
+            continue;
+        }
+        for (op, seal) in [("seal", true), ("open", false)] {
+            let pki = pki.clone();
+            add(
+                BenchId::new("ticket", &[stack.label(), op]),
+                Box::new(move |id| ticket_case(id, &pki, stack, seal)),
+            );
+        }
+    }
+    skipped.push(Skip {
+        what: "ticket/openssl/*".into(),
+        why: NO_OPENSSL_TICKET.into(),
+    });
     PartsPlan { cases, skipped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pki() -> Pki {
+        Pki::locate().expect("fixtures load")
+    }
+
+    fn is_self_check(r: Result<Box<dyn Case>>, what: &str) -> String {
+        match r {
+            Err(Error::SelfCheck { bench, what: why }) => {
+                assert!(why.contains(what), "{bench}: {why}");
+                bench
+            }
+            Err(e) => panic!("not a self-check failure: {e}"),
+            Ok(_) => panic!("the self-check passed"),
+        }
+    }
+
+    #[test]
+    fn the_plan_names_the_ecdsa_ticket_and_provider_parts() {
+        let pki = Rc::new(pki());
+        let plan = plan(pki, Rc::new(Vec::new()));
+        let names: Vec<String> = plan.cases.iter().map(|c| c.id.full()).collect();
+        let mut want = vec![
+            "ecdsa/openssl/sign/p256",
+            "ecdsa/ring/verify/p256",
+            "x509/openssl/parse/ecdsa-p256",
+            "x509/webpki/verify-chain/ecdsa-p256",
+            "x509/webpki/parse/rsa-2048",
+            "ticket/rustls/seal",
+            "conn/rustls/client/new",
+        ];
+        if cfg!(feature = "awslc") {
+            want.extend([
+                "ecdsa/awslc/sign/p256",
+                "kdf/awslc/tls13-hkdf/expand-label",
+                "transcript/awslc/sha256/64",
+                "conn/rustls-awslc/server/new",
+                "ticket/rustls-awslc/open",
+            ]);
+        }
+        for w in want {
+            assert!(names.iter().any(|n| n == w), "{w} not in {names:?}");
+        }
+        assert!(plan.skipped.iter().any(|s| s.what == "ticket/openssl/*"));
+    }
+
+    #[test]
+    fn ecdsa_checks_refuse_a_tampered_or_foreign_signature() {
+        let pki = pki();
+        for &b in EcdsaBackend::ALL.iter().filter(|b| b.compiled()) {
+            let id = BenchId::new("ecdsa", &[b.label(), "verify"]).with_parameter("p256");
+            let key = EcdsaP256::from_pkcs8_pem(b, &pki.ecdsa_server.key).unwrap();
+            let sig = key.sign(&SIGNED_MESSAGE).unwrap();
+            ecdsa_checks(&id, &key, &sig).unwrap_or_else(|e| panic!("{e}"));
+            let mut tampered = sig.clone();
+            tampered[10] ^= 0x01;
+            let e = ecdsa_checks(&id, &key, &tampered).unwrap_err();
+            assert!(
+                matches!(&e, Error::SelfCheck { bench, .. } if bench == &id.full()),
+                "{e}"
+            );
+            // A signature of another key (the ECDSA client's) is refused too.
+            let client = EcdsaP256::from_pkcs8_pem(b, &pki.ecdsa_client.key).unwrap();
+            let foreign = client.sign(&SIGNED_MESSAGE).unwrap();
+            assert!(ecdsa_checks(&id, &key, &foreign).is_err(), "{}", b.label());
+        }
+    }
+
+    #[test]
+    fn an_ecdsa_chain_to_the_wrong_ca_fails_its_self_check() {
+        let mut wrong = pki();
+        wrong.ecdsa_ca = wrong.ca.clone(); // the RSA CA did not sign the ECDSA leaf
+        let id = BenchId::new("x509", &["openssl", "verify-chain"]).with_parameter("ecdsa-p256");
+        let bench = is_self_check(
+            x509_openssl_chain(&id, &wrong, Cert::EcdsaP256),
+            "does not verify to its CA",
+        );
+        assert_eq!(bench, "x509/openssl/verify-chain/ecdsa-p256");
+        let id = BenchId::new("x509", &["webpki", "verify-chain"]).with_parameter("ecdsa-p256");
+        is_self_check(
+            x509_webpki_chain(&id, &wrong, Cert::EcdsaP256),
+            "does not verify to its CA",
+        );
+        // The right PKI passes.
+        assert!(x509_openssl_chain(&id, &pki(), Cert::EcdsaP256).is_ok());
+        assert!(x509_webpki_chain(&id, &pki(), Cert::EcdsaP256).is_ok());
+    }
+
+    #[test]
+    fn a_parsed_certificate_of_the_wrong_key_type_fails_its_self_check() {
+        let mut wrong = pki();
+        wrong.ecdsa_server.cert = wrong.server.cert.clone(); // an RSA leaf where ECDSA is named
+        let id = BenchId::new("x509", &["openssl", "parse"]).with_parameter("ecdsa-p256");
+        is_self_check(
+            x509_openssl_parse(&id, &wrong, Cert::EcdsaP256),
+            "key is rsa2048",
+        );
+        let id = BenchId::new("x509", &["webpki", "parse"]).with_parameter("ecdsa-p256");
+        is_self_check(
+            x509_webpki_parse(&id, &wrong, Cert::EcdsaP256),
+            "does not verify the server key's ecdsa-p256 signature",
+        );
+        assert!(x509_webpki_parse(&id, &pki(), Cert::EcdsaP256).is_ok());
+        assert!(x509_openssl_parse(&id, &pki(), Cert::EcdsaP256).is_ok());
+    }
 }

@@ -23,7 +23,7 @@ use rustls::{
     ServerConnection, SupportedCipherSuite,
 };
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 fn tls(op: &'static str, e: impl std::fmt::Display) -> Error {
@@ -135,8 +135,8 @@ pub fn provider(scenario: &Scenario) -> Result<CryptoProvider> {
     })
 }
 
-/// The provider's stateless ticketer.
-fn ticketer(stack: Stack) -> Result<Arc<dyn ProducesTickets>> {
+/// The provider's stateless ticketer (`Ticketer::new()` of ring or aws-lc-rs).
+pub fn ticketer(stack: Stack) -> Result<Arc<dyn ProducesTickets>> {
     match stack {
         Stack::RustlsAwslc => {
             #[cfg(feature = "awslc")]
@@ -169,6 +169,8 @@ struct ServerSeen {
     encrypted: AtomicU32,
     /// Stateless tickets decrypted (a client resumed from one).
     decrypted: AtomicU32,
+    /// Bytes of the last ticket plaintext encrypted (what a ticket bench seals).
+    last_plaintext: AtomicUsize,
 }
 
 impl ServerSeen {
@@ -235,6 +237,10 @@ impl ProducesTickets for ObservedTicketer {
         let t = self.inner.encrypt(plain);
         if t.is_some() {
             self.seen.encrypted.fetch_add(1, Ordering::Relaxed);
+            self.seen
+                .last_plaintext
+                .store(plain.len(), Ordering::Relaxed);
+            count::ticket_sealed();
         }
         t
     }
@@ -242,6 +248,7 @@ impl ProducesTickets for ObservedTicketer {
         let p = self.inner.decrypt(cipher);
         if p.is_some() {
             self.seen.decrypted.fetch_add(1, Ordering::Relaxed);
+            count::ticket_opened();
         }
         p
     }
@@ -350,6 +357,25 @@ impl RustlsSetup {
             name,
             seen,
         })
+    }
+}
+
+/// The bytes of the ticket plaintext a rustls server on `stack` encrypts after a full TLS 1.3
+/// handshake (its session state; what `ticket/<stack>/*` seals): measured in one handshake.
+pub fn ticket_plaintext_len(stack: Stack, pki: &Pki) -> Result<usize> {
+    use super::Setup;
+    let scenario = Scenario::new(stack, Protocol::Tls13Aes128Gcm, Kind::ResumedTicket);
+    let setup = RustlsSetup::new(scenario, pki, false)?;
+    let wire = Wire::default();
+    let (mut c, mut s) = (setup.client(&wire), setup.server(&wire));
+    super::drive(c.as_mut(), s.as_mut(), &scenario.label())?;
+    match setup.seen.last_plaintext.load(Ordering::Relaxed) {
+        0 => Err(fail(
+            &scenario.label(),
+            Side::Server,
+            "the server encrypted no session ticket",
+        )),
+        n => Ok(n),
     }
 }
 

@@ -377,6 +377,53 @@ impl Profile {
             .collect()
     }
 
+    /// The same profile with each function's self cost cut to the share of it spent outside
+    /// calls to the functions named `entries` (ELF version ignored): what those operations do
+    /// not hold. An entry keeps nothing; a function reached only from inside them keeps
+    /// nothing, one reached only from outside keeps all, one reached from both keeps the share
+    /// of its incoming calls' inclusive cost that came from outside (gprof's rule, iterated
+    /// over the call graph). Edges are kept, so [`Profile::attributed`] still hands unnamed
+    /// code to its callers.
+    pub fn outside(&self, entries: &[&str]) -> Profile {
+        let n = self.functions.len();
+        let entry: Vec<bool> = self
+            .functions
+            .iter()
+            .map(|f| entries.contains(&base_name(&f.name)))
+            .collect();
+        let mut incoming: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        for e in &self.edges {
+            if e.caller != e.callee && e.inclusive_ir > 0 {
+                incoming[e.callee].push((e.caller, e.inclusive_ir as f64));
+            }
+        }
+        let mut inside: Vec<f64> = entry.iter().map(|e| f64::from(u8::from(*e))).collect();
+        // Converges from below; cycles make it approach the fixed point geometrically.
+        for _ in 0..200 {
+            let mut changed = false;
+            for i in 0..n {
+                if entry[i] || incoming[i].is_empty() {
+                    continue;
+                }
+                let weight: f64 = incoming[i].iter().map(|(_, w)| w).sum();
+                let v = incoming[i].iter().map(|(c, w)| w * inside[*c]).sum::<f64>() / weight;
+                if (v - inside[i]).abs() > 1e-9 {
+                    inside[i] = v;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut p = self.clone();
+        for (f, x) in p.functions.iter_mut().zip(&inside) {
+            f.self_ir = (f.self_ir as f64 * (1.0 - x)).round() as u64;
+        }
+        p.total_ir = p.functions.iter().map(|f| f.self_ir).sum();
+        p
+    }
+
     /// The profile summed by the paper's categories and the finer parts ([`Profile::attributed`]
     /// costs, classified by [`super::classify`]), in instructions.
     pub fn breakdown(&self, objects: &Objects) -> Breakdown {
@@ -391,6 +438,52 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn f(name: &str, self_ir: u64) -> Function {
+        Function {
+            name: name.into(),
+            object: "libcrypto.so.3".into(),
+            self_ir,
+        }
+    }
+
+    fn edge(caller: usize, callee: usize, inclusive_ir: u64) -> Edge {
+        Edge {
+            caller,
+            callee,
+            calls: 1,
+            inclusive_ir,
+        }
+    }
+
+    #[test]
+    fn outside_keeps_what_the_entries_do_not_reach() {
+        // step -> RSA_sign (entry) -> fetch; step -> fetch; RSA_sign -> fetch carries 3/4 of
+        // fetch's incoming cost, and fetch -> lock is reached only through fetch.
+        let p = Profile {
+            functions: vec![
+                f("step", 10),
+                f("RSA_sign@@OPENSSL_3.0.0", 500),
+                f("fetch", 80),
+                f("lock", 20),
+            ],
+            edges: vec![
+                edge(0, 1, 575),
+                edge(0, 2, 25),
+                edge(1, 2, 75),
+                edge(2, 3, 20),
+            ],
+            total_ir: 610,
+            trigger: None,
+        };
+        let o = p.outside(&["RSA_sign"]);
+        let self_ir: Vec<u64> = o.functions.iter().map(|f| f.self_ir).collect();
+        assert_eq!(self_ir, vec![10, 0, 20, 5]);
+        assert_eq!(o.total_ir, 35);
+        assert_eq!(o.edges, p.edges);
+        // Nothing named: everything is outside.
+        assert_eq!(p.outside(&["nothing"]).total_ir, 610);
+    }
 
     const SAMPLE: &str = "# callgrind format
 version: 1

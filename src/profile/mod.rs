@@ -477,6 +477,26 @@ fn crypto_class(sym: &str, lower: &str) -> Option<Class> {
     {
         return c(Category::OtherLibcrypto, Part::KeyExchange);
     }
+    // aws-lc's P-256 scalar inversion (ECDSA) and its ML-KEM (mlkem-native's `mlk_` names).
+    if any_prefix(sym, &["beeu_mod_inverse", "mlk_"]) {
+        return c(Category::OtherLibcrypto, Part::KeyExchange);
+    }
+    // The EVP entry points of key generation, (EC)DH derivation and KEMs: in a stripped
+    // libcrypto (Debian's) the curve code under them is unnamed and handed to them, so they
+    // hold the key exchange itself, not plumbing.
+    if any_prefix(
+        sym,
+        &[
+            "EVP_PKEY_keygen",
+            "EVP_PKEY_generate",
+            "EVP_PKEY_paramgen",
+            "EVP_PKEY_derive",
+            "EVP_PKEY_encapsulate",
+            "EVP_PKEY_decapsulate",
+        ],
+    ) {
+        return c(Category::OtherLibcrypto, Part::KeyExchange);
+    }
     // PRF and key schedule: digests underneath land in MAC by their own names.
     if any_contains(
         lower,
@@ -497,6 +517,7 @@ fn crypto_class(sym: &str, lower: &str) -> Option<Class> {
             "_kdf",
             "export_keying",
             "generate_master_secret",
+            "tls1_p_hash",
             "setup_key_block",
             "change_cipher_state",
         ],
@@ -538,6 +559,7 @@ fn crypto_class(sym: &str, lower: &str) -> Option<Class> {
             "ossl_sha",
             "ossl_md5",
             "KECCAK",
+            "Keccak",
             "keccak",
         ],
     ) || any_contains(
@@ -1094,6 +1116,20 @@ mod tests {
             ("OPENSSL_LH_retrieve", LIBCRYPTO, Part::Plumbing),
             ("OPENSSL_LH_doall_arg", LIBCRYPTO, Part::Plumbing),
             ("OPENSSL_strcasecmp", LIBCRYPTO, Part::Plumbing),
+            ("EVP_PKEY_derive", LIBCRYPTO, Part::KeyExchange),
+            ("EVP_PKEY_generate", LIBCRYPTO, Part::KeyExchange),
+            ("EVP_PKEY_keygen", LIBCRYPTO, Part::KeyExchange),
+            ("EVP_PKEY_CTX_new_from_name", LIBCRYPTO, Part::Plumbing),
+            // aws-lc, linked into the measured binary, in rustls-awslc handshake sides.
+            (
+                "aws_lc_0_47_0_beeu_mod_inverse_vartime",
+                BIN,
+                Part::KeyExchange,
+            ),
+            ("mlk_rej_uniform.constprop.0", BIN, Part::KeyExchange),
+            ("KeccakF1600_ExtractBytes", BIN, Part::Digest),
+            ("tls1_P_hash", BIN, Part::PrfHkdf),
+            ("aws_lc_0_47_0_EVP_PKEY_derive", BIN, Part::KeyExchange),
             ("EVP_KEYMGMT_do_all_provided", LIBCRYPTO, Part::Plumbing),
             ("SHA256_Update", LIBCRYPTO, Part::Digest),
             ("OPENSSL_cleanse", LIBCRYPTO, Part::Allocation),
