@@ -174,6 +174,11 @@ fn reconstructed(opts: &ModelOptions, est: &Estimates) -> Vec<super::Reconstruct
             return Vec::new();
         }
     };
+    if let Err(e) =
+        crate::handshake::anatomy::AnatomyFile::load(&crate::handshake::anatomy::default_path())
+    {
+        eprintln!("note: handshakes rebuilt from counts inferred from the messages: {e}");
+    }
     let mut out = Vec::new();
     for id in ComponentId::table() {
         let ComponentId::TlsHandshake(side, kind) = id else {
