@@ -52,7 +52,7 @@ fixtures:
 # release) so the library is compiled once.
 MODEL_ARGS     ?=
 # FLOW=DIR: a call-flow directory (the format of fixtures/sip) instead of fixtures/sip, for
-# every bench the model reads and for the model itself (see README "Call flows").
+# every bench the model reads and for the model itself (see docs/sip.md, "Call flows as data").
 FLOW           ?=
 ifneq ($(FLOW),)
 export TLSCOST_FLOW := $(abspath $(FLOW))

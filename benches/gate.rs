@@ -30,7 +30,7 @@
 //!   zeroes its counters when the benchmark function starts, `--zero-before`), the
 //!   resumption check after the counted handshake. A zero count is an error of the gate.
 //!
-//! Variation between runs: see README, "Regression gate". In short: the set-up consumes
+//! Variation between runs: see docs/gate.md, "Variation between runs". In short: the set-up consumes
 //! random numbers the same way in every process, the counted code's instruction count does
 //! not depend on the random values (IVs, blinding factors, ephemeral keys) in practice, so
 //! the counts were identical run after run here; the 2% threshold stays far above that.

@@ -304,7 +304,8 @@ pub struct Assessment {
     pub worst_steal: f64,
     /// Highest 1-minute load average seen.
     pub max_load: f64,
-    /// Components measured while a sample was noisy, with why (the worst sample's reasons).
+    /// Components measured while a sample was noisy, with why: the worst calibration slowdown
+    /// (`loop +N%`) and steal (`steal N%`) over the limits among the samples taken meanwhile.
     pub unreliable: Vec<(String, Vec<String>)>,
     /// Components with no sample in their measuring window (measured before the monitor ran).
     pub unassessed: Vec<String>,
@@ -342,27 +343,19 @@ pub fn assess(
             }
             continue;
         }
-        let worst = during
-            .iter()
-            .map(|s| s.noise(reference_us))
-            .max_by_key(|n| n.len())
-            .unwrap_or_default();
         let worst_slow = during
             .iter()
             .map(|s| s.slowdown(reference_us))
             .fold(0.0f64, f64::max);
-        if !worst.is_empty() {
-            let mut why = worst;
-            if worst_slow > SLOWDOWN_LIMIT {
-                why.retain(|w| !w.starts_with("the calibration"));
-                why.insert(
-                    0,
-                    format!(
-                        "the calibration loop ran up to {:.0}% slower than on a quiet machine",
-                        worst_slow * 100.0
-                    ),
-                );
-            }
+        let worst_steal = during.iter().map(|s| s.steal).fold(0.0f64, f64::max);
+        let mut why = Vec::new();
+        if worst_slow > SLOWDOWN_LIMIT {
+            why.push(format!("loop +{:.0}%", worst_slow * 100.0));
+        }
+        if worst_steal > STEAL_LIMIT {
+            why.push(format!("steal {:.1}%", worst_steal * 100.0));
+        }
+        if !why.is_empty() {
             a.unreliable.push((c.label.clone(), why));
         }
     }
@@ -386,10 +379,18 @@ impl Assessment {
                 self.max_load
             ));
         }
-        for (label, why) in &self.unreliable {
+        if !self.unreliable.is_empty() {
+            let each: Vec<String> = self
+                .unreliable
+                .iter()
+                .map(|(label, why)| format!("{label} ({})", why.join(", ")))
+                .collect();
             v.push(format!(
-                "UNRELIABLE: {label}: measured while {}; re-run `make model` on a quiet machine",
-                why.join(", ")
+                "UNRELIABLE: {} components were measured while the machine was not quiet (the calibration loop more than {:.0}% slower than the quietest seen here, or more than {:.0}% of the CPU stolen by the hypervisor); re-run `make model` on a quiet machine: {}",
+                self.unreliable.len(),
+                SLOWDOWN_LIMIT * 100.0,
+                STEAL_LIMIT * 100.0,
+                each.join("; ")
             ));
         }
         if !self.unassessed.is_empty() {
@@ -605,11 +606,15 @@ mod tests {
         );
         let names: Vec<&str> = a.unreliable.iter().map(|(l, _)| l.as_str()).collect();
         assert_eq!(names, ["slow", "stolen"]);
-        assert!(a.unreliable[0].1[0].contains("10% slower"), "{a:?}");
-        assert!(a.unreliable[1].1[0].contains("stole 5.0%"), "{a:?}");
+        assert_eq!(a.unreliable[0].1, ["loop +10%"], "{a:?}");
+        assert_eq!(a.unreliable[1].1, ["steal 5.0%"], "{a:?}");
         assert_eq!(a.unassessed, ["before"]);
         let lines = a.lines().join("\n");
-        assert!(lines.contains("UNRELIABLE: slow"), "{lines}");
+        assert!(
+            lines.starts_with("UNRELIABLE: 2 components")
+                && lines.contains("slow (loop +10%); stolen (steal 5.0%)"),
+            "{lines}"
+        );
         assert!((a.worst_slowdown - 0.1).abs() < 1e-9);
     }
 

@@ -611,3 +611,56 @@ fn server_validation_uses_the_smallest_sets() {
         .to_string();
     assert!(e.contains("outbound/tls or inbound/tls"), "{e}");
 }
+
+/// With the other side's TLS per call measured, `validate --server` adds a set over both
+/// sides that predicts the other side's configurations and the local mode; the leave-one-out
+/// fit runs on every configuration the model can price and lists, with the reason, a row of a
+/// protocol whose components were not measured instead of dropping the whole fit.
+#[test]
+fn server_validation_fits_both_sides_and_leaves_out_what_it_cannot_price() {
+    use tlscost::model::validate;
+    let names = [
+        "proxy-chain/udp",
+        "proxy-chain/tls-aes",
+        "outbound/tls",
+        "outbound/tls-resumed",
+        "inbound/tls",
+        "inbound/tls-mutual",
+        "outbound/tls-mutual",
+        "local/tls",
+    ];
+    let mut m = synth(&names, pooled, &[]);
+    let c = calibrate::config_from_name("outbound/tls").unwrap();
+    m.push(Measured {
+        config: c,
+        us: 5000.0,
+        spread_us: None,
+        protocol: Some(Protocol::Tls13Aes128Gcm),
+    });
+    let sets = validate::smallest_sets(&m, Protocol::Tls12RsaAes128Sha).unwrap();
+    let both = sets.last().unwrap();
+    assert_eq!(both.short, "S+R+O", "{sets:?}");
+    assert_eq!(both.members.last().unwrap(), "inbound/tls");
+    let v = validate::validate("a synthetic server", &m, &prices(), &sets).unwrap();
+    let i = sets.len() - 1;
+    // local/tls opens a full connection on each side, both fitted: exact. inbound/tls-mutual
+    // is another kind on the side with one measured kind, whose factor absorbs the
+    // per-connection term: close, not exact.
+    for (name, tolerance) in [("local/tls", 1e-6), ("inbound/tls-mutual", 0.05)] {
+        let r = v.rows.iter().find(|r| r.name == name).unwrap();
+        let e = r.sets[i].error.unwrap_or_else(|| panic!("{name}: {r:?}"));
+        assert!(e.abs() < tolerance, "{name}: {e}");
+        // The one-side set cannot predict them.
+        assert!(r.sets[0].predicted_us.is_none(), "{name}: {r:?}");
+    }
+    // Leave-one-out: every priced row has its error; the TLS 1.3 row is left out, named.
+    assert!(v.all_fit.is_some(), "{:?}", v.all_fit_error);
+    let loo = v.rows.iter().filter(|r| r.loo_error.is_some()).count();
+    assert!(loo >= 6, "{loo} leave-one-out errors");
+    assert_eq!(v.all_fit_left_out.len(), 1, "{:?}", v.all_fit_left_out);
+    let (name, why) = &v.all_fit_left_out[0];
+    assert!(name.contains("tls13-aes128-gcm"), "{name}");
+    assert!(why.contains("tls13-aes128-gcm"), "{why}");
+    let text = tlscost::report::validation::render(&v);
+    assert!(text.contains("Leave-one-out leaves out"), "{text}");
+}

@@ -889,3 +889,45 @@ fn protocol_picks_its_handshakes_connections_and_records() {
         "{e}"
     );
 }
+
+/// A TLS connection on sockets measured cheaper than its TCP set-up plus in-memory handshake
+/// (noise between the benches) is composed as 0, never subtracted from a configuration, and
+/// the warning names the benches and the configurations it touches.
+#[test]
+fn negative_connection_handling_is_composed_as_zero_and_named() {
+    let tmp = TempDir::new().unwrap();
+    let mut est = toy_estimates(&["a", "b", "c", "d"]);
+    // Server side, full: 30 (TCP) + 200 (in memory) on its own; on sockets 130 µs in all.
+    est.insert(
+        "connection/openssl/tls12-rsa-aes128-sha/full/server".into(),
+        130_000.0,
+    );
+    write_all(tmp.path(), &est, 0.01);
+    let m = build(
+        &ModelOptions::default(),
+        &toy_flows(),
+        &load(tmp.path()),
+        &paper(),
+    )
+    .unwrap();
+    // As in the toy model: auth base 14, TCP 9, AES bulk 26, accept 30, server full 200.
+    let want = 14.0 + 9.0 + 26.0 + 30.0 + 200.0;
+    assert!(
+        close(us(&m, "outbound-auth/tls"), want),
+        "{}",
+        us(&m, "outbound-auth/tls")
+    );
+    let w = m
+        .warnings
+        .iter()
+        .find(|w| w.contains("tls-connection-server-full"))
+        .unwrap_or_else(|| panic!("{:?}", m.warnings));
+    assert!(
+        w.contains("-100.0 µs") && w.contains("taken as 0") && w.contains("outbound-auth/tls"),
+        "{w}"
+    );
+    assert!(
+        w.contains("connection/openssl/tls12-rsa-aes128-sha/full/server"),
+        "{w}"
+    );
+}

@@ -34,7 +34,7 @@ fn no_3des() -> Error {
     Error::Unsupported {
         backend: "openssl",
         what: format!(
-            "{} ({}): {}",
+            "the 3DES TLS suite (DES-CBC3-SHA) in {} ({}): {}",
             openssl::version::version(),
             build_kind(),
             super::NO_3DES_SUITE
@@ -63,7 +63,12 @@ pub fn has_group(g: Group) -> Result<()> {
         };
         Error::Unsupported {
             backend: "openssl",
-            what: format!("{} ({}): {what}", openssl::version::version(), build_kind()),
+            what: format!(
+                "the group {} in {} ({}): {what}",
+                g.openssl_name(),
+                openssl::version::version(),
+                build_kind()
+            ),
         }
     })
 }
@@ -83,7 +88,7 @@ pub fn can_prefer_psk_ke() -> Result<()> {
         Err(Error::Unsupported {
             backend: "openssl",
             what: format!(
-                "{} ({}): {}",
+                "psk_ke resumption in {} ({}): {}",
                 openssl::version::version(),
                 build_kind(),
                 super::NO_PSK_KE

@@ -329,8 +329,8 @@ pub const RUSTLS_NO_RSA_KX: &str = "rustls has no RSA key transport (no TLS_RSA_
 pub const NO_3DES_SUITE: &str = "this OpenSSL has no 3DES TLS suite at any security level \
      (DES-CBC3-SHA: no cipher match; distributions build OpenSSL without its weak ciphers): \
      handshake/openssl/tls12-rsa-3des-sha/* and record/libssl/3des-sha/* need the vendored \
-     OpenSSL, built with weak-crypto: run with OPENSSL=vendored (e.g. `make bench OPENSSL=vendored`, \
-     cargo feature vendored-openssl)";
+     OpenSSL, built with weak-crypto: run with OPENSSL=vendored (`make model OPENSSL=vendored`, or any make target with \
+     it; cargo feature vendored-openssl)";
 
 /// Why the post-quantum hybrid cannot run on an OpenSSL before 3.5 (the system 3.0).
 pub const NO_MLKEM_GROUP: &str = "this OpenSSL has no X25519MLKEM768 group (ML-KEM arrived \

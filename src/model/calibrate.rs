@@ -1076,7 +1076,7 @@ pub fn fit_with(
         if !f.plausible {
             warnings.push(if f.unit == "× bare" {
                 format!(
-                    "factor '{}' = {:.2}: outside what a proxy can plausibly spend per bare component ({}x to {}x); the figures it rests on are noisy, or the server does work the model has no component for",
+                    "factor '{}' = {:.2}: outside what a proxy can plausibly spend per bare component ({}x to {}x): the server does work the model has no component for (its own message handling, memory management, logging: `tlscost server ... --profile-configs` profiles it), or the figures it rests on are noisy",
                     f.name, f.value, PLAUSIBLE.0, PLAUSIBLE.1
                 )
             } else {
@@ -1375,7 +1375,7 @@ pub fn component_values(
             }
             match component_sum(&id, opts, flows).eval(est) {
                 Ok(m) => {
-                    values.insert(id, m.us);
+                    values.insert(id, super::components::composed_us(&id, m.us));
                 }
                 Err(e) => {
                     missing.insert(id, e.to_string());

@@ -23,7 +23,8 @@ pub struct ModelArgs {
     /// Crypto backend of the TLS records: openssl, rustcrypto, awslc.
     #[arg(long, default_value = "openssl")]
     pub backend: String,
-    /// TLS stack of the handshakes: openssl, rustls (rustls: ECDHE, it has no RSA key transport).
+    /// TLS stack of the handshakes: openssl, rustls, rustls-awslc (rustls on aws-lc-rs); the
+    /// rustls stacks have ECDHE only (no RSA key transport).
     #[arg(long, default_value = "openssl")]
     pub stack: String,
     /// Resumption of the "resumed" configurations: resumed-id or resumed-ticket (TLS 1.3:
@@ -39,7 +40,7 @@ pub struct ModelArgs {
     /// Your proxy's measured UDP cost per call (µs), in place of the measured base.
     #[arg(long, value_name = "US", allow_negative_numbers = true)]
     pub base_udp_us: Option<f64>,
-    /// Your SIP auth credential lookup per call (µs); cannot be measured here (default 0).
+    /// Your SIP auth credential lookup per call (µs); cannot be measured here.
     #[arg(
         long,
         value_name = "US",
@@ -173,6 +174,11 @@ fn reconstructed(opts: &ModelOptions, est: &Estimates) -> Vec<super::Reconstruct
             return Vec::new();
         }
     };
+    if let Err(e) =
+        crate::handshake::anatomy::AnatomyFile::load(&crate::handshake::anatomy::default_path())
+    {
+        eprintln!("note: handshakes rebuilt from counts inferred from the messages: {e}");
+    }
     let mut out = Vec::new();
     for id in ComponentId::table() {
         let ComponentId::TlsHandshake(side, kind) = id else {
@@ -187,6 +193,7 @@ fn reconstructed(opts: &ModelOptions, est: &Estimates) -> Vec<super::Reconstruct
                 measured_us: x.measured_us,
                 reconstructed_us: x.explained_us,
                 fraction: x.fraction,
+                fraction_instructions: x.fraction_instructions,
                 residual: x.residual,
             }),
             Ok(None) => {}
@@ -332,7 +339,9 @@ fn memory_table() -> Result<Option<serde_json::Value>> {
     if !crate::memory::heap::installed() {
         return Ok(None);
     }
-    eprintln!("memory: heap per connection of every handshake scenario (tlscost memory)");
+    eprintln!(
+        "memory: measuring the heap per connection of every handshake scenario for the results file (`tlscost memory` prints it)"
+    );
     let pki = crate::handshake::Pki::locate()?;
     let scenarios: Vec<_> = crate::handshake::Scenario::ALL
         .iter()

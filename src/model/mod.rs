@@ -550,8 +550,12 @@ pub struct Reconstructed {
     pub measured_us: f64,
     /// The sum of its priced parts (µs).
     pub reconstructed_us: f64,
-    /// `reconstructed_us / measured_us`.
+    /// `reconstructed_us / measured_us`: timed, so the parts and the handshake should come
+    /// from one session.
     pub fraction: f64,
+    /// The share of the side's instructions inside the priced operations (callgrind, after
+    /// `make anatomy`): the same question without timing noise; `None` without a profile.
+    pub fraction_instructions: Option<f64>,
     /// What the rest is (named by the side's profile when `make anatomy` ran).
     pub residual: Vec<String>,
 }
@@ -683,13 +687,11 @@ pub fn build(
         let mut t = (0.0, 0.0, 0.0, Vec::new());
         for id in ComponentId::compose(c) {
             let m = measured.get(&id).unwrap_or(&zero);
-            t.0 += m.us;
-            t.1 += m.lower_us;
-            t.2 += m.upper_us;
-            t.3.push(Part {
-                id: id.id(),
-                us: m.us,
-            });
+            let us = components::composed_us(&id, m.us);
+            t.0 += us;
+            t.1 += components::composed_us(&id, m.lower_us);
+            t.2 += components::composed_us(&id, m.upper_us);
+            t.3.push(Part { id: id.id(), us });
         }
         t
     };
@@ -748,13 +750,18 @@ pub fn build(
         .collect();
 
     let mut warnings = Vec::new();
-    for (bench, e) in &used {
-        if e.relative_ci() > WIDE_CI {
-            warnings.push(format!(
-                "{bench}: the confidence interval is ±{:.0}% of the median; rerun it on a quiet machine with more samples",
-                e.relative_ci() * 100.0
-            ));
-        }
+    let wide: Vec<String> = used
+        .iter()
+        .filter(|(_, e)| e.relative_ci() > WIDE_CI)
+        .map(|(bench, e)| format!("{bench} (±{:.0}%)", e.relative_ci() * 100.0))
+        .collect();
+    if !wide.is_empty() {
+        warnings.push(format!(
+            "{} estimates have a confidence interval wider than ±{:.0}% of the median: {}; rerun them on a quiet machine with more samples (`make model MODEL_CRITERION='-- --noplot --sample-size 50 --measurement-time 2'`, or `cargo bench --bench <target> -- '<name>'`)",
+            wide.len(),
+            WIDE_CI * 100.0,
+            wide.join(", ")
+        ));
     }
     // Criterion's quick mode keeps 2 samples: its interval is no real confidence interval.
     let few = used.values().filter(|e| e.samples < MIN_SAMPLES).count();
@@ -766,10 +773,18 @@ pub fn build(
     }
     for (id, m) in &measured {
         if matches!(id, ComponentId::TlsConnection(..)) && m.us < 0.0 {
+            let affected: Vec<String> = Config::all()
+                .iter()
+                .filter(|c| ComponentId::compose(c).contains(id))
+                .map(Config::name)
+                .collect();
+            let benches: Vec<&str> = m.benches.iter().map(|(b, _)| b.as_str()).collect();
             warnings.push(format!(
-                "{}: {:.1} µs: the TLS connection on sockets measured cheaper than its TCP set-up plus in-memory handshake; the benches disagree (noise?): rerun them on a quiet machine",
+                "{}: {:.1} µs: the TLS connection on sockets measured cheaper than its TCP set-up plus in-memory handshake ({}); taken as 0 in {}; the benches disagree: rerun them together on a quiet machine",
                 id.id(),
-                m.us
+                m.us,
+                benches.join(" − "),
+                affected.join(", ")
             ));
         }
     }

@@ -113,8 +113,14 @@ pub struct Validation {
     pub uncalibrated_mean_abs_error: Option<f64>,
     /// Per calibration set.
     pub sets: Vec<SetResult>,
-    /// The fit on every measured configuration (leave-one-out), when it can be made.
+    /// The fit on every measured configuration the model can price (leave-one-out), when it
+    /// can be made.
     pub all_fit: Option<Calibration>,
+    /// Measured configurations left out of [`Validation::all_fit`] because the model cannot
+    /// price them (e.g. a protocol whose handshakes were not measured), with the reason.
+    pub all_fit_left_out: Vec<(String, String)>,
+    /// Why there is no [`Validation::all_fit`], when there is none.
+    pub all_fit_error: Option<String>,
     /// Fig. 16.
     pub local: Vec<LocalRow>,
 }
@@ -153,7 +159,24 @@ pub fn validate(
     for spec in sets {
         fits.push(calibrate::fit_with(&members_of(spec)?, prices, spec.term)?);
     }
-    let all_fit = calibrate::fit(measured, prices).ok();
+    // Leave-one-out on everything the model can price: a row of a protocol whose handshakes
+    // were not measured would otherwise stop the whole fit.
+    let (priceable, all_fit_left_out): (Vec<usize>, Vec<(String, String)>) = {
+        let mut ok = Vec::new();
+        let mut out = Vec::new();
+        for (i, m) in measured.iter().enumerate() {
+            match calibrate::bare_model_us(&m.config, m.protocol, prices) {
+                Ok(_) => ok.push(i),
+                Err(why) => out.push((keys[i].clone(), why)),
+            }
+        }
+        (ok, out)
+    };
+    let rows_to_fit: Vec<Measured> = priceable.iter().map(|&i| measured[i].clone()).collect();
+    let (all_fit, all_fit_error) = match calibrate::fit(&rows_to_fit, prices) {
+        Ok(f) => (Some(f), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
     let udp = measured
         .iter()
         .find(|m| m.config.transport == Transport::Udp && !m.config.auth)
@@ -293,6 +316,8 @@ pub fn validate(
         uncalibrated_mean_abs_error: mean(&uncal),
         sets: set_results,
         all_fit,
+        all_fit_left_out,
+        all_fit_error,
         local,
     })
 }
@@ -305,7 +330,9 @@ fn mean(v: &[f64]) -> Option<f64> {
 /// has: UDP, TLS persistent (proxy chain), TLS with a new connection per call on one side
 /// (outbound preferred: the side a server meets most), and, when measured, the resumed
 /// handshake of that side, which determines the side's per-connection term beside its
-/// handshake factor. Refused, naming what is missing, when the file lacks one of the first three.
+/// handshake factor; then, when measured, the other side's TLS per call (so that side and the
+/// local mode are predicted too). Refused, naming what is missing, when the file lacks one of
+/// the first three.
 pub fn smallest_sets(measured: &[Measured], default: Protocol) -> Result<Vec<SetSpec>> {
     let keys: Vec<String> = measured.iter().map(|m| measured_key(m, default)).collect();
     let has = |n: &str| keys.iter().any(|k| k == n);
@@ -341,14 +368,37 @@ pub fn smallest_sets(measured: &[Measured], default: Protocol) -> Result<Vec<Set
         term: ConnectionTerm::Auto,
     }];
     let resumed = format!("{side}/tls-resumed");
+    let mut widest = base;
     if has(&resumed) {
-        let mut m = base;
-        m.push(resumed.clone());
+        widest.push(resumed.clone());
         sets.push(SetSpec {
             label: format!("S+R: S + {resumed} (handshake factor + µs per new connection)"),
             short: "S+R".into(),
-            members: m,
+            members: widest.clone(),
             term: ConnectionTerm::Required,
+        });
+    }
+    // The other side's new connections, when measured: the one more figure an operator
+    // takes so that the other side's configurations (and the local mode, which opens both)
+    // are predicted rather than listed as undetermined.
+    let other = if side == "inbound" {
+        "outbound"
+    } else {
+        "inbound"
+    };
+    let other_tls = format!("{other}/tls");
+    if has(&other_tls) {
+        let short = if widest.len() > 3 { "S+R+O" } else { "S+O" };
+        widest.push(other_tls.clone());
+        sets.push(SetSpec {
+            label: format!(
+                "{short}: {} + {other_tls} (both sides)",
+                &short[..short.len() - 2]
+            ),
+            short: short.into(),
+            // One kind of new connection on the other side fixes its factor, not a term.
+            term: ConnectionTerm::Auto,
+            members: widest,
         });
     }
     Ok(sets)

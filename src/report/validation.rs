@@ -21,6 +21,25 @@ fn us(v: Option<f64>) -> String {
     v.map(|m| format!("{m:.1}")).unwrap_or_else(|| "-".into())
 }
 
+fn new_table() -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t
+}
+
+/// `(name, reason)` pairs grouped once per reason, in first-seen order.
+fn by_reason(pairs: &[(String, String)]) -> Vec<(&str, Vec<&str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (name, why) in pairs {
+        match out.iter_mut().find(|(w, _)| *w == why.as_str()) {
+            Some((_, names)) => names.push(name),
+            None => out.push((why, vec![name])),
+        }
+    }
+    out
+}
+
 /// The validation as terminal text: the fitted parameters per set, every measured
 /// configuration against the uncalibrated and each calibrated model, the summary lines, and
 /// the local proxy (Fig. 16).
@@ -35,7 +54,7 @@ pub fn render(v: &Validation) -> String {
         .map(|s| (s.spec.short.clone(), &s.calibration))
         .collect();
     if let Some(a) = &v.all_fit {
-        fits.push((format!("all {} measured ({})", a.measured, a.method), a));
+        fits.push((format!("all ({} measured, {})", a.measured, a.method), a));
     }
     for s in &v.sets {
         out.push_str(&format!(
@@ -53,7 +72,7 @@ pub fn render(v: &Validation) -> String {
             }
         }
     }
-    let mut t = comfy_table::Table::new();
+    let mut t = new_table();
     let mut header = vec!["factor (× bare) / term (µs per new connection)".to_string()];
     header.extend(fits.iter().map(|(l, _)| l.clone()));
     t.set_header(header);
@@ -79,7 +98,7 @@ pub fn render(v: &Validation) -> String {
     }
     out.push_str(&format!("{t}\n"));
 
-    let mut t = comfy_table::Table::new();
+    let mut t = new_table();
     let mut header = vec![
         "configuration".to_string(),
         "measured µs".into(),
@@ -91,7 +110,7 @@ pub fn render(v: &Validation) -> String {
         header.push(format!("{}: calibrated µs", s.spec.short));
         header.push(format!("{}: error", s.spec.short));
     }
-    header.push("leave-one-out (all)".into());
+    header.push("all: leave-one-out".into());
     t.set_header(header);
     for r in &v.rows {
         let mut row = vec![
@@ -135,15 +154,7 @@ pub fn render(v: &Validation) -> String {
             s.within_15,
             s.predicted
         ));
-        // Configurations not predicted, once per reason.
-        let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
-        for (name, why) in &s.not_predicted {
-            match by_reason.iter_mut().find(|(w, _)| *w == why.as_str()) {
-                Some((_, names)) => names.push(name),
-                None => by_reason.push((why, vec![name])),
-            }
-        }
-        for (why, names) in by_reason {
+        for (why, names) in by_reason(&s.not_predicted) {
             out.push_str(&format!(
                 "  {} does not predict {}: {why}\n",
                 s.spec.short,
@@ -151,17 +162,54 @@ pub fn render(v: &Validation) -> String {
             ));
         }
     }
+    let loo: Vec<f64> = v
+        .rows
+        .iter()
+        .filter_map(|r| r.loo_error.map(f64::abs))
+        .collect();
+    if !loo.is_empty() {
+        out.push_str(&format!(
+            "Leave-one-out (fit on every other priced configuration, predict the one left out): mean |error| {:.1}% over {}, largest {:.1}%.\n",
+            100.0 * loo.iter().sum::<f64>() / loo.len() as f64,
+            loo.len(),
+            100.0 * loo.iter().copied().fold(0.0, f64::max)
+        ));
+    }
+    if let Some(why) = &v.all_fit_error {
+        out.push_str(&format!(
+            "Leave-one-out: no fit on all measured configurations: {why}\n"
+        ));
+    }
+    for (why, names) in by_reason(&v.all_fit_left_out) {
+        out.push_str(&format!(
+            "  Leave-one-out leaves out {}: {why}\n",
+            names.join(", ")
+        ));
+    }
     out.push_str(&format!("  Paper {PAPER_FIG14}.\n"));
-    for s in &v.sets {
-        for n in &s.calibration.notes {
-            out.push_str(&format!("Note ({}): {n}\n", s.spec.short));
+    // Each note and warning once, with the fits it applies to.
+    let mut said: Vec<(&str, String, Vec<String>)> = Vec::new();
+    let mut say = |kind: &'static str, text: &str, fit: &str| match said
+        .iter_mut()
+        .find(|(k, t, _)| *k == kind && t == text)
+    {
+        Some((_, _, fits)) => fits.push(fit.to_string()),
+        None => said.push((kind, text.to_string(), vec![fit.to_string()])),
+    };
+    for (fit, cal) in &fits {
+        let fit = fit.split(' ').next().unwrap_or(fit);
+        for n in &cal.notes {
+            say("Note", n, fit);
         }
-        for w in &s.calibration.warnings {
-            out.push_str(&format!("Warning ({}): {w}\n", s.spec.short));
+        for w in &cal.warnings {
+            say("Warning", w, fit);
         }
     }
+    for (kind, text, fits) in said {
+        out.push_str(&format!("{kind} ({}): {text}\n", fits.join(", ")));
+    }
     if !v.local.is_empty() {
-        let mut t = comfy_table::Table::new();
+        let mut t = new_table();
         let mut header = vec!["local configuration".to_string(), "measured µs".into()];
         for s in &v.sets {
             header.push(format!("{}: model", s.spec.short));

@@ -244,9 +244,15 @@ impl ServerFile {
         } else {
             format!(" ({})", extra.join(", "))
         };
+        // Servers often print their name in their version string ("kamailio 5.6.3 ...").
+        let name_version = if self.server.version.starts_with(&self.server.name) {
+            self.server.version.clone()
+        } else {
+            format!("{} {}", self.server.name, self.server.version)
+        };
         format!(
-            "{} {}{extra} on {}, {}",
-            self.server.name, self.server.version, self.machine.host, self.date
+            "{name_version}{extra} on {}, {}",
+            self.machine.host, self.date
         )
     }
 }

@@ -7,7 +7,7 @@
 //! what a production proxy's parser does per message (OpenSIPS and Kamailio scan the header
 //! block once, borrow from the buffer and parse only the fields the proxy reads) rather
 //! than build a typed tree of every header; and none of the SIP crates on crates.io
-//! accepts the RFC 3261 grammar the issue asks for (see the README's "SIP" section for the
+//! accepts the RFC 3261 grammar the issue asks for (see docs/sip.md, "Why hand-written", for the
 //! comparison). It takes outside bytes, so it never panics: anything malformed is an
 //! [`Error::Sip`] that says what was wrong.
 //!

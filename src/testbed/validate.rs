@@ -99,16 +99,16 @@ pub fn testbed_sets() -> Vec<SetSpec> {
 /// Arguments of `tlscost validate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// Measured calls per run.
+    /// Testbed runs only: measured calls per run.
     #[arg(long, default_value_t = 300)]
     pub calls: u64,
-    /// Warm-up calls per run, not measured.
+    /// Testbed runs only: warm-up calls per run, not measured.
     #[arg(long, default_value_t = 10)]
     pub warmup: u64,
-    /// Calls started per second.
+    /// Testbed runs only: calls started per second.
     #[arg(long, default_value_t = 200.0)]
     pub rate: f64,
-    /// Runs per configuration (median and spread are reported).
+    /// Testbed runs only: runs per configuration (median and spread are reported).
     #[arg(long, default_value_t = 5)]
     pub repeat: usize,
     /// Use these testbed figures (a calibration file written by `tlscost testbed`)
