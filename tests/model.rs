@@ -193,10 +193,15 @@ fn paper() -> Paper {
     Paper::locate().expect("results/paper.json loads")
 }
 
-fn toy_model(opts: &ModelOptions) -> ModelOutput {
+/// The model of `est` (ns per bench) on the toy flows, through a criterion directory.
+fn model_on(opts: &ModelOptions, est: &BTreeMap<String, f64>) -> tlscost::Result<ModelOutput> {
     let tmp = TempDir::new().unwrap();
-    write_all(tmp.path(), &toy_estimates(&["a", "b", "c", "d"]), 0.01);
-    build(opts, &toy_flows(), &load(tmp.path()), &paper()).unwrap()
+    write_all(tmp.path(), est, 0.01);
+    build(opts, &toy_flows(), &load(tmp.path()), &paper())
+}
+
+fn toy_model(opts: &ModelOptions) -> ModelOutput {
+    model_on(opts, &toy_estimates(&["a", "b", "c", "d"])).unwrap()
 }
 
 fn us(m: &ModelOutput, name: &str) -> f64 {
@@ -358,17 +363,9 @@ fn bad_base_udp_us_is_refused() {
 
 #[test]
 fn a_missing_estimate_names_the_bench_to_run() {
-    let tmp = TempDir::new().unwrap();
     let mut est = toy_estimates(&["a", "b", "c", "d"]);
     est.remove("handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/client");
-    write_all(tmp.path(), &est, 0.01);
-    let err = build(
-        &ModelOptions::default(),
-        &toy_flows(),
-        &load(tmp.path()),
-        &paper(),
-    )
-    .unwrap_err();
+    let err = model_on(&ModelOptions::default(), &est).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, Error::Results { .. }), "{err:?}");
     assert!(
@@ -377,17 +374,9 @@ fn a_missing_estimate_names_the_bench_to_run() {
     );
     assert!(text.contains("cargo bench --bench handshakes"), "{text}");
 
-    let tmp = TempDir::new().unwrap();
     let mut est = toy_estimates(&["a", "b", "c", "d"]);
     est.remove("record/openssl/3des-sha/seal/sip-b");
-    write_all(tmp.path(), &est, 0.01);
-    let err = build(
-        &ModelOptions::default(),
-        &toy_flows(),
-        &load(tmp.path()),
-        &paper(),
-    )
-    .unwrap_err();
+    let err = model_on(&ModelOptions::default(), &est).unwrap_err();
     assert!(
         err.to_string()
             .contains("record/openssl/3des-sha/seal/sip-b"),
@@ -451,7 +440,6 @@ fn event_loop_components_are_optional_and_read_when_present() {
         .contains("--bench eventloop"));
     assert!(close(fixed.paper_units.unwrap(), 2.65));
 
-    let tmp = TempDir::new().unwrap();
     let mut est = toy_estimates(&["a", "b", "c", "d"]);
     est.insert(
         tlscost::model::eventloop_bench(
@@ -461,14 +449,7 @@ fn event_loop_components_are_optional_and_read_when_present() {
         ),
         80_000.0,
     );
-    write_all(tmp.path(), &est, 0.01);
-    let m = build(
-        &ModelOptions::default(),
-        &toy_flows(),
-        &load(tmp.path()),
-        &paper(),
-    )
-    .unwrap();
+    let m = model_on(&ModelOptions::default(), &est).unwrap();
     let fixed = m
         .components
         .iter()
@@ -826,12 +807,8 @@ fn protocol_picks_its_handshakes_connections_and_records() {
         protocol: Some(Protocol::Tls13Aes128Gcm),
         ..ModelOptions::default()
     };
-    let tmp = TempDir::new().unwrap();
     let mut est = toy_estimates(&["a", "b", "c", "d"]);
-    write_all(tmp.path(), &est, 0.01);
-    let err = build(&opts, &toy_flows(), &load(tmp.path()), &paper())
-        .unwrap_err()
-        .to_string();
+    let err = model_on(&opts, &est).unwrap_err().to_string();
     assert!(
         err.contains("tls13-aes128-gcm") && err.contains("cargo bench --bench"),
         "{err}"
@@ -860,8 +837,7 @@ fn protocol_picks_its_handshakes_connections_and_records() {
             est.insert(format!("record/openssl/aes128-gcm/{op}/sip-{m}"), 500.0);
         }
     }
-    write_all(tmp.path(), &est, 0.01);
-    let m = build(&opts, &toy_flows(), &load(tmp.path()), &paper()).unwrap();
+    let m = model_on(&opts, &est).unwrap();
     assert_eq!(m.protocol, proto);
     assert_eq!(m.options.resumed, "resumed-ticket");
     assert!(m.notes.iter().any(|n| n.contains("AES-128-GCM")));
@@ -895,21 +871,13 @@ fn protocol_picks_its_handshakes_connections_and_records() {
 /// the warning names the benches and the configurations it touches.
 #[test]
 fn negative_connection_handling_is_composed_as_zero_and_named() {
-    let tmp = TempDir::new().unwrap();
     let mut est = toy_estimates(&["a", "b", "c", "d"]);
     // Server side, full: 30 (TCP) + 200 (in memory) on its own; on sockets 130 µs in all.
     est.insert(
         "connection/openssl/tls12-rsa-aes128-sha/full/server".into(),
         130_000.0,
     );
-    write_all(tmp.path(), &est, 0.01);
-    let m = build(
-        &ModelOptions::default(),
-        &toy_flows(),
-        &load(tmp.path()),
-        &paper(),
-    )
-    .unwrap();
+    let m = model_on(&ModelOptions::default(), &est).unwrap();
     // As in the toy model: auth base 14, TCP 9, AES bulk 26, accept 30, server full 200.
     let want = 14.0 + 9.0 + 26.0 + 30.0 + 200.0;
     assert!(
