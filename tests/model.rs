@@ -895,7 +895,7 @@ fn negative_connection_handling_is_composed_as_zero_and_named() {
         "{w}"
     );
     assert!(
-        w.contains("connection/openssl/tls12-rsa-aes128-sha/full/server"),
+        w.contains("(connection/openssl/tls12-rsa-aes128-sha/full/server − connection/tcp/server − handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/server)"),
         "{w}"
     );
 }

@@ -86,14 +86,7 @@ fn estimates(hs: impl Fn(&Scenario, Side) -> f64, skip: impl Fn(&Scenario) -> bo
         map: m
             .into_iter()
             .map(|(id, us)| {
-                let e = Estimate {
-                    id: id.clone(),
-                    median_ns: us * 1e3,
-                    lower_ns: us * 1e3,
-                    upper_ns: us * 1e3,
-                    samples: 20,
-                    bytes: None,
-                };
+                let e = Estimate::exact(&id, us, 20);
                 (id, e)
             })
             .collect(),

@@ -134,15 +134,10 @@ fn system_openssl_says_clearly_it_has_no_3des_suite() {
 }
 
 fn estimate(id: &str, us: f64) -> (String, tlscost::results::criterion::Estimate) {
-    let e = tlscost::results::criterion::Estimate {
-        id: id.to_string(),
-        median_ns: us * 1e3,
-        lower_ns: us * 1e3,
-        upper_ns: us * 1e3,
-        samples: 10,
-        bytes: None,
-    };
-    (id.to_string(), e)
+    (
+        id.to_string(),
+        tlscost::results::criterion::Estimate::exact(id, us, 10),
+    )
 }
 
 #[test]

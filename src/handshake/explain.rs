@@ -672,23 +672,21 @@ pub fn explain_all(
 
 /// The measured handshake beside the sum of its priced parts, for the model: the explanation of
 /// `bench` (`handshake/<stack>/<protocol>/<kind>/<side>`) from counts measured now on `pki` (with
-/// the callgrind counts of [`super::anatomy::default_path`] when present), or `None` when the
-/// handshake side was not measured.
+/// the callgrind counts and profile of `anatomy`, `tlscost anatomy`'s file, when given), or
+/// `None` when the handshake side was not measured.
 pub fn reconstruct(
     bench: &str,
     est: &BTreeMap<String, Estimate>,
     pki: &super::Pki,
     backend: &str,
+    anatomy: Option<&AnatomyFile>,
 ) -> Result<Option<Explanation>> {
     let (scenario, side) = super::anatomy::parse_bench(bench)?;
     if !est.contains_key(bench) || scenario.available().is_err() {
         return Ok(None);
     }
-    // A stale or unreadable anatomy file (the caller says so once) leaves the counts inferred:
-    // it is no reason to rebuild nothing.
-    let anatomy = AnatomyFile::load(&super::anatomy::default_path()).unwrap_or(None);
-    let counts = super::count::measure_with(scenario, pki, anatomy.as_ref())?;
-    let profile = anatomy.as_ref().and_then(|a| a.side(bench));
+    let counts = super::count::measure_with(scenario, pki, anatomy)?;
+    let profile = anatomy.and_then(|a| a.side(bench));
     Ok(explain(scenario, side, &counts, est, backend, profile).0)
 }
 
@@ -702,17 +700,7 @@ mod tests {
     fn est(entries: &[(&str, f64)]) -> BTreeMap<String, Estimate> {
         entries
             .iter()
-            .map(|(id, us)| {
-                let e = Estimate {
-                    id: id.to_string(),
-                    median_ns: us * 1e3,
-                    lower_ns: us * 1e3,
-                    upper_ns: us * 1e3,
-                    samples: 10,
-                    bytes: None,
-                };
-                (id.to_string(), e)
-            })
+            .map(|(id, us)| (id.to_string(), Estimate::exact(id, *us, 10)))
             .collect()
     }
 

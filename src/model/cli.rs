@@ -174,11 +174,13 @@ fn reconstructed(opts: &ModelOptions, est: &Estimates) -> Vec<super::Reconstruct
             return Vec::new();
         }
     };
-    if let Err(e) =
+    // Once for every handshake; a stale or unreadable file leaves the counts inferred.
+    let anatomy =
         crate::handshake::anatomy::AnatomyFile::load(&crate::handshake::anatomy::default_path())
-    {
-        eprintln!("note: handshakes rebuilt from counts inferred from the messages: {e}");
-    }
+            .unwrap_or_else(|e| {
+                eprintln!("note: handshakes rebuilt from counts inferred from the messages: {e}");
+                None
+            });
     let mut out = Vec::new();
     for id in ComponentId::table() {
         let ComponentId::TlsHandshake(side, kind) = id else {
@@ -186,7 +188,14 @@ fn reconstructed(opts: &ModelOptions, est: &Estimates) -> Vec<super::Reconstruct
         };
         let bench = super::handshake_bench(opts, side, kind);
         let backend = opts.record_backend(super::configs::BulkSuite::Aes);
-        match crate::handshake::explain::reconstruct(&bench, &est.map, &pki, backend.label()) {
+        let rebuilt = crate::handshake::explain::reconstruct(
+            &bench,
+            &est.map,
+            &pki,
+            backend.label(),
+            anatomy.as_ref(),
+        );
+        match rebuilt {
             Ok(Some(x)) => out.push(super::Reconstructed {
                 id: id.id(),
                 bench,

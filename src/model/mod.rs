@@ -778,12 +778,22 @@ pub fn build(
                 .filter(|c| ComponentId::compose(c).contains(id))
                 .map(Config::name)
                 .collect();
-            let benches: Vec<&str> = m.benches.iter().map(|(b, _)| b.as_str()).collect();
+            // The difference it is, written out from the weights: `a − b − c`.
+            let benches: String = m
+                .benches
+                .iter()
+                .enumerate()
+                .map(|(i, (b, w))| match (i, *w < 0.0) {
+                    (0, false) => b.clone(),
+                    (_, true) => format!(" − {b}"),
+                    (_, false) => format!(" + {b}"),
+                })
+                .collect();
             warnings.push(format!(
                 "{}: {:.1} µs: the TLS connection on sockets measured cheaper than its TCP set-up plus in-memory handshake ({}); taken as 0 in {}; the benches disagree: rerun them together on a quiet machine",
                 id.id(),
                 m.us,
-                benches.join(" − "),
+                benches,
                 affected.join(", ")
             ));
         }

@@ -161,18 +161,14 @@ pub fn validate(
     }
     // Leave-one-out on everything the model can price: a row of a protocol whose handshakes
     // were not measured would otherwise stop the whole fit.
-    let (priceable, all_fit_left_out): (Vec<usize>, Vec<(String, String)>) = {
-        let mut ok = Vec::new();
-        let mut out = Vec::new();
-        for (i, m) in measured.iter().enumerate() {
-            match calibrate::bare_model_us(&m.config, m.protocol, prices) {
-                Ok(_) => ok.push(i),
-                Err(why) => out.push((keys[i].clone(), why)),
-            }
+    let mut rows_to_fit = Vec::new();
+    let mut all_fit_left_out = Vec::new();
+    for (m, key) in measured.iter().zip(&keys) {
+        match calibrate::bare_model_us(&m.config, m.protocol, prices) {
+            Ok(_) => rows_to_fit.push(m.clone()),
+            Err(why) => all_fit_left_out.push((key.clone(), why)),
         }
-        (ok, out)
-    };
-    let rows_to_fit: Vec<Measured> = priceable.iter().map(|&i| measured[i].clone()).collect();
+    }
     let (all_fit, all_fit_error) = match calibrate::fit(&rows_to_fit, prices) {
         Ok(f) => (Some(f), None),
         Err(e) => (None, Some(e.to_string())),
@@ -388,14 +384,13 @@ pub fn smallest_sets(measured: &[Measured], default: Protocol) -> Result<Vec<Set
     };
     let other_tls = format!("{other}/tls");
     if has(&other_tls) {
-        let short = if widest.len() > 3 { "S+R+O" } else { "S+O" };
+        // It extends the widest set so far: S+R when measured, else S.
+        let base = sets.last().map_or("S", |s| s.short.as_str()).to_string();
+        let short = format!("{base}+O");
         widest.push(other_tls.clone());
         sets.push(SetSpec {
-            label: format!(
-                "{short}: {} + {other_tls} (both sides)",
-                &short[..short.len() - 2]
-            ),
-            short: short.into(),
+            label: format!("{short}: {base} + {other_tls} (both sides)"),
+            short,
             // One kind of new connection on the other side fixes its factor, not a term.
             term: ConnectionTerm::Auto,
             members: widest,

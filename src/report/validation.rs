@@ -29,15 +29,22 @@ fn new_table() -> comfy_table::Table {
 }
 
 /// `(name, reason)` pairs grouped once per reason, in first-seen order.
-fn by_reason(pairs: &[(String, String)]) -> Vec<(&str, Vec<&str>)> {
+fn by_reason<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(&'a str, Vec<&'a str>)> {
     let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
     for (name, why) in pairs {
-        match out.iter_mut().find(|(w, _)| *w == why.as_str()) {
+        match out.iter_mut().find(|(w, _)| *w == why) {
             Some((_, names)) => names.push(name),
             None => out.push((why, vec![name])),
         }
     }
     out
+}
+
+/// `(name, reason)` pairs as string slices, for [`by_reason`].
+fn pairs(v: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    v.iter().map(|(n, w)| (n.as_str(), w.as_str()))
 }
 
 /// The validation as terminal text: the fitted parameters per set, every measured
@@ -48,13 +55,18 @@ pub fn render(v: &Validation) -> String {
         "Validation of the model on {} (model protocol {})\n",
         v.subject, v.protocol
     );
-    let mut fits: Vec<(String, &Calibration)> = v
+    // (short name, column header, fit)
+    let mut fits: Vec<(&str, String, &Calibration)> = v
         .sets
         .iter()
-        .map(|s| (s.spec.short.clone(), &s.calibration))
+        .map(|s| (s.spec.short.as_str(), s.spec.short.clone(), &s.calibration))
         .collect();
     if let Some(a) = &v.all_fit {
-        fits.push((format!("all ({} measured, {})", a.measured, a.method), a));
+        fits.push((
+            "all",
+            format!("all ({} measured, {})", a.measured, a.method),
+            a,
+        ));
     }
     for s in &v.sets {
         out.push_str(&format!(
@@ -65,7 +77,7 @@ pub fn render(v: &Validation) -> String {
         ));
     }
     let mut names: Vec<String> = Vec::new();
-    for (_, cal) in &fits {
+    for (_, _, cal) in &fits {
         for f in &cal.factors {
             if !names.contains(&f.name) {
                 names.push(f.name.clone());
@@ -74,11 +86,11 @@ pub fn render(v: &Validation) -> String {
     }
     let mut t = new_table();
     let mut header = vec!["factor (× bare) / term (µs per new connection)".to_string()];
-    header.extend(fits.iter().map(|(l, _)| l.clone()));
+    header.extend(fits.iter().map(|(_, l, _)| l.clone()));
     t.set_header(header);
     for n in &names {
         let mut row = vec![n.clone()];
-        for (_, cal) in &fits {
+        for (_, _, cal) in &fits {
             let cell = cal.factors.iter().find(|f| &f.name == n).map(|f| {
                 let se = |d: usize| {
                     f.std_error
@@ -154,7 +166,7 @@ pub fn render(v: &Validation) -> String {
             s.within_15,
             s.predicted
         ));
-        for (why, names) in by_reason(&s.not_predicted) {
+        for (why, names) in by_reason(pairs(&s.not_predicted)) {
             out.push_str(&format!(
                 "  {} does not predict {}: {why}\n",
                 s.spec.short,
@@ -180,7 +192,7 @@ pub fn render(v: &Validation) -> String {
             "Leave-one-out: no fit on all measured configurations: {why}\n"
         ));
     }
-    for (why, names) in by_reason(&v.all_fit_left_out) {
+    for (why, names) in by_reason(pairs(&v.all_fit_left_out)) {
         out.push_str(&format!(
             "  Leave-one-out leaves out {}: {why}\n",
             names.join(", ")
@@ -188,25 +200,18 @@ pub fn render(v: &Validation) -> String {
     }
     out.push_str(&format!("  Paper {PAPER_FIG14}.\n"));
     // Each note and warning once, with the fits it applies to.
-    let mut said: Vec<(&str, String, Vec<String>)> = Vec::new();
-    let mut say = |kind: &'static str, text: &str, fit: &str| match said
-        .iter_mut()
-        .find(|(k, t, _)| *k == kind && t == text)
-    {
-        Some((_, _, fits)) => fits.push(fit.to_string()),
-        None => said.push((kind, text.to_string(), vec![fit.to_string()])),
-    };
-    for (fit, cal) in &fits {
-        let fit = fit.split(' ').next().unwrap_or(fit);
-        for n in &cal.notes {
-            say("Note", n, fit);
+    for kind in ["Note", "Warning"] {
+        let said = fits.iter().flat_map(|(short, _, cal)| {
+            let texts = if kind == "Note" {
+                &cal.notes
+            } else {
+                &cal.warnings
+            };
+            texts.iter().map(move |t| (*short, t.as_str()))
+        });
+        for (text, fits) in by_reason(said) {
+            out.push_str(&format!("{kind} ({}): {text}\n", fits.join(", ")));
         }
-        for w in &cal.warnings {
-            say("Warning", w, fit);
-        }
-    }
-    for (kind, text, fits) in said {
-        out.push_str(&format!("{kind} ({}): {text}\n", fits.join(", ")));
     }
     if !v.local.is_empty() {
         let mut t = new_table();

@@ -24,6 +24,19 @@ pub struct Estimate {
 }
 
 impl Estimate {
+    /// An estimate of `median_us` µs with no spread, over `samples` samples: a synthetic
+    /// input (tests, worked examples), never a measurement.
+    pub fn exact(id: &str, median_us: f64, samples: usize) -> Estimate {
+        Estimate {
+            id: id.to_string(),
+            median_ns: median_us * 1e3,
+            lower_ns: median_us * 1e3,
+            upper_ns: median_us * 1e3,
+            samples,
+            bytes: None,
+        }
+    }
+
     /// Median in microseconds.
     pub fn median_us(&self) -> f64 {
         self.median_ns / 1000.0
