@@ -587,6 +587,34 @@ fn results_file_of_another_kind() {
 }
 
 #[test]
+fn previous_run_missing_or_without_a_model() {
+    // `tlscost model --previous FILE`: the run to compare the components with.
+    let tmp = TempDir::new().unwrap();
+    let res = results_file(tmp.path(), "now.json");
+    Case::new(
+        "--previous: file missing",
+        &["model", "--no-save", "--results"],
+    )
+    .arg(&res)
+    .arg("--previous")
+    .arg(tmp.path().join("gone.json"))
+    .watch(tmp.path())
+    .says(&["gone.json", "No such file"])
+    .refused();
+    // A results file of `tlscost model --results` keeps no model: nothing to compare with.
+    Case::new(
+        "--previous: results file without a model",
+        &["model", "--no-save", "--results"],
+    )
+    .arg(&res)
+    .arg("--previous")
+    .arg(&res)
+    .watch(tmp.path())
+    .says(&["now.json", "no model in it", "written by `tlscost model`"])
+    .refused();
+}
+
+#[test]
 fn results_file_in_another_unit() {
     let tmp = TempDir::new().unwrap();
     let p = edited_results(tmp.path(), "ms.json", |v| {

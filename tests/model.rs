@@ -692,6 +692,9 @@ fn model_json_from_the_binary_validates_against_the_schema() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tlscost"))
         .args(["model", "--json", "--no-save", "--criterion-dir"])
         .arg(tmp.path())
+        // No earlier run of the repository's results/ to compare with.
+        .arg("--out-dir")
+        .arg(tmp.path())
         .output()
         .unwrap();
     assert!(
@@ -738,6 +741,181 @@ fn model_json_from_the_binary_validates_against_the_schema() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("make model"));
 }
 
+/// The corpus's message names (what the binary's model reads).
+fn corpus_names() -> Vec<String> {
+    let fx = Fixtures::locate().unwrap();
+    let corpus = fx.sip().unwrap();
+    corpus
+        .unique_messages()
+        .iter()
+        .map(|m| m.name.clone())
+        .collect()
+}
+
+/// Sets the modification time of every `estimates.json` under `dir` (when criterion
+/// "finished" those benches).
+fn finished(dir: &Path, at: std::time::SystemTime) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            finished(&p, at);
+        } else if p.file_name().is_some_and(|n| n == "estimates.json") {
+            std::fs::File::options()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_modified(at)
+                .unwrap();
+        }
+    }
+}
+
+/// `tlscost model` on criterion directory `crit`, saving into `out`; stdout and stderr.
+fn model_run(crit: &Path, out: &Path, extra: &[&str]) -> (String, String) {
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_tlscost"))
+        .args(["model", "--criterion-dir"])
+        .arg(crit)
+        .arg("--out-dir")
+        .arg(out)
+        .arg("--plots")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    );
+    assert!(run.status.success(), "{stderr}");
+    (stdout, stderr)
+}
+
+#[test]
+fn a_second_run_names_the_components_that_did_not_repeat() {
+    let names = corpus_names();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (crit, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let mut est = toy_estimates(&names);
+    write_all(crit.path(), &est, 0.01);
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    finished(crit.path(), hour_ago);
+    let (first, _) = model_run(crit.path(), out.path(), &[]);
+    assert!(!first.contains("Repeatability"), "{first}");
+    let saved: Vec<PathBuf> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+
+    // The same measurement read again: the same file, compared with nothing.
+    let (again, _) = model_run(crit.path(), out.path(), &[]);
+    assert!(!again.contains("Repeatability"), "{again}");
+
+    // A second measurement: the UDP base 20% dearer, a TLS bulk bench 3% (within 5%).
+    *est.get_mut("base/udp-proxy/call-basic").unwrap() *= 1.2;
+    let bulk: Vec<String> = est
+        .keys()
+        .filter(|k| k.starts_with("record/openssl/aes128-sha/"))
+        .cloned()
+        .collect();
+    for k in &bulk {
+        *est.get_mut(k).unwrap() *= 1.03;
+    }
+    write_all(crit.path(), &est, 0.01);
+    let (second, _) = model_run(crit.path(), out.path(), &[]);
+    assert!(
+        second.contains("Repeatability: this run against the previous"),
+        "{second}"
+    );
+    let warning = second
+        .lines()
+        .find(|l| l.contains("NOT REPEATED"))
+        .unwrap_or_else(|| panic!("no NOT REPEATED line:\n{second}"));
+    assert!(
+        warning.contains("UDP data transfer (base) (+20.0%)"),
+        "{warning}"
+    );
+    assert!(!warning.contains("TLS bulk, AES"), "{warning}");
+    let files: Vec<PathBuf> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(files.len(), 2, "each run keeps its own file: {files:?}");
+
+    // The comparison is in the JSON too, every component of both runs once.
+    let (json, _) = model_run(crit.path(), out.path(), &["--json", "--no-save"]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let mut errors = Vec::new();
+    check(&schema(), &v, "$", &mut errors);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let rows = v["repeatability"]["components"].as_array().unwrap();
+    let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap();
+    assert_eq!(row("udp-base")["repeated"], false);
+    let change = row("udp-base")["change"].as_f64().unwrap();
+    assert!((change - 0.2).abs() < 1e-9, "{change}");
+    assert_eq!(row("tls-bulk-aes")["repeated"], true);
+    assert_eq!(
+        v["repeatability"]["unmatched"].as_array().map(Vec::len),
+        Some(0)
+    );
+}
+
+#[test]
+fn the_previous_run_is_the_newest_of_this_machine_build_and_options() {
+    use tlscost::model::repeat::find_previous;
+    let dir = TempDir::new().unwrap();
+    let model = toy_model(&ModelOptions::default());
+    let est = criterion::load(&{
+        let c = dir.path().join("criterion");
+        write_all(&c, &toy_estimates(&["a"]), 0.01);
+        c
+    })
+    .unwrap();
+    let write = |name: &str, measured: &str, edit: &dyn Fn(&mut ResultsFile)| {
+        let mut f = ResultsFile::new(Machine::current(), &est);
+        f.model = Some(serde_json::to_value(&model).unwrap());
+        f.measured = Some(measured.into());
+        edit(&mut f);
+        let p = dir.path().join(name);
+        f.write(&p).unwrap();
+        p
+    };
+    let none = |_: &mut ResultsFile| {};
+    write("older.json", "2026-01-01T10:00:00Z", &none);
+    let newest = write("newer.json", "2026-01-02T10:00:00Z", &none);
+    let this_run = write("this-run.json", "2026-01-03T10:00:00Z", &none);
+    write("other-host.json", "2026-01-04T10:00:00Z", &|f| {
+        f.machine.host = "elsewhere".into()
+    });
+    write("vendored.json", "2026-01-04T10:00:00Z", &|f| {
+        f.machine.openssl_build = "vendored".into()
+    });
+    write("rustls.json", "2026-01-04T10:00:00Z", &|f| {
+        f.model.as_mut().unwrap()["options"]["stack"] = json!("rustls")
+    });
+    write("no-model.json", "2026-01-04T10:00:00Z", &|f| f.model = None);
+    // Not results files: passed over in silence. A results file cut short: a note.
+    std::fs::write(dir.path().join("paper-like.json"), r#"{"kind":"paper"}"#).unwrap();
+    let cut = std::fs::read_to_string(&newest).unwrap();
+    std::fs::write(dir.path().join("cut.json"), &cut[..cut.len() / 2]).unwrap();
+
+    let m = Machine::current();
+    let (found, notes) = find_previous(dir.path(), &m.host, &m.openssl_build, &model, &this_run);
+    assert_eq!(found.expect("a previous run").path(), newest.as_path());
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("cut.json"), "{notes:?}");
+
+    // Same components: every one repeated, none unmatched.
+    let (found, _) = find_previous(dir.path(), &m.host, &m.openssl_build, &model, &this_run);
+    let cmp = tlscost::model::repeat::compare(&found.unwrap(), &model.components);
+    assert!(!cmp.components.is_empty());
+    assert_eq!(cmp.moved().count(), 0);
+    assert!(cmp.warning().is_none());
+    assert!(cmp.unmatched.is_empty());
+}
+
 #[test]
 fn compare_lines_up_backends_and_files() {
     let tmp = TempDir::new().unwrap();
@@ -778,6 +956,31 @@ fn compare_lines_up_backends_and_files() {
         .find(|r| r.key == "transport/tcp/connect/client")
         .unwrap();
     assert_eq!(row.ratios[1], Some(2.0));
+
+    // Two files written by `tlscost model`: their components side by side as well.
+    use tlscost::model::compare::model_components;
+    assert!(model_components(&a, "a.json", &b, "b.json").is_none());
+    let model = toy_model(&ModelOptions::default());
+    let (mut a, mut b) = (a, b);
+    a.model = Some(serde_json::to_value(&model).unwrap());
+    let mut dearer = serde_json::to_value(&model).unwrap();
+    dearer["components"][0]["measured"]["us"] =
+        json!(model.components[0].measured.as_ref().unwrap().us * 1.5);
+    b.model = Some(dearer);
+    let c = model_components(&a, "a.json", &b, "b.json").expect("both have models");
+    let measured = model.components.iter().filter(|c| c.measured.is_some());
+    assert_eq!(c.rows.len(), measured.count());
+    let first = c
+        .rows
+        .iter()
+        .find(|r| r.key == model.components[0].label)
+        .unwrap();
+    assert!((first.ratios[1].unwrap() - 1.5).abs() < 1e-9, "{first:?}");
+    assert!(c
+        .rows
+        .iter()
+        .filter(|r| r.key != first.key)
+        .all(|r| r.values[0] == r.values[1]));
 }
 
 #[test]

@@ -79,6 +79,11 @@ pub struct ModelArgs {
     /// Write neither the results file nor the plots.
     #[arg(long)]
     pub no_save: bool,
+    /// Compare the components with this earlier results file (default, for a fresh
+    /// measurement: the newest earlier results file of this machine and these options in the
+    /// results directory).
+    #[arg(long, value_name = "FILE")]
+    pub previous: Option<PathBuf>,
     /// Project peak calls/s on this many cores with the handshakes' measured scaling
     /// efficiency (`tlscost scale`; default: this machine's cores when that file exists).
     #[arg(long, value_name = "K")]
@@ -248,6 +253,59 @@ pub fn run(args: ModelArgs) -> Result<()> {
             &component_benches(&model),
         )?);
     }
+    // A fresh measurement is saved under the time it finished; the previous run is the
+    // newest other file of this machine and these options.
+    let out_dir = args.out_dir.clone().unwrap_or_else(default_results_dir);
+    let mut file = if args.results.is_empty() {
+        let criterion_dir = args
+            .criterion_dir
+            .clone()
+            .unwrap_or_else(default_criterion_dir);
+        let mut file = ResultsFile::new(
+            Machine::current(),
+            &crate::results::criterion::load(&criterion_dir)?,
+        );
+        file.measured = crate::results::criterion::finished_at(&criterion_dir)?
+            .values()
+            .copied()
+            .reduce(f64::max)
+            .map(|s| {
+                crate::results::utc_rfc3339(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(s),
+                )
+            });
+        Some(file)
+    } else {
+        None
+    };
+    let previous = match (&args.previous, &file) {
+        (Some(path), _) => Some(super::repeat::PreviousRun::read(path)?),
+        (None, Some(f)) => {
+            let (found, notes) = super::repeat::find_previous(
+                &out_dir,
+                &f.machine.host,
+                &f.machine.openssl_build,
+                &model,
+                &f.default_path(&out_dir),
+            );
+            for n in notes {
+                eprintln!("note: {n}");
+            }
+            found
+        }
+        (None, None) => None,
+    };
+    if let Some(p) = previous {
+        if !p.matches(&model) {
+            model.warnings.push(format!(
+                "{} was computed with other model options or another protocol: its components may come from other benches",
+                p.path().display()
+            ));
+        }
+        let cmp = super::repeat::compare(&p, &model.components);
+        model.warnings.extend(cmp.warning());
+        model.repeatability = Some(cmp);
+    }
     // The tables list the warnings themselves; JSON on stdout gets them on stderr too.
     if args.json {
         for w in &model.warnings {
@@ -270,14 +328,7 @@ pub fn run(args: ModelArgs) -> Result<()> {
         crate::fsutil::write_atomic(&path, &a.bytes)?;
         eprintln!("plot: {}", path.display());
     }
-    if args.results.is_empty() {
-        let out_dir = args.out_dir.clone().unwrap_or_else(default_results_dir);
-        let criterion_dir = args
-            .criterion_dir
-            .clone()
-            .unwrap_or_else(default_criterion_dir);
-        let all = crate::results::criterion::load(&criterion_dir)?;
-        let mut file = ResultsFile::new(Machine::current(), &all);
+    if let Some(file) = &mut file {
         file.model = Some(serde_json::to_value(&model).map_err(|e| Error::Results {
             path: out_dir.clone(),
             what: format!("cannot serialise the model: {e}"),

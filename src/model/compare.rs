@@ -141,6 +141,36 @@ pub fn files(a: &ResultsFile, a_name: &str, b: &ResultsFile, b_name: &str) -> Co
     }
 }
 
+/// The model components of two results files written by `tlscost model` (values in ns for
+/// the table, like the benches), ratio b / a; `None` when either has no model.
+pub fn model_components(
+    a: &ResultsFile,
+    a_name: &str,
+    b: &ResultsFile,
+    b_name: &str,
+) -> Option<Comparison> {
+    let (ca, cb) = (
+        super::repeat::measured_components(a),
+        super::repeat::measured_components(b),
+    );
+    if ca.is_empty() || cb.is_empty() {
+        return None;
+    }
+    let mut keys: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
+    for (i, comps) in [ca, cb].into_iter().enumerate() {
+        for (label, us) in comps {
+            keys.entry(label).or_insert_with(|| vec![None; 2])[i] = Some(us * 1e3);
+        }
+    }
+    Some(Comparison {
+        title: format!("model components per call, {a_name} vs {b_name}"),
+        columns: vec![a_name.to_string(), b_name.to_string()],
+        baseline: a_name.to_string(),
+        rows: ratio_rows(keys, 0),
+        unit: "ns".into(),
+    })
+}
+
 /// What one file's measurements explain of each OpenSSL handshake side: operation counts
 /// (measured on this build, [`crate::handshake::count`]) times that file's primitive medians
 /// ([`crate::handshake::explain`]: RSA-2048 of `rsa/openssl/...`, records of `record/openssl/...`).
@@ -290,6 +320,7 @@ pub fn compute(args: &CompareArgs) -> Result<Vec<Comparison>> {
             let name = |p: &PathBuf| p.display().to_string();
             let (fa, fb) = (ResultsFile::read(a)?, ResultsFile::read(b)?);
             let mut out = vec![files(&fa, &name(a), &fb, &name(b))];
+            out.extend(model_components(&fa, &name(a), &fb, &name(b)));
             // The handshake explanation needs the fixtures to count operations; without them
             // the plain comparison still stands.
             match crate::handshake::Pki::locate() {

@@ -11,6 +11,7 @@ pub mod compare;
 pub mod components;
 pub mod configs;
 pub mod paper;
+pub mod repeat;
 pub mod today;
 pub mod validate;
 
@@ -537,6 +538,10 @@ pub struct ModelOutput {
     /// The paper's TLS configurations beside their modern equivalents (`--today`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub today: Option<today::Today>,
+    /// This run's components against the previous run's (filled by the CLI for a fresh
+    /// measurement when an earlier results file of the same machine and options exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeatability: Option<repeat::RunComparison>,
 }
 
 /// A handshake component rebuilt from its measured parts (`tlscost counts --explain`).
@@ -855,6 +860,7 @@ pub fn build(
         multicore: None,
         memory: None,
         today: None,
+        repeatability: None,
     })
 }
 

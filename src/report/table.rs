@@ -38,6 +38,37 @@ impl Table {
         }
     }
 
+    /// This run's components beside the previous run's, each marked repeated or moved.
+    fn repeatability(&self, out: &mut String, r: &crate::model::repeat::RunComparison) {
+        self.heading(out, "Repeatability: this run against the previous");
+        let _ = writeln!(out, "{}", r.summary());
+        let rows = r
+            .components
+            .iter()
+            .map(|c| {
+                vec![
+                    c.label.clone(),
+                    fmt_us(c.previous_us),
+                    fmt_us(c.us),
+                    crate::model::repeat::fmt_change(c.change),
+                    if c.repeated { "repeated" } else { "MOVED" }.into(),
+                ]
+            })
+            .collect();
+        let within = format!("within {:.0}%", r.tolerance * 100.0);
+        *out += &self.table(
+            &["component", "previous µs", "µs", "change", within.as_str()],
+            rows,
+        );
+        if !r.unmatched.is_empty() {
+            let _ = writeln!(
+                out,
+                "Measured in only one of the two runs: {}",
+                r.unmatched.join("; ")
+            );
+        }
+    }
+
     /// The "today" table: µs per call under each set-up and its ratio to the paper's.
     fn today(&self, out: &mut String, t: &crate::model::today::Today) {
         self.heading(
@@ -308,6 +339,9 @@ impl Exporter for Table {
         }
         if let Some(t) = &m.today {
             self.today(&mut out, t);
+        }
+        if let Some(r) = &m.repeatability {
+            self.repeatability(&mut out, r);
         }
 
         self.heading(&mut out, "Notes");

@@ -46,7 +46,7 @@ pub struct Busy {
     pub steal_share: Option<f64>,
 }
 
-/// A measurement file: `results/<host>-<date>.json`.
+/// A measurement file: `results/<host>-<date>-<time>.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultsFile {
     /// [`SCHEMA_VERSION`].
@@ -59,6 +59,10 @@ pub struct ResultsFile {
     pub machine: Machine,
     /// Load and steal at writing time.
     pub busy: Busy,
+    /// When the newest of its measurements finished (UTC, RFC 3339): names the file, so that
+    /// every run of the benches keeps its own file and re-reading one run rewrites the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<String>,
     /// Every measurement, by full benchmark name.
     pub estimates: BTreeMap<String, Measurement>,
     /// The model computed from them (`tlscost model --json`), when written by `tlscost model`.
@@ -83,6 +87,7 @@ impl ResultsFile {
                 load_average,
                 steal_share,
             },
+            measured: None,
             estimates: estimates
                 .iter()
                 .map(|(id, e)| {
@@ -120,7 +125,8 @@ impl ResultsFile {
             .collect()
     }
 
-    /// `<dir>/<host>-<YYYY-MM-DD>.json` (`...-vendored.json` for a vendored-OpenSSL run).
+    /// `<dir>/<host>-<YYYY-MM-DD>-<HHMMSS>.json`, the UTC time the newest measurement finished
+    /// (else the time of writing); `...-vendored.json` for a vendored-OpenSSL run.
     pub fn default_path(&self, dir: &Path) -> PathBuf {
         let host: String = self
             .machine
@@ -134,13 +140,20 @@ impl ResultsFile {
                 }
             })
             .collect();
-        let day = self.date.get(..10).unwrap_or("undated");
+        let at = self.measured.as_deref().unwrap_or(&self.date);
+        let day = at.get(..10).unwrap_or("undated");
+        let time: String = at
+            .get(11..19)
+            .unwrap_or("")
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
         // A vendored-OpenSSL run beside a system one the same day must not overwrite it.
         let build = match self.machine.openssl_build.as_str() {
             "system" | "" => String::new(),
             other => format!("-{other}"),
         };
-        dir.join(format!("{host}-{day}{build}.json"))
+        dir.join(format!("{host}-{day}-{time}{build}.json"))
     }
 
     /// Writes the file atomically (never half-written).
@@ -259,27 +272,12 @@ pub fn read_merged(
     Ok((map, notes))
 }
 
-/// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
+/// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, whole seconds).
 pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    utc_rfc3339(std::time::SystemTime::now())
+}
+
+/// `at` in UTC as `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, whole seconds).
+pub fn utc_rfc3339(at: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
 }
