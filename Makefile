@@ -152,7 +152,7 @@ memory:
 # Installs what is missing from Debian (Kamailio with its TLS, MySQL and SQLite modules,
 # MariaDB for SIP auth, sqlite3, linux-perf for the profiles), then starts Kamailio from
 # servers/kamailio/ on loopback, measures every configuration, stops everything it started
-# and writes results/kamailio-<host>-<date>.{json,csv}. KAMAILIO_ARGS passes options to
+# and writes results/kamailio-<host>-<date>-<time>.{json,csv}. KAMAILIO_ARGS passes options to
 # `tlscost server kamailio` (e.g. KAMAILIO_ARGS="--memory f_malloc" or "--repeat 5").
 KAMAILIO_PACKAGES := kamailio kamailio-tls-modules kamailio-mysql-modules kamailio-sqlite-modules mariadb-server sqlite3 linux-perf
 KAMAILIO_ARGS     ?=

@@ -81,7 +81,7 @@ pub struct LoadArgs {
     #[arg(long, default_value = "tlscost-secret")]
     pub auth_password: String,
     /// The JSON to write (the calibration CSV goes beside it, `.csv`); default
-    /// results/<name>-<host>-<date>.json.
+    /// results/<name>-<host>-<date>-<time>.json.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Write nothing.
@@ -369,11 +369,13 @@ pub fn settings(load: &LoadArgs, targets: usize) -> Result<Settings> {
     })
 }
 
-/// The default output path: results/<name>-<host>-<date>.json.
+/// The default output path: results/<name>-<host>-<date>-<HHMMSS>.json (UTC; one file per
+/// run, so a second run the same day does not replace the first).
 pub fn default_out(name: &str) -> PathBuf {
     let host = crate::machine::Machine::current().host;
-    let date = &crate::results::utc_now()[..10];
-    crate::model::default_results_dir().join(format!("{name}-{host}-{date}.json"))
+    let now = crate::results::utc_now();
+    let (date, time) = (&now[..10], now[11..19].replace(':', ""));
+    crate::model::default_results_dir().join(format!("{name}-{host}-{date}-{time}.json"))
 }
 
 /// The comment lines of the calibration CSV.
