@@ -12,9 +12,8 @@ use tlscost::error::stop;
 fn handshakes(c: &mut Criterion) {
     let pki = Pki::locate().unwrap_or_else(|e| stop(e));
     eprintln!("note: {RUSTLS_NO_RSA_KX}");
-    eprintln!(
-        "note: TLS 1.3 full and mutual handshakes include the server's {TLS13_TICKETS} session tickets (both stacks' default); full-no-tickets sends none"
-    );
+    // Said once, when the first TLS 1.3 bench criterion's filter selected runs.
+    let tls13_note = std::sync::Once::new();
     let mut group = c.benchmark_group("handshake");
     let mut skipped = std::collections::BTreeSet::new();
     for scenario in Scenario::ALL {
@@ -37,6 +36,11 @@ fn handshakes(c: &mut Criterion) {
             let id = scenario.id(*side);
             group.bench_function(id.function.as_str(), |b| {
                 b.iter_custom(|iters| {
+                    if scenario.protocol.tls13() {
+                        tls13_note.call_once(|| eprintln!(
+                            "note: TLS 1.3 full and mutual handshakes include the server's {TLS13_TICKETS} session tickets (both stacks' default); full-no-tickets sends none"
+                        ));
+                    }
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         total += bench.run_once(*side).unwrap_or_else(|e| stop(e));

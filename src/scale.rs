@@ -328,6 +328,7 @@ fn one_handshake(setup: &dyn Setup, scenario: Scenario, label: &str) -> Result<(
 pub fn measure(scenarios: &[Scenario], threads: usize, seconds: f64) -> Result<Vec<Curve>> {
     let pki = Pki::locate()?;
     let mut curves = Vec::new();
+    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     for (i, sc) in scenarios.iter().enumerate() {
         // Configurations built, keys warm, the session primed, and the scenario checked.
         let mut bench = handshake::HandshakeBench::new(*sc, &pki)?;
@@ -345,12 +346,18 @@ pub fn measure(scenarios: &[Scenario], threads: usize, seconds: f64) -> Result<V
         one_handshake(setup.as_ref(), first, &sc.label())?;
         let mut points = Vec::new();
         for t in 1..=threads {
-            eprint!(
-                "\rscale: {}/{} {} with {t} thread(s)            ",
+            // One line rewritten in place on a terminal; one line per point in a log.
+            let progress = format!(
+                "scale: {}/{} {} with {t} thread(s)",
                 i + 1,
                 scenarios.len(),
                 sc.label()
             );
+            if on_terminal {
+                eprint!("\r{progress:<90}");
+            } else {
+                eprintln!("{progress}");
+            }
             points.push(measure_point(setup.as_ref(), *sc, t, seconds)?);
         }
         curves.push(Curve {
@@ -358,7 +365,9 @@ pub fn measure(scenarios: &[Scenario], threads: usize, seconds: f64) -> Result<V
             points,
         });
     }
-    eprintln!();
+    if on_terminal {
+        eprintln!();
+    }
     Ok(curves)
 }
 

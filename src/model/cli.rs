@@ -243,15 +243,18 @@ pub fn run(args: ModelArgs) -> Result<()> {
     // Fresh criterion output was taken on this machine just now: say if it is busy, and
     // which components were measured while it was noisy (`make model`'s monitor).
     if args.results.is_empty() {
-        model.warnings.extend(busy_warnings());
         let criterion_dir = args
             .criterion_dir
             .clone()
             .unwrap_or_else(default_criterion_dir);
-        model.warnings.extend(crate::quiet::conditions(
-            &criterion_dir,
-            &component_benches(&model),
-        )?);
+        let watched = crate::quiet::conditions(&criterion_dir, &component_benches(&model))?;
+        // The monitor's samples leave our own benches out; the load average now counts them
+        // (a run that was quiet by the monitor read "load 1.8" here), so it speaks only when
+        // nobody watched.
+        if watched.is_empty() {
+            model.warnings.extend(busy_warnings());
+        }
+        model.warnings.extend(watched);
     }
     // A fresh measurement is saved under the time it finished; the previous run is the
     // newest other file of this machine and these options.
