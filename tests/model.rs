@@ -801,12 +801,14 @@ fn a_second_run_names_the_components_that_did_not_repeat() {
     finished(crit.path(), hour_ago);
     let (first, _) = model_run(crit.path(), out.path(), &[]);
     assert!(!first.contains("Repeatability"), "{first}");
-    let saved: Vec<PathBuf> = std::fs::read_dir(out.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    assert_eq!(saved.len(), 1, "{saved:?}");
+    let saved = || -> Vec<PathBuf> {
+        std::fs::read_dir(out.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect()
+    };
+    assert_eq!(saved().len(), 1, "{:?}", saved());
 
     // The same measurement read again: the same file, compared with nothing.
     let (again, _) = model_run(crit.path(), out.path(), &[]);
@@ -837,12 +839,12 @@ fn a_second_run_names_the_components_that_did_not_repeat() {
         "{warning}"
     );
     assert!(!warning.contains("TLS bulk, AES"), "{warning}");
-    let files: Vec<PathBuf> = std::fs::read_dir(out.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    assert_eq!(files.len(), 2, "each run keeps its own file: {files:?}");
+    assert_eq!(
+        saved().len(),
+        2,
+        "each run keeps its own file: {:?}",
+        saved()
+    );
 
     // The comparison is in the JSON too, every component of both runs once.
     let (json, _) = model_run(crit.path(), out.path(), &["--json", "--no-save"]);
