@@ -5,7 +5,7 @@
 //!
 //! Then, per TLS scenario and side, `.../<side>/handling`: the connection on sockets minus
 //! the in-memory handshake minus TCP set-up, measured interleaved within every sample
-//! (`tlscost::connection::HandlingBench`); negative samples count as 0 and are reported.
+//! (`tlscost::connection::HandlingBench`); negative samples count as 1 ns (criterion refuses a zero) and are reported.
 
 use criterion::SamplingMode;
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -43,6 +43,7 @@ use crate::handshake::{
     HandshakeBench, Kind, Pki as HsPki, Protocol, Scenario as HsScenario, Side, Stack,
 };
 use crate::names::{BenchId, Dimension};
+use crate::server::peak::Pinning;
 use crate::{Error, Result};
 use openssl::ssl::{
     ErrorCode, HandshakeError, MidHandshakeSslStream, Ssl, SslContext, SslSession, SslStream,
@@ -606,24 +607,25 @@ impl HandlingParts {
             - self.tcp.as_nanos() as i128
     }
 
-    /// The sample's figure for criterion: the difference, or zero when it is negative (a
-    /// `Duration` cannot be negative); the flag says which. Zero rather than dropping the
-    /// sample keeps criterion's sample count, and a median over samples most of which are
-    /// positive is the same with the negative ones at zero as at their value.
+    /// The sample's figure for criterion: the difference, or [`HANDLING_FLOOR`] when it is
+    /// not positive (a `Duration` cannot be negative); the flag says it was negative. The
+    /// floor keeps the sample (criterion refuses to analyse, and so to save, a bench with a
+    /// zero sample), and a median over samples most of which are positive is the same with
+    /// the negative ones at the floor as at their value.
     pub fn handling(&self) -> (Duration, bool) {
         let ns = self.difference_ns();
-        if ns < 0 {
-            (Duration::ZERO, true)
-        } else {
-            (
-                Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX)),
-                false,
-            )
-        }
+        let floor = HANDLING_FLOOR.as_nanos() as i128;
+        let d = Duration::from_nanos(u64::try_from(ns.max(floor)).unwrap_or(u64::MAX));
+        (d, ns < 0)
     }
 }
 
-/// Which of a handling bench's samples came out negative (counted as zero), in call order.
+/// What a handling sample whose difference is not positive is given to criterion: 1 ns for
+/// the whole sample, the least it accepts.
+pub const HANDLING_FLOOR: Duration = Duration::from_nanos(1);
+
+/// Which of a handling bench's samples came out negative (given as [`HANDLING_FLOOR`]), in
+/// call order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NegativeSamples {
     negative: Vec<bool>,
@@ -646,11 +648,11 @@ impl NegativeSamples {
             return None;
         }
         let what = format!(
-            "{bench}: {negative} of {} samples measured the TLS connection on sockets cheaper than its in-memory handshake plus TCP set-up; each was counted as 0",
+            "{bench}: {negative} of {} samples measured the TLS connection on sockets cheaper than its in-memory handshake plus TCP set-up; each was counted as 1 ns",
             last.len()
         );
         Some(if 2 * negative >= last.len() {
-            format!("warning: {what}, so its median is 0 or near it and is no measurement: the machine's speed changed under the bench; rerun it on a quieter machine")
+            format!("warning: {what}, so its median is near 0 and is no measurement: the machine's speed changed under the bench; rerun it on a quieter machine")
         } else {
             format!("note: {what} (the median is unaffected while most samples are positive)")
         })
@@ -674,6 +676,12 @@ enum Part {
 /// measured as one difference: within every sample, batches of socket connections, in-memory
 /// handshakes of the same scenario and TCP connections alternate (A B C, then C B A, so a
 /// steady drift cancels too), each timed in the measured side's thread CPU time.
+///
+/// During a sample the process is pinned to one CPU, so the two ends of a socket connection
+/// always share it. Unpinned, where the peer thread happened to run (the same CPU: a context
+/// switch; the other: a wake-up across CPUs) moved a side's socket CPU time, and so this
+/// difference, by up to 2x from run to run on a 2-core host; the in-memory handshake has no
+/// peer, so interleaving alone could not cancel it.
 pub struct HandlingBench<'a> {
     pki: &'a Pki,
     scenario: Scenario,
@@ -727,6 +735,12 @@ impl<'a> HandlingBench<'a> {
     /// most [`HANDLING_BATCH`].
     pub fn parts(&mut self, side: Side, iters: u64) -> Result<HandlingParts> {
         use Part::*;
+        // The whole process on the CPU it runs on now (server threads inherit the mask),
+        // restored on return: see [`HandlingBench`] for why.
+        // SAFETY: sched_getcpu has no preconditions.
+        let cpu = usize::try_from(unsafe { libc::sched_getcpu() })
+            .map_err(|_| Error::io("sched_getcpu", std::io::Error::last_os_error()))?;
+        let _pinned = Pinning::pin(&[std::process::id()], cpu)?;
         let mut total = HandlingParts::default();
         let mut left = iters;
         let mut forward = true;
@@ -755,7 +769,8 @@ impl<'a> HandlingBench<'a> {
     }
 
     /// One criterion sample (`iter_custom`): the handling of `side` summed over `iters`
-    /// connections, zero when the sample's difference is negative (counted in `negatives`).
+    /// connections, [`HANDLING_FLOOR`] when the sample's difference is negative (counted in
+    /// `negatives`).
     pub fn sample(
         &mut self,
         side: Side,
@@ -785,15 +800,16 @@ mod tests {
         let p = parts(1_500, 1_000, 200);
         assert_eq!(p.difference_ns(), 300_000);
         assert_eq!(p.handling(), (Duration::from_micros(300), false));
-        // Exactly the sum of the two: zero, and not negative.
-        assert_eq!(parts(1_200, 1_000, 200).handling(), (Duration::ZERO, false));
+        // Exactly the sum of the two: the floor, and not negative.
+        assert_eq!(parts(1_200, 1_000, 200).handling(), (HANDLING_FLOOR, false));
     }
 
     #[test]
-    fn a_negative_difference_is_zero_and_flagged() {
+    fn a_negative_difference_is_the_floor_and_flagged() {
         let p = parts(1_000, 1_000, 200);
         assert_eq!(p.difference_ns(), -200_000);
-        assert_eq!(p.handling(), (Duration::ZERO, true));
+        assert_eq!(p.handling(), (HANDLING_FLOOR, true));
+        assert!(HANDLING_FLOOR > Duration::ZERO);
         // Far beyond what a u64 of ns could hold on either side: no overflow.
         let huge = HandlingParts {
             sockets: Duration::from_secs(u64::MAX / 2),
