@@ -84,8 +84,8 @@ model:
 	$(CARGO) bench $(FEATURES) --bench handshakes $(MODEL_CRITERION) '^handshake/(openssl/tls12-rsa-(aes128|3des)-sha|rustls/tls12-ecdhe-rsa-aes128-gcm)/((x25519/)?rsa2048/(full|mutual)|resumed-id|resumed-ticket)/'; \
 	step 6/9 "event loop (App. D): client handshake on sockets, faulty vs fixed loop"; \
 	$(CARGO) bench $(FEATURES) --bench eventloop $(MODEL_SOCKETS) '^eventloop/(faulty|fixed)/tls12-rsa-aes128-sha/[a-z-]+/1ms$$'; \
-	step 7/9 "connections: new TCP and TLS (TLS_RSA AES128-SHA: full, mutual, resumed-id) connections on loopback sockets, each side"; \
-	$(CARGO) bench $(FEATURES) --bench connections $(MODEL_SOCKETS) '^connection/(tcp|openssl/tls12-rsa-aes128-sha/(full|mutual|resumed-id))/'; \
+	step 7/9 "connections on loopback sockets, each side: new TCP, and a TLS connection's handling beyond TCP and its in-memory handshake (TLS_RSA AES128-SHA: full, mutual, resumed-id; the three interleaved in one bench)"; \
+	$(CARGO) bench $(FEATURES) --bench connections $(MODEL_SOCKETS) '^connection/(tcp/|openssl/tls12-rsa-aes128-sha/(full|mutual|resumed-id)/[a-z]+/handling$$)'; \
 	kill $$monitor 2>/dev/null || true; \
 	step 8/9 "multi-core scaling of the model's handshakes: 1..$(SCALE_THREADS) threads on one shared context"; \
 	$$tlscost scale --threads $(SCALE_THREADS) --seconds 1 $(MODEL_SCALE); \

@@ -29,12 +29,21 @@
 //! Every TLS connection is checked on both ends before its figure counts: version and
 //! cipher; `session_reused()` true exactly for resumed kinds; for `mutual`, the server
 //! verified the client certificate against the CA.
+//!
+//! That difference is also measured as one figure, [`HandlingBench`]
+//! (`connection/openssl/<protocol>/<kind>/<side>/handling`): small batches of socket
+//! connections, in-memory handshakes and TCP connections alternate within every sample, so
+//! a change in the host's speed (seconds to minutes on a shared machine) hits all three
+//! alike instead of one bench measured minutes apart from the others.
 
 use crate::eventloop::{
     client_context_for, openssl_cipher, server_context_for, thread_cpu_time, Pki,
 };
-use crate::handshake::{Kind, Protocol, Scenario as HsScenario, Side, Stack};
+use crate::handshake::{
+    HandshakeBench, Kind, Pki as HsPki, Protocol, Scenario as HsScenario, Side, Stack,
+};
 use crate::names::{BenchId, Dimension};
+use crate::server::peak::Pinning;
 use crate::{Error, Result};
 use openssl::ssl::{
     ErrorCode, HandshakeError, MidHandshakeSslStream, Ssl, SslContext, SslSession, SslStream,
@@ -137,6 +146,25 @@ pub fn bench_id(layer: Layer, side: Side) -> BenchId {
             &[Stack::Openssl.label(), p.label(), k.label(), side.label()],
         ),
     }
+}
+
+/// The last label of a handling bench's name.
+pub const HANDLING: &str = "handling";
+
+/// `connection/openssl/<protocol>/<kind>/<side>/handling`: what a new TLS connection of
+/// `side` costs on sockets beyond its TCP set-up and its in-memory handshake, measured as
+/// one interleaved difference ([`HandlingBench`]).
+pub fn handling_id(protocol: Protocol, kind: Kind, side: Side) -> BenchId {
+    BenchId::new(
+        "connection",
+        &[
+            Stack::Openssl.label(),
+            protocol.label(),
+            kind.label(),
+            side.label(),
+            HANDLING,
+        ],
+    )
 }
 
 /// CPU time of both sides over a run of connections.
@@ -556,4 +584,284 @@ pub fn side_cpu(pki: &Pki, s: &Scenario, side: Side, iters: u64) -> Result<Durat
         left -= n;
     }
     Ok(total)
+}
+
+/// One side's thread CPU time in the three parts of a handling measurement, each over the
+/// same number of connections (or handshakes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HandlingParts {
+    /// New TLS connections on loopback sockets ([`side_cpu`]).
+    pub sockets: Duration,
+    /// In-memory handshakes of the same scenario ([`HandshakeBench::run_once`]).
+    pub in_memory: Duration,
+    /// New TCP connections on loopback sockets.
+    pub tcp: Duration,
+}
+
+impl HandlingParts {
+    /// `sockets − in_memory − tcp`, ns; negative when the host ran faster during the
+    /// socket connections than during the other two (noise, not a cost).
+    pub fn difference_ns(&self) -> i128 {
+        self.sockets.as_nanos() as i128
+            - self.in_memory.as_nanos() as i128
+            - self.tcp.as_nanos() as i128
+    }
+
+    /// The sample's figure for criterion: the difference, or [`HANDLING_FLOOR`] when it is
+    /// not positive (a `Duration` cannot be negative); the flag says it was negative. The
+    /// floor keeps the sample (criterion refuses to analyse, and so to save, a bench with a
+    /// zero sample), and a median over samples most of which are positive is the same with
+    /// the negative ones at the floor as at their value.
+    pub fn handling(&self) -> (Duration, bool) {
+        let ns = self.difference_ns();
+        let floor = HANDLING_FLOOR.as_nanos() as i128;
+        let d = Duration::from_nanos(u64::try_from(ns.max(floor)).unwrap_or(u64::MAX));
+        (d, ns < 0)
+    }
+}
+
+/// What a handling sample whose difference is not positive is given to criterion: 1 ns for
+/// the whole sample, the least it accepts.
+pub const HANDLING_FLOOR: Duration = Duration::from_nanos(1);
+
+/// Which of a handling bench's samples came out negative (given as [`HANDLING_FLOOR`]), in
+/// call order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NegativeSamples {
+    negative: Vec<bool>,
+}
+
+impl NegativeSamples {
+    /// Counts one sample (criterion's warm-up calls come first, then its samples).
+    pub fn count(&mut self, negative: bool) {
+        self.negative.push(negative);
+    }
+
+    /// What to say on stderr about `bench` after its run, judged on its last `samples`
+    /// calls (criterion's samples; the warm-up calls before them are left out): nothing
+    /// when none was negative; a note when some were (the median is unaffected while most
+    /// are positive); a warning that the figure means nothing when at least half were.
+    pub fn verdict(&self, bench: &str, samples: usize) -> Option<String> {
+        let last = &self.negative[self.negative.len().saturating_sub(samples)..];
+        let negative = last.iter().filter(|n| **n).count();
+        if negative == 0 {
+            return None;
+        }
+        let what = format!(
+            "{bench}: {negative} of {} samples measured the TLS connection on sockets cheaper than its in-memory handshake plus TCP set-up; each was counted as 1 ns",
+            last.len()
+        );
+        Some(if 2 * negative >= last.len() {
+            format!("warning: {what}, so its median is near 0 and is no measurement: the machine's speed changed under the bench; rerun it on a quieter machine")
+        } else {
+            format!("note: {what} (the median is unaffected while most samples are positive)")
+        })
+    }
+}
+
+/// Connections (and handshakes) per batch of one part in a handling sample: small enough
+/// that the three parts alternate every few tens of milliseconds, large enough that the
+/// uncounted warm-up connection of each socket run stays a small share of the wall time.
+pub const HANDLING_BATCH: u64 = 8;
+
+/// The three parts of a handling batch, in the order they run.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Sockets,
+    InMemory,
+    Tcp,
+}
+
+/// A new TLS connection's handling on sockets beyond its TCP set-up and in-memory handshake,
+/// measured as one difference: within every sample, batches of socket connections, in-memory
+/// handshakes of the same scenario and TCP connections alternate (A B C, then C B A, so a
+/// steady drift cancels too), each timed in the measured side's thread CPU time.
+///
+/// During a sample the process is pinned to one CPU, so the two ends of a socket connection
+/// always share it. Unpinned, where the peer thread happened to run (the same CPU: a context
+/// switch; the other: a wake-up across CPUs) moved a side's socket CPU time, and so this
+/// difference, by up to 2x from run to run on a 2-core host; the in-memory handshake has no
+/// peer, so interleaving alone could not cancel it.
+pub struct HandlingBench<'a> {
+    pki: &'a Pki,
+    scenario: Scenario,
+    in_memory: HandshakeBench,
+}
+
+impl<'a> HandlingBench<'a> {
+    /// Builds the in-memory handshake of the TLS scenario `s` (OpenSSL, X25519 where there is
+    /// a key exchange, RSA-2048: what the socket connections run). Errors: `s` is TCP, or the
+    /// handshake cannot be set up.
+    pub fn new(pki: &'a Pki, hs_pki: &HsPki, s: Scenario) -> Result<HandlingBench<'a>> {
+        let Layer::Tls(protocol, kind) = s.layer else {
+            return Err(Error::Usage(
+                "connection handling is measured for TLS connections, not TCP".into(),
+            ));
+        };
+        let in_memory =
+            HandshakeBench::new(HsScenario::new(Stack::Openssl, protocol, kind), hs_pki)?;
+        Ok(HandlingBench {
+            pki,
+            scenario: s,
+            in_memory,
+        })
+    }
+
+    /// The bench's name for `side`.
+    pub fn id(&self, side: Side) -> BenchId {
+        match self.scenario.layer {
+            Layer::Tls(p, k) => handling_id(p, k, side),
+            Layer::Tcp => unreachable!("refused by HandlingBench::new"),
+        }
+    }
+
+    /// Self-check before timing: two socket connections verified on both ends (version,
+    /// suite, resumed exactly when the kind resumes, the client certificate verified for
+    /// mutual), one in-memory handshake verified the same way, two TCP connections.
+    /// Failure: [`Error::SelfCheck`] naming the bench.
+    pub fn check(&mut self) -> Result<()> {
+        let bench = self.id(Side::Client).full().replace("/client/", "/<side>/");
+        let named = |e: Error| Error::SelfCheck {
+            bench: bench.clone(),
+            what: e.to_string(),
+        };
+        run(self.pki, &self.scenario, 2).map_err(named)?;
+        self.in_memory.check().map_err(named)?;
+        run(self.pki, &Scenario::TCP, 2).map_err(named)?;
+        Ok(())
+    }
+
+    /// The three parts of `side` over `iters` connections each, in alternating batches of at
+    /// most [`HANDLING_BATCH`].
+    pub fn parts(&mut self, side: Side, iters: u64) -> Result<HandlingParts> {
+        use Part::*;
+        // The whole process on the CPU it runs on now (server threads inherit the mask),
+        // restored on return: see [`HandlingBench`] for why.
+        // SAFETY: sched_getcpu has no preconditions.
+        let cpu = usize::try_from(unsafe { libc::sched_getcpu() })
+            .map_err(|_| Error::io("sched_getcpu", std::io::Error::last_os_error()))?;
+        let _pinned = Pinning::pin(&[std::process::id()], cpu)?;
+        let mut total = HandlingParts::default();
+        let mut left = iters;
+        let mut forward = true;
+        while left > 0 {
+            let n = left.min(HANDLING_BATCH);
+            let order = if forward {
+                [Sockets, InMemory, Tcp]
+            } else {
+                [Tcp, InMemory, Sockets]
+            };
+            for part in order {
+                match part {
+                    Sockets => total.sockets += side_cpu(self.pki, &self.scenario, side, n)?,
+                    InMemory => {
+                        for _ in 0..n {
+                            total.in_memory += self.in_memory.run_once(side)?;
+                        }
+                    }
+                    Tcp => total.tcp += side_cpu(self.pki, &Scenario::TCP, side, n)?,
+                }
+            }
+            left -= n;
+            forward = !forward;
+        }
+        Ok(total)
+    }
+
+    /// One criterion sample (`iter_custom`): the handling of `side` summed over `iters`
+    /// connections, [`HANDLING_FLOOR`] when the sample's difference is negative (counted in
+    /// `negatives`).
+    pub fn sample(
+        &mut self,
+        side: Side,
+        iters: u64,
+        negatives: &mut NegativeSamples,
+    ) -> Result<Duration> {
+        let (d, negative) = self.parts(side, iters)?.handling();
+        negatives.count(negative);
+        Ok(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(sockets_us: u64, in_memory_us: u64, tcp_us: u64) -> HandlingParts {
+        HandlingParts {
+            sockets: Duration::from_micros(sockets_us),
+            in_memory: Duration::from_micros(in_memory_us),
+            tcp: Duration::from_micros(tcp_us),
+        }
+    }
+
+    #[test]
+    fn handling_is_sockets_minus_in_memory_minus_tcp() {
+        let p = parts(1_500, 1_000, 200);
+        assert_eq!(p.difference_ns(), 300_000);
+        assert_eq!(p.handling(), (Duration::from_micros(300), false));
+        // Exactly the sum of the two: the floor, and not negative.
+        assert_eq!(parts(1_200, 1_000, 200).handling(), (HANDLING_FLOOR, false));
+    }
+
+    #[test]
+    fn a_negative_difference_is_the_floor_and_flagged() {
+        let p = parts(1_000, 1_000, 200);
+        assert_eq!(p.difference_ns(), -200_000);
+        assert_eq!(p.handling(), (HANDLING_FLOOR, true));
+        assert!(HANDLING_FLOOR > Duration::ZERO);
+        // Far beyond what a u64 of ns could hold on either side: no overflow.
+        let huge = HandlingParts {
+            sockets: Duration::from_secs(u64::MAX / 2),
+            in_memory: Duration::ZERO,
+            tcp: Duration::ZERO,
+        };
+        assert_eq!(huge.handling(), (Duration::from_nanos(u64::MAX), false));
+    }
+
+    #[test]
+    fn negative_samples_are_judged_on_the_last_samples_only() {
+        let mut n = NegativeSamples::default();
+        assert_eq!(n.verdict("b", 10), None);
+        // Warm-up calls, all negative, then ten samples of which three are.
+        for _ in 0..5 {
+            n.count(true);
+        }
+        for i in 0..10 {
+            n.count(i < 3);
+        }
+        let v = n.verdict("connection/x/handling", 10).unwrap();
+        assert!(
+            v.starts_with("note: connection/x/handling: 3 of 10 samples"),
+            "{v}"
+        );
+        for _ in 0..5 {
+            n.count(true);
+        }
+        // Five more negatives: the last ten are the five positive samples before them and
+        // these five, half negative: a warning.
+        let v = n.verdict("connection/x/handling", 10).unwrap();
+        assert!(v.starts_with("warning: ") && v.contains("5 of 10"), "{v}");
+        assert!(v.contains("no measurement"), "{v}");
+        // Fewer calls than samples (criterion's test mode: one call).
+        let mut one = NegativeSamples::default();
+        one.count(true);
+        assert!(one.verdict("b", 10).unwrap().contains("1 of 1 samples"));
+        one.count(false);
+        assert!(one.verdict("b", 1).is_none());
+    }
+
+    #[test]
+    fn handling_names_extend_the_connection_names() {
+        let id = handling_id(Protocol::Tls12RsaAes128Sha, Kind::ResumedId, Side::Server);
+        assert_eq!(
+            id.full(),
+            "connection/openssl/tls12-rsa-aes128-sha/resumed-id/server/handling"
+        );
+        let raw = bench_id(
+            Layer::Tls(Protocol::Tls12RsaAes128Sha, Kind::ResumedId),
+            Side::Server,
+        );
+        assert_eq!(id.full(), format!("{}/{HANDLING}", raw.full()));
+    }
 }

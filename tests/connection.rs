@@ -52,3 +52,43 @@ fn impossible_scenarios_and_sizes_are_refused() {
         .to_string();
     assert!(e.contains("connections per run"), "{e}");
 }
+
+/// The interleaved handling bench: its self-check passes for the scenarios the model reads,
+/// each part of a sample is timed (all three non-zero), and TCP is refused.
+#[test]
+fn handling_bench_checks_and_times_its_three_parts() {
+    use tlscost::connection::HandlingBench;
+    use tlscost::handshake::Pki as HsPki;
+    let pki = pki();
+    let hs_pki = HsPki::locate().unwrap();
+    for kind in [Kind::Full, Kind::Mutual, Kind::ResumedId] {
+        let s = Scenario::tls(Protocol::Tls12RsaAes128Sha, kind).unwrap();
+        let mut h = HandlingBench::new(&pki, &hs_pki, s).unwrap();
+        h.check().unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        for side in Side::ALL {
+            // Two batches (one in each order).
+            let p = h
+                .parts(*side, tlscost::connection::HANDLING_BATCH + 1)
+                .unwrap();
+            assert!(
+                p.sockets > std::time::Duration::ZERO
+                    && p.in_memory > std::time::Duration::ZERO
+                    && p.tcp > std::time::Duration::ZERO,
+                "{kind:?} {side:?}: {p:?}"
+            );
+            assert_eq!(
+                h.id(*side).full(),
+                format!(
+                    "connection/openssl/tls12-rsa-aes128-sha/{}/{}/handling",
+                    kind.label(),
+                    side.label()
+                )
+            );
+        }
+    }
+    let e = HandlingBench::new(&pki, &hs_pki, Scenario::TCP)
+        .err()
+        .expect("TCP refused")
+        .to_string();
+    assert!(e.contains("TLS connections, not TCP"), "{e}");
+}

@@ -141,7 +141,7 @@ fn toy_estimates(messages: &[&str]) -> BTreeMap<String, f64> {
     e.insert("transport/tcp/connect/client".to_string(), 20_000.0);
     e.insert("transport/tcp/accept/server".to_string(), 30_000.0);
     // On sockets: TCP set-up, and TLS connections costing exactly their TCP set-up plus
-    // the OpenSSL in-memory handshake (no handling beyond it).
+    // the OpenSSL in-memory handshake (no handling beyond it: the handling bench reads 0).
     e.insert("connection/tcp/client".to_string(), 20_000.0);
     e.insert("connection/tcp/server".to_string(), 30_000.0);
     for (stack, proto) in [
@@ -163,12 +163,12 @@ fn toy_estimates(messages: &[&str]) -> BTreeMap<String, f64> {
                 use tlscost::names::Dimension;
                 let (proto, kind) = (proto.label(), kind.label());
                 e.insert(
-                    format!("connection/openssl/{proto}/{kind}/client"),
-                    c + 20_000.0,
+                    format!("connection/openssl/{proto}/{kind}/client/handling"),
+                    0.0,
                 );
                 e.insert(
-                    format!("connection/openssl/{proto}/{kind}/server"),
-                    s + 30_000.0,
+                    format!("connection/openssl/{proto}/{kind}/server/handling"),
+                    0.0,
                 );
             }
         }
@@ -1028,13 +1028,14 @@ fn protocol_picks_its_handshakes_connections_and_records() {
         est.insert(sc.id(HsSide::Client).full(), c);
         est.insert(sc.id(HsSide::Server).full(), s);
         let kind = kind.label();
+        // Handling beyond TCP set-up and the in-memory handshake: 5 µs client, 15 µs server.
         est.insert(
-            format!("connection/openssl/{proto}/{kind}/client"),
-            c + 25_000.0,
+            format!("connection/openssl/{proto}/{kind}/client/handling"),
+            5_000.0,
         );
         est.insert(
-            format!("connection/openssl/{proto}/{kind}/server"),
-            s + 45_000.0,
+            format!("connection/openssl/{proto}/{kind}/server/handling"),
+            15_000.0,
         );
     }
     for m in ["a", "b", "c", "d"] {
@@ -1048,7 +1049,7 @@ fn protocol_picks_its_handshakes_connections_and_records() {
     assert!(m.notes.iter().any(|n| n.contains("AES-128-GCM")));
     // base 10 + TCP extra 6 + GCM bulk 2 x (open + seal) x 0.5 = 18.
     assert!(close(us(&m, "proxy-chain/tls-aes"), 18.0));
-    // + client side: TCP 20, handshake 70, handling on sockets 25 - 20 = 5.
+    // + client side: TCP 20, handshake 70, handling on sockets 5.
     assert!(close(us(&m, "inbound/tls"), 18.0 + 20.0 + 70.0 + 5.0));
     assert!(close(
         us(&m, "inbound/tls-resumed"),
@@ -1071,16 +1072,15 @@ fn protocol_picks_its_handshakes_connections_and_records() {
     );
 }
 
-/// A TLS connection on sockets measured cheaper than its TCP set-up plus in-memory handshake
-/// (noise between the benches) is composed as 0, never subtracted from a configuration, and
-/// the warning names the benches and the configurations it touches.
+/// A TLS connection's handling on sockets below zero (a results file can carry one; the
+/// interleaved bench itself never returns less than 0) is composed as 0, never subtracted from
+/// a configuration, and the warning names the bench and the configurations it touches.
 #[test]
 fn negative_connection_handling_is_composed_as_zero_and_named() {
     let mut est = toy_estimates(&["a", "b", "c", "d"]);
-    // Server side, full: 30 (TCP) + 200 (in memory) on its own; on sockets 130 µs in all.
     est.insert(
-        "connection/openssl/tls12-rsa-aes128-sha/full/server".into(),
-        130_000.0,
+        "connection/openssl/tls12-rsa-aes128-sha/full/server/handling".into(),
+        -100_000.0,
     );
     let m = model_on(&ModelOptions::default(), &est).unwrap();
     // As in the toy model: auth base 14, TCP 9, AES bulk 26, accept 30, server full 200.
@@ -1100,7 +1100,54 @@ fn negative_connection_handling_is_composed_as_zero_and_named() {
         "{w}"
     );
     assert!(
-        w.contains("(connection/openssl/tls12-rsa-aes128-sha/full/server − connection/tcp/server − handshake/openssl/tls12-rsa-aes128-sha/rsa2048/full/server)"),
+        w.contains("(connection/openssl/tls12-rsa-aes128-sha/full/server/handling)")
+            && w.contains("cargo bench --bench connections"),
         "{w}"
+    );
+}
+
+/// The connection-handling component is the one interleaved bench, weight 1 (not the
+/// difference of three benches measured apart): its value goes into the configurations as
+/// it is, and without it the model stops naming the command that measures it.
+#[test]
+fn connection_handling_reads_the_interleaved_bench() {
+    let mut est = toy_estimates(&["a", "b", "c", "d"]);
+    let before = us(
+        &model_on(&ModelOptions::default(), &est).unwrap(),
+        "inbound/tls-mutual",
+    );
+    let bench = "connection/openssl/tls12-rsa-aes128-sha/mutual/client/handling";
+    est.insert(bench.into(), 40_000.0);
+    let m = model_on(&ModelOptions::default(), &est).unwrap();
+    let row = m
+        .components
+        .iter()
+        .find(|c| c.id == "tls-connection-client-mutual")
+        .expect("the component row");
+    let measured = row.measured.as_ref().expect("measured");
+    assert_eq!(measured.benches, vec![(bench.to_string(), 1.0)]);
+    assert!(close(measured.us, 40.0), "{}", measured.us);
+    assert!(close(us(&m, "inbound/tls-mutual"), before + 40.0));
+    // The raw socket connection is not read: changing it changes nothing.
+    est.insert(
+        "connection/openssl/tls12-rsa-aes128-sha/mutual/client".into(),
+        9_000_000.0,
+    );
+    let again = model_on(&ModelOptions::default(), &est).unwrap();
+    assert_eq!(
+        us(&again, "inbound/tls-mutual"),
+        us(&m, "inbound/tls-mutual")
+    );
+
+    est.remove(bench);
+    let err = model_on(&ModelOptions::default(), &est)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(bench)
+            && err.contains(
+                "cargo bench --bench connections -- --quick '^connection/openssl/tls12-rsa-aes128-sha/.*/handling$'"
+            ),
+        "{err}"
     );
 }

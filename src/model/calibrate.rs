@@ -1093,7 +1093,7 @@ pub fn fit_with(
         }
     }
     let mut notes = vec![
-        "A new TLS connection's handling on sockets beyond its TCP set-up and in-memory handshake (connection/openssl/... minus both) is taken at its measured cost (× 1): the same kernel does it for the server.".to_string(),
+        "A new TLS connection's handling on sockets beyond its TCP set-up and in-memory handshake (connection/openssl/.../handling: one bench, the difference measured interleaved) is taken at its measured cost (× 1): the same kernel does it for the server.".to_string(),
     ];
     for s in [Side::Server, Side::Client] {
         if !exercised.contains(&s) {

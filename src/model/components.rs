@@ -247,12 +247,19 @@ pub fn bench_target(bench: &str) -> &'static str {
     }
 }
 
-/// The command that measures `bench` (its group, filtered to its first three name parts),
-/// e.g. `` `cargo bench --bench handshakes -- --quick '^handshake/openssl/tls13-aes128-gcm/'` ``.
+/// The command that measures `bench` (its group, filtered to its first three name parts;
+/// a connection-handling bench to the handling benches of its protocol), e.g.
+/// `` `cargo bench --bench handshakes -- --quick '^handshake/openssl/tls13-aes128-gcm/'` ``.
 pub fn bench_command(bench: &str) -> String {
     let prefix: Vec<&str> = bench.split('/').take(3).collect();
+    let handling = format!("/{}", crate::connection::HANDLING);
+    let tail = if bench.starts_with("connection/") && bench.ends_with(&handling) {
+        format!(".*{handling}$")
+    } else {
+        String::new()
+    };
     format!(
-        "`cargo bench --bench {} -- --quick '^{}/'`",
+        "`cargo bench --bench {} -- --quick '^{}/{tail}'`",
         bench_target(bench),
         prefix.join("/")
     )
