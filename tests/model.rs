@@ -916,6 +916,22 @@ fn the_previous_run_is_the_newest_of_this_machine_build_and_options() {
     assert_eq!(cmp.moved().count(), 0);
     assert!(cmp.warning().is_none());
     assert!(cmp.unmatched.is_empty());
+
+    // A component another tlscost measured by other benches is not compared, and says so.
+    write("other-benches.json", "2026-01-02T11:00:00Z", &|f| {
+        f.model.as_mut().unwrap()["components"][0]["measured"]["benches"] =
+            json!([["some/other/bench", 1.0]])
+    });
+    let (found, _) = find_previous(dir.path(), &m.host, &m.openssl_build, &model, &this_run);
+    let cmp = tlscost::model::repeat::compare(&found.unwrap(), &model.components);
+    assert_eq!(
+        cmp.unmatched,
+        [format!(
+            "{} (measured by other benches)",
+            model.components[0].label
+        )]
+    );
+    assert_eq!(cmp.moved().count(), 0);
 }
 
 #[test]

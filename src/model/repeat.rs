@@ -28,7 +28,7 @@ pub struct RunComparison {
     pub tolerance: f64,
     /// Every component measured in both runs, in the model's order.
     pub components: Vec<ComponentChange>,
-    /// Labels of components measured in only one of the two runs.
+    /// Labels of components measured in only one of the two runs, or by other benches.
     pub unmatched: Vec<String>,
 }
 
@@ -119,6 +119,8 @@ struct PreviousComponent {
 #[derive(Debug, Deserialize)]
 struct PreviousMeasured {
     us: f64,
+    #[serde(default)]
+    benches: Vec<(String, f64)>,
 }
 
 /// The measured components of a results file's model, `(label, µs per call)` in the model's
@@ -257,6 +259,10 @@ pub fn compare(previous: &PreviousRun, current: &[ComponentRow]) -> RunCompariso
             .find(|p| p.id == c.id)
             .and_then(|p| p.measured.as_ref());
         match (before, &c.measured) {
+            // Another tlscost may measure a component by other benches: not the same number.
+            (Some(b), Some(now)) if b.benches != now.benches => {
+                unmatched.push(format!("{} (measured by other benches)", c.label))
+            }
             (Some(b), Some(now)) => {
                 let change = (b.us != 0.0).then(|| now.us / b.us - 1.0);
                 let repeated = match change {

@@ -63,7 +63,7 @@ impl Table {
         if !r.unmatched.is_empty() {
             let _ = writeln!(
                 out,
-                "Measured in only one of the two runs: {}",
+                "Not compared (measured in only one of the two runs, or by other benches): {}",
                 r.unmatched.join("; ")
             );
         }
