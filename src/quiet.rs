@@ -510,6 +510,8 @@ fn wait(a: WaitArgs) -> Result<()> {
     let mut cal = Calibrator::default();
     cal.run(2); // first touch of the buffer
     let start = Instant::now();
+    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut said_at: Option<u64> = None;
     loop {
         let s = cal.sample(Duration::from_secs(1));
         let reference = Reference::update(&dir, s.calib_us)?;
@@ -532,11 +534,15 @@ fn wait(a: WaitArgs) -> Result<()> {
             );
             return Ok(());
         }
-        eprintln!(
-            "quiet: waiting ({waited}/{} s): {}",
-            a.max_wait,
-            why.join(", ")
-        );
+        // A line a second on a terminal; in a log, one every 10 s says as much.
+        if on_terminal || said_at.is_none_or(|t| waited >= t + 10) {
+            said_at = Some(waited);
+            eprintln!(
+                "quiet: waiting ({waited}/{} s): {}",
+                a.max_wait,
+                why.join(", ")
+            );
+        }
     }
 }
 
