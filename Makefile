@@ -48,8 +48,9 @@ fixtures:
 # once a second during them (`tlscost quiet monitor`, ended by its pid): the model then
 # names every component measured while the CPU ran slow (see docs/repeatability.md).
 # MODEL_ARGS passes options to `tlscost model` (e.g. MODEL_ARGS="--backend rustcrypto" or
-# "--base-udp-us 40"). tlscost is built with the benches' profile (same settings as
-# release) so the library is compiled once.
+# "--base-udp-us 40"). tlscost is the binary `cargo bench --no-run` builds beside the benches
+# (cargo builds a package's binaries for its benches): building it with `cargo build` as well
+# compiled the library a second time, six minutes on a fresh clone.
 MODEL_ARGS     ?=
 # FLOW=DIR: a call-flow directory (the format of fixtures/sip) instead of fixtures/sip, for
 # every bench the model reads and for the model itself (see docs/sip.md, "Call flows as data").
@@ -70,12 +71,12 @@ model:
 	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
 	step 1/9 "build the benches and tlscost (release)"; \
 	$(CARGO) bench $(FEATURES) --no-run --bench transport --bench primitives --bench handshakes --bench eventloop --bench connections; \
-	$(CARGO) build $(FEATURES) --profile bench --bin tlscost; \
 	tlscost=$(TARGET_DIR)/release/tlscost; \
 	step 2/9 "wait for a quiet machine (at most $(QUIET_WAIT) s), then monitor it during the benches"; \
 	$$tlscost quiet wait --max-wait $(QUIET_WAIT); \
 	$$tlscost quiet monitor & monitor=$$!; \
 	trap 'kill $$monitor 2>/dev/null || true' EXIT; \
+	since=$$(date +%s); \
 	step 3/9 "transport: SIP messages over loopback UDP/TCP, TCP connect/accept, the UDP base"; \
 	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_SOCKETS) '^(transport|base)/'; \
 	step 4/9 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS) and libssl; RSA-2048 and small records to price handshakes"; \
@@ -90,7 +91,7 @@ model:
 	step 8/9 "multi-core scaling of the model's handshakes: 1..$(SCALE_THREADS) threads on one shared context"; \
 	$$tlscost scale --threads $(SCALE_THREADS) --seconds 1 $(MODEL_SCALE); \
 	step 9/9 "the per-call model"; \
-	$$tlscost model $(MODEL_ARGS); \
+	$$tlscost model --since $$since $(MODEL_ARGS); \
 	echo "make model finished in $$(( $$(date +%s) - start )) s"
 
 # --- The handshake's anatomy ----------------------------------------------------------------
@@ -105,7 +106,6 @@ anatomy: valgrind
 	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
 	step 1/5 "build the benches and tlscost (release)"; \
 	$(CARGO) bench $(FEATURES) --no-run --bench parts --bench primitives --bench handshakes; \
-	$(CARGO) build $(FEATURES) --profile bench --bin tlscost; \
 	step 2/5 "handshake parts: x509, conn, kx, kdf, transcript, rsa/ring, ecdsa, ticket"; \
 	$(CARGO) bench $(FEATURES) --bench parts $(ANATOMY_CRITERION); \
 	step 3/5 "primitives the explanation prices: RSA-2048 on openssl and aws-lc-rs, small records"; \
@@ -113,8 +113,8 @@ anatomy: valgrind
 	step 4/5 "handshake sides make model does not take (ECDHE, ECDSA, TLS 1.3, the three stacks)"; \
 	$(CARGO) bench $(FEATURES) --bench handshakes $(ANATOMY_CRITERION) '^handshake/(openssl/(tls12-ecdhe|tls13)|rustls/(tls13|tls12-ecdhe-ecdsa)|rustls-awslc/)'; \
 	step 5/5 "every handshake scenario under callgrind (counts and profiles), then the explanation"; \
-	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- anatomy; \
-	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- counts --explain; \
+	$(TARGET_DIR)/release/tlscost anatomy; \
+	$(TARGET_DIR)/release/tlscost counts --explain; \
 	echo "make anatomy finished in $$(( $$(date +%s) - start )) s"
 
 # --- Today's TLS beside the paper's -------------------------------------------------------
@@ -131,7 +131,6 @@ today:
 	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
 	step 1/6 "build the benches and tlscost (release)"; \
 	$(CARGO) bench $(FEATURES) --no-run --bench transport --bench primitives --bench handshakes --bench connections; \
-	$(CARGO) build $(FEATURES) --profile bench --bin tlscost; \
 	step 2/6 "transport and the UDP base"; \
 	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_SOCKETS) '^(transport|base)/'; \
 	step 3/6 "new connections on sockets (OpenSSL, the three protocols): what a connection costs beyond its handshake"; \
@@ -141,7 +140,7 @@ today:
 	step 5/6 "handshakes: the paper's on openssl, the modern ones on $(TODAY_STACK)"; \
 	$(CARGO) bench $(FEATURES) --bench handshakes $(MODEL_CRITERION) $(TODAY_HANDSHAKES); \
 	step 6/6 "the model with the today table"; \
-	$(CARGO) run $(FEATURES) --profile bench --quiet --bin tlscost -- model --today --stack $(TODAY_STACK) --protocol tls13-aes128-gcm --resumed resumed-ticket --no-save $(MODEL_ARGS); \
+	$(TARGET_DIR)/release/tlscost model --today --stack $(TODAY_STACK) --protocol tls13-aes128-gcm --resumed resumed-ticket --no-save $(MODEL_ARGS); \
 	echo "make today finished in $$(( $$(date +%s) - start )) s"
 
 # Heap bytes per established TLS connection and the peak during its handshake (no benches).

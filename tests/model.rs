@@ -865,6 +865,41 @@ fn a_second_run_names_the_components_that_did_not_repeat() {
 }
 
 #[test]
+fn since_keeps_this_runs_estimates_and_names_stale_components() {
+    let names = corpus_names();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (crit, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    write_all(crit.path(), &toy_estimates(&names), 0.01);
+    // One bench left over from an earlier run (criterion keeps it when a bench fails or
+    // is not selected).
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    finished(&crit.path().join("base/udp-proxy/call-basic"), hour_ago);
+    let since = (std::time::SystemTime::now() - std::time::Duration::from_secs(600))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let (stdout, _) = model_run(crit.path(), out.path(), &["--since", &since]);
+    let stale = stdout
+        .lines()
+        .find(|l| l.contains("STALE:"))
+        .unwrap_or_else(|| panic!("no STALE line:\n{stdout}"));
+    assert!(
+        stale.contains("UDP data transfer (base) (base/udp-proxy/call-basic)"),
+        "{stale}"
+    );
+    assert!(!stale.contains("TLS bulk"), "{stale}");
+    let file = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let saved = ResultsFile::read(&file).unwrap();
+    assert!(!saved.estimates.contains_key("base/udp-proxy/call-basic"));
+    assert!(saved.estimates.contains_key("base/udp-proxy/call-auth"));
+}
+
+#[test]
 fn the_previous_run_is_the_newest_of_this_machine_build_and_options() {
     use tlscost::model::repeat::find_previous;
     let dir = TempDir::new().unwrap();
@@ -905,7 +940,16 @@ fn the_previous_run_is_the_newest_of_this_machine_build_and_options() {
 
     let m = Machine::current();
     let (found, notes) = find_previous(dir.path(), &m.host, &m.openssl_build, &model, &this_run);
-    assert_eq!(found.expect("a previous run").path(), newest.as_path());
+    let previous = found.expect("a previous run");
+    assert_eq!(previous.path(), newest.as_path());
+    assert!(previous.machine_differences(&m).is_empty());
+    // Named explicitly (--previous), a run of another machine is read, and what differs said.
+    let elsewhere =
+        tlscost::model::repeat::PreviousRun::read(&dir.path().join("other-host.json")).unwrap();
+    assert_eq!(
+        elsewhere.machine_differences(&m),
+        [format!("host elsewhere then {}", m.host)]
+    );
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(notes[0].contains("cut.json"), "{notes:?}");
 

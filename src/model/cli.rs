@@ -84,6 +84,11 @@ pub struct ModelArgs {
     /// results directory).
     #[arg(long, value_name = "FILE")]
     pub previous: Option<PathBuf>,
+    /// When this measurement started (Unix seconds; `make model` passes it): the results
+    /// file keeps only estimates criterion finished since, and each component that read an
+    /// older one is named in a warning.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub since: Option<u64>,
     /// Project peak calls/s on this many cores with the handshakes' measured scaling
     /// efficiency (`tlscost scale`; default: this machine's cores when that file exists).
     #[arg(long, value_name = "K")]
@@ -277,6 +282,25 @@ pub fn run(args: ModelArgs) -> Result<()> {
                     std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(s),
                 )
             });
+        if let Some(since) = args.since {
+            let finished = crate::results::criterion::finished_at(&criterion_dir)?;
+            let this_run = |bench: &str| finished.get(bench).is_some_and(|&t| t >= since as f64);
+            file.estimates.retain(|id, _| this_run(id));
+            let stale: Vec<String> = component_benches(&model)
+                .into_iter()
+                .filter_map(|(label, benches)| {
+                    let old: Vec<String> = benches.into_iter().filter(|b| !this_run(b)).collect();
+                    (!old.is_empty()).then(|| format!("{label} ({})", old.join(", ")))
+                })
+                .collect();
+            if !stale.is_empty() {
+                model.warnings.push(format!(
+                    "STALE: {} components read estimates measured before this run (a bench that failed or was not selected leaves criterion's previous estimate in place): {}",
+                    stale.len(),
+                    stale.join("; ")
+                ));
+            }
+        }
         Some(file)
     } else {
         None
@@ -298,7 +322,21 @@ pub fn run(args: ModelArgs) -> Result<()> {
         }
         (None, None) => None,
     };
+    if previous.is_none() && file.is_some() {
+        eprintln!(
+            "note: no earlier run of this machine and these options in {}: the next run will be compared with this one",
+            out_dir.display()
+        );
+    }
     if let Some(p) = previous {
+        let differs = p.machine_differences(&Machine::current());
+        if !differs.is_empty() {
+            model.warnings.push(format!(
+                "{} was measured elsewhere ({}): its components differ by more than noise",
+                p.path().display(),
+                differs.join(", ")
+            ));
+        }
         if !p.matches(&model) {
             model.warnings.push(format!(
                 "{} was computed with other model options or another protocol: its components may come from other benches",

@@ -147,6 +147,7 @@ pub fn measured_components(file: &ResultsFile) -> Vec<(String, f64)> {
 pub struct PreviousRun {
     path: PathBuf,
     measured: String,
+    machine: crate::machine::Machine,
     model: PreviousModel,
 }
 
@@ -171,6 +172,7 @@ impl PreviousRun {
         Ok(PreviousRun {
             path: path.to_path_buf(),
             measured: file.measured.unwrap_or(file.date),
+            machine: file.machine,
             model,
         })
     }
@@ -178,6 +180,24 @@ impl PreviousRun {
     /// The file it was read from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What differs between the previous run's machine and `now` (host, OpenSSL version or
+    /// build, CPU): each makes a difference in the components that is not noise.
+    pub fn machine_differences(&self, now: &crate::machine::Machine) -> Vec<String> {
+        let m = &self.machine;
+        let mut out = Vec::new();
+        for (what, a, b) in [
+            ("host", &m.host, &now.host),
+            ("OpenSSL", &m.openssl, &now.openssl),
+            ("OpenSSL build", &m.openssl_build, &now.openssl_build),
+            ("CPU", &m.cpu_model, &now.cpu_model),
+        ] {
+            if a != b {
+                out.push(format!("{what} {a} then {b}"));
+            }
+        }
+        out
     }
 
     /// Same options and protocol as `current`: only then are the components the same benches.

@@ -181,9 +181,14 @@ impl ResultsFile {
         })?;
         match value.get("kind").and_then(|k| k.as_str()) {
             Some(KIND) => {}
-            other => {
+            Some(other) => {
                 return Err(bad(format!(
-                    "kind is {other:?}, expected \"{KIND}\": not a tlscost results file"
+                    "kind is \"{other}\", expected \"{KIND}\": not a tlscost results file"
+                )))
+            }
+            None => {
+                return Err(bad(format!(
+                    "no kind field, expected \"{KIND}\": not a tlscost results file"
                 )))
             }
         }
