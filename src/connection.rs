@@ -652,7 +652,7 @@ impl NegativeSamples {
             last.len()
         );
         Some(if 2 * negative >= last.len() {
-            format!("warning: {what}, so its median is near 0 and is no measurement: the machine's speed changed under the bench; rerun it on a quieter machine")
+            format!("warning: {what}, so its median is near 0 and is no measurement: either the machine's speed changed under the bench (rerun it on a quieter machine) or the socket connection does less work than the in-memory handshake it is set against (compare the two sides' TLS configurations: TLS 1.3 stateful tickets on sockets once made every sample negative)")
         } else {
             format!("note: {what} (the median is unaffected while most samples are positive)")
         })

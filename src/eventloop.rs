@@ -278,13 +278,24 @@ fn client_context(pki: &Pki, s: &Scenario) -> Result<SslContext> {
 }
 
 /// The OpenSSL server context of a protocol and kind: the server certificate and key; a
-/// session cache with session-id resumption (tickets off) except for `resumed-ticket`;
-/// for `mutual`, a required client certificate verified against the CA.
+/// session cache with session-id resumption (tickets off) for TLS 1.2 except for
+/// `resumed-ticket`; TLS 1.3 sends OpenSSL's default stateless tickets, as the in-memory
+/// handshake of the same scenario does; for `mutual`, a required client certificate
+/// verified against the CA.
 pub(crate) fn server_context_for(
     pki: &Pki,
     protocol: Protocol,
     kind: Kind,
 ) -> std::result::Result<SslContext, openssl::error::ErrorStack> {
+    Ok(server_builder_for(pki, protocol, kind)?.build())
+}
+
+/// [`server_context_for`] before it is built (its options can be read).
+fn server_builder_for(
+    pki: &Pki,
+    protocol: Protocol,
+    kind: Kind,
+) -> std::result::Result<SslContextBuilder, openssl::error::ErrorStack> {
     let mut b = SslContext::builder(SslMethod::tls_server())?;
     versions(&mut b, protocol)?;
     b.set_certificate(&pki.server_cert)?;
@@ -292,16 +303,19 @@ pub(crate) fn server_context_for(
     b.check_private_key()?;
     b.set_session_id_context(b"tlscost-eventloop")?;
     b.set_session_cache_mode(SslSessionCacheMode::SERVER);
-    if kind != Kind::ResumedTicket {
-        // Session-id resumption (the paper's "session reuse"); in TLS 1.3 this makes
-        // OpenSSL's tickets stateful, which is as close as TLS 1.3 gets to a session id.
+    if kind != Kind::ResumedTicket && !protocol.tls13() {
+        // Session-id resumption (the paper's "session reuse"). Not in TLS 1.3 (it has no
+        // session ids, and its sockets resume by ticket only): there NO_TICKET would make
+        // OpenSSL's tickets stateful, cheaper than the stateless ones the in-memory handshake
+        // encrypts (a mutual session carries the client's certificate), and the connection
+        // handling bench, sockets minus in-memory, came out negative on every sample.
         b.set_options(SslOptions::NO_TICKET);
     }
     if kind == Kind::Mutual {
         b.cert_store_mut().add_cert(pki.ca.clone())?;
         b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
     }
-    Ok(b.build())
+    Ok(b)
 }
 
 /// The OpenSSL client context of a protocol and kind: trusts the CA and verifies the
@@ -1002,4 +1016,21 @@ pub fn client_cpu(pki: &Pki, s: &Scenario, iters: u64) -> Result<Duration> {
         left -= n;
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls13_servers_send_the_in_memory_handshakes_stateless_tickets() {
+        let pki = Pki::load(&Fixtures::locate().unwrap()).unwrap();
+        for kind in [Kind::Full, Kind::Mutual] {
+            let tls13 = server_builder_for(&pki, Protocol::Tls13Aes128Gcm, kind).unwrap();
+            assert!(!tls13.options().contains(SslOptions::NO_TICKET), "{kind:?}");
+            // TLS 1.2 keeps session-id resumption, tickets off (the paper's session reuse).
+            let tls12 = server_builder_for(&pki, Protocol::Tls12RsaAes128Sha, kind).unwrap();
+            assert!(tls12.options().contains(SslOptions::NO_TICKET), "{kind:?}");
+        }
+    }
 }
