@@ -685,6 +685,8 @@ enum Part {
 pub struct HandlingBench<'a> {
     pki: &'a Pki,
     scenario: Scenario,
+    protocol: Protocol,
+    kind: Kind,
     in_memory: HandshakeBench,
 }
 
@@ -703,16 +705,15 @@ impl<'a> HandlingBench<'a> {
         Ok(HandlingBench {
             pki,
             scenario: s,
+            protocol,
+            kind,
             in_memory,
         })
     }
 
     /// The bench's name for `side`.
     pub fn id(&self, side: Side) -> BenchId {
-        match self.scenario.layer {
-            Layer::Tls(p, k) => handling_id(p, k, side),
-            Layer::Tcp => unreachable!("refused by HandlingBench::new"),
-        }
+        handling_id(self.protocol, self.kind, side)
     }
 
     /// Self-check before timing: two socket connections verified on both ends (version,
@@ -755,9 +756,7 @@ impl<'a> HandlingBench<'a> {
                 match part {
                     Sockets => total.sockets += side_cpu(self.pki, &self.scenario, side, n)?,
                     InMemory => {
-                        for _ in 0..n {
-                            total.in_memory += self.in_memory.run_once(side)?;
-                        }
+                        total.in_memory += crate::cputime::sum(n, || self.in_memory.run_once(side))?
                     }
                     Tcp => total.tcp += side_cpu(self.pki, &Scenario::TCP, side, n)?,
                 }

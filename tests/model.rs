@@ -503,11 +503,14 @@ fn results_file_round_trips_and_refuses_other_versions_and_truncation() {
     let est = criterion::load(&crit).unwrap();
     let file = ResultsFile::new(Machine::current(), &est);
     let path = file.default_path(tmp.path());
+    // Named by the time it was written, `<host>-YYYY-MM-DD-HHMMSS[-vendored].json`.
+    let stamp = tlscost::results::file_stamp(&file.date);
+    assert_eq!(stamp.len(), "YYYY-MM-DD-HHMMSS".len(), "{stamp}");
     assert!(path
         .file_name()
         .unwrap()
         .to_string_lossy()
-        .ends_with(".json"));
+        .contains(&format!("-{stamp}")));
     file.write(&path).unwrap();
     let back = ResultsFile::read(&path).unwrap();
     assert_eq!(back.machine, file.machine);

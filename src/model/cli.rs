@@ -246,7 +246,11 @@ pub fn run(args: ModelArgs) -> Result<()> {
     let mut model = compute(&args)?;
     multicore(&mut model, &args)?;
     // Fresh criterion output was taken on this machine just now: say if it is busy, and
-    // which components were measured while it was noisy (`make model`'s monitor).
+    // which components were measured while it was noisy (`make model`'s monitor); it is
+    // saved under the time it finished, and the previous run is the newest other file of
+    // this machine and these options.
+    let out_dir = args.out_dir.clone().unwrap_or_else(default_results_dir);
+    let mut file = None;
     if args.results.is_empty() {
         let criterion_dir = args
             .criterion_dir
@@ -260,51 +264,8 @@ pub fn run(args: ModelArgs) -> Result<()> {
             model.warnings.extend(busy_warnings());
         }
         model.warnings.extend(watched);
+        file = Some(fresh_results_file(&criterion_dir, args.since, &mut model)?);
     }
-    // A fresh measurement is saved under the time it finished; the previous run is the
-    // newest other file of this machine and these options.
-    let out_dir = args.out_dir.clone().unwrap_or_else(default_results_dir);
-    let mut file = if args.results.is_empty() {
-        let criterion_dir = args
-            .criterion_dir
-            .clone()
-            .unwrap_or_else(default_criterion_dir);
-        let mut file = ResultsFile::new(
-            Machine::current(),
-            &crate::results::criterion::load(&criterion_dir)?,
-        );
-        file.measured = crate::results::criterion::finished_at(&criterion_dir)?
-            .values()
-            .copied()
-            .reduce(f64::max)
-            .map(|s| {
-                crate::results::utc_rfc3339(
-                    std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(s),
-                )
-            });
-        if let Some(since) = args.since {
-            let finished = crate::results::criterion::finished_at(&criterion_dir)?;
-            let this_run = |bench: &str| finished.get(bench).is_some_and(|&t| t >= since as f64);
-            file.estimates.retain(|id, _| this_run(id));
-            let stale: Vec<String> = component_benches(&model)
-                .into_iter()
-                .filter_map(|(label, benches)| {
-                    let old: Vec<String> = benches.into_iter().filter(|b| !this_run(b)).collect();
-                    (!old.is_empty()).then(|| format!("{label} ({})", old.join(", ")))
-                })
-                .collect();
-            if !stale.is_empty() {
-                model.warnings.push(format!(
-                    "STALE: {} components read estimates measured before this run (a bench that failed or was not selected leaves criterion's previous estimate in place): {}",
-                    stale.len(),
-                    stale.join("; ")
-                ));
-            }
-        }
-        Some(file)
-    } else {
-        None
-    };
     let previous = match (&args.previous, &file) {
         (Some(path), _) => Some(super::repeat::PreviousRun::read(path)?),
         (None, Some(f)) => {
@@ -380,6 +341,44 @@ pub fn run(args: ModelArgs) -> Result<()> {
         eprintln!("results: {}", path.display());
     }
     Ok(())
+}
+
+/// The results file of a fresh measurement in `criterion_dir`, named by the time its newest
+/// estimate finished. With `since` (Unix seconds): only the estimates finished since, and a
+/// `STALE` warning in `model` naming each component that read an older one.
+fn fresh_results_file(
+    criterion_dir: &std::path::Path,
+    since: Option<u64>,
+    model: &mut ModelOutput,
+) -> Result<ResultsFile> {
+    let mut file = ResultsFile::new(
+        Machine::current(),
+        &crate::results::criterion::load(criterion_dir)?,
+    );
+    let finished = crate::results::criterion::finished_at(criterion_dir)?;
+    file.measured = finished.values().copied().reduce(f64::max).map(|s| {
+        crate::results::utc_rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(s))
+    });
+    let Some(since) = since else {
+        return Ok(file);
+    };
+    let this_run = |bench: &str| finished.get(bench).is_some_and(|&t| t >= since as f64);
+    file.estimates.retain(|id, _| this_run(id));
+    let stale: Vec<String> = component_benches(model)
+        .into_iter()
+        .filter_map(|(label, benches)| {
+            let old: Vec<String> = benches.into_iter().filter(|b| !this_run(b)).collect();
+            (!old.is_empty()).then(|| format!("{label} ({})", old.join(", ")))
+        })
+        .collect();
+    if !stale.is_empty() {
+        model.warnings.push(format!(
+            "STALE: {} components read estimates measured before this run (a bench that failed or was not selected leaves criterion's previous estimate in place): {}",
+            stale.len(),
+            stale.join("; ")
+        ));
+    }
+    Ok(file)
 }
 
 /// Applies `tlscost scale`'s efficiencies to the peak calls/s on K cores: the file named by

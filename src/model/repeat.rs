@@ -230,10 +230,17 @@ pub fn find_previous(
     paths.sort();
     let mut best: Option<PreviousRun> = None;
     for path in paths {
-        if is_other_kind(&path) {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                notes.push(format!("not compared with {}: {e}", path.display()));
+                continue;
+            }
+        };
+        if is_other_kind(&text) {
             continue;
         }
-        let file = match ResultsFile::read(&path) {
+        let file = match ResultsFile::parse(&path, &text) {
             Ok(f) => f,
             Err(e) => {
                 notes.push(format!("not compared with {}: {e}", path.display()));
@@ -253,18 +260,15 @@ pub fn find_previous(
     (best, notes)
 }
 
-/// True when the file is JSON of another kind than a results file (the paper's figures, a
+/// True when `text` is JSON of another kind than a results file (the paper's figures, a
 /// schema, a measured server): not a run. A file that is not JSON at all may be a results
 /// file cut short, so it is not passed over.
-fn is_other_kind(path: &Path) -> bool {
+fn is_other_kind(text: &str) -> bool {
     #[derive(Deserialize)]
     struct Kind {
         kind: Option<String>,
     }
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Kind>(&t).ok())
-        .is_some_and(|k| k.kind.as_deref() != Some(KIND))
+    serde_json::from_str::<Kind>(text).is_ok_and(|k| k.kind.as_deref() != Some(KIND))
 }
 
 /// This run's measured components against `previous`'s.

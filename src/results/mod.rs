@@ -140,20 +140,13 @@ impl ResultsFile {
                 }
             })
             .collect();
-        let at = self.measured.as_deref().unwrap_or(&self.date);
-        let day = at.get(..10).unwrap_or("undated");
-        let time: String = at
-            .get(11..19)
-            .unwrap_or("")
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect();
+        let at = file_stamp(self.measured.as_deref().unwrap_or(&self.date));
         // A vendored-OpenSSL run beside a system one the same day must not overwrite it.
         let build = match self.machine.openssl_build.as_str() {
             "system" | "" => String::new(),
             other => format!("-{other}"),
         };
-        dir.join(format!("{host}-{day}-{time}{build}.json"))
+        dir.join(format!("{host}-{at}{build}.json"))
     }
 
     /// Writes the file atomically (never half-written).
@@ -168,13 +161,18 @@ impl ResultsFile {
 
     /// Reads and checks a file: JSON, the right kind, this schema version, units in ns.
     pub fn read(path: &Path) -> Result<ResultsFile> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading results file {}", path.display()), e))?;
+        ResultsFile::parse(path, &text)
+    }
+
+    /// Checks `text`, read from `path`, as [`ResultsFile::read`] does.
+    pub fn parse(path: &Path, text: &str) -> Result<ResultsFile> {
         let bad = |what: String| Error::Results {
             path: path.to_path_buf(),
             what,
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(format!("reading results file {}", path.display()), e))?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             bad(format!(
                 "not valid JSON, truncated or corrupt ({e}); expected a file written by `tlscost model`"
             ))
@@ -280,6 +278,15 @@ pub fn read_merged(
 /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, whole seconds).
 pub fn utc_now() -> String {
     utc_rfc3339(std::time::SystemTime::now())
+}
+
+/// An RFC 3339 time (`YYYY-MM-DDTHH:MM:SSZ`) as it goes into a file name, `YYYY-MM-DD-HHMMSS`
+/// (`undated` when it is not one).
+pub fn file_stamp(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..19)) {
+        (Some(day), Some(time)) => format!("{day}-{}", time.replace(':', "")),
+        _ => "undated".into(),
+    }
 }
 
 /// `at` in UTC as `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, whole seconds).

@@ -373,9 +373,8 @@ pub fn settings(load: &LoadArgs, targets: usize) -> Result<Settings> {
 /// run, so a second run the same day does not replace the first).
 pub fn default_out(name: &str) -> PathBuf {
     let host = crate::machine::Machine::current().host;
-    let now = crate::results::utc_now();
-    let (date, time) = (&now[..10], now[11..19].replace(':', ""));
-    crate::model::default_results_dir().join(format!("{name}-{host}-{date}-{time}.json"))
+    let at = crate::results::file_stamp(&crate::results::utc_now());
+    crate::model::default_results_dir().join(format!("{name}-{host}-{at}.json"))
 }
 
 /// The comment lines of the calibration CSV.
