@@ -90,6 +90,36 @@ fn the_counter_attributes_blocks_to_the_side_that_steps() {
     assert_eq!(none, [heap::SideHeap::default(); 2]);
 }
 
+#[test]
+fn another_threads_stop_leaves_this_threads_count_running() {
+    // The harness runs tests on several threads: one measurement ending must not end another.
+    let mut c = Toy {
+        side: Side::Client,
+        keep: 8_000,
+        temp: 0,
+        held: Vec::with_capacity(4),
+        stepped: false,
+    };
+    let mut s = Toy {
+        side: Side::Server,
+        keep: 0,
+        temp: 0,
+        held: Vec::with_capacity(4),
+        stepped: false,
+    };
+    heap::start();
+    std::thread::spawn(|| {
+        heap::start();
+        heap::stop()
+    })
+    .join()
+    .unwrap();
+    let _ = drive(&mut c, &mut s, "toy");
+    let [client, _] = heap::stop();
+    assert!((8_000..8_040).contains(&client.live), "{client:?}");
+    assert_eq!(client.allocations, 1);
+}
+
 fn pki() -> Pki {
     Pki::locate().unwrap()
 }

@@ -9,20 +9,24 @@
 //! OpenSSL, rustls on ring and rustls on aws-lc-rs alike.
 //!
 //! A block counts for the handshake side whose step runs on this thread when it is allocated
-//! or freed ([`crate::handshake::current_side`]), only while counting is on ([`start`] ..
+//! or freed ([`crate::handshake::current_side`]), only while this thread counts ([`start`] ..
 //! [`stop`]). Sizes are what glibc reserved for the block (`malloc_usable_size`: the request
-//! rounded up to glibc's 16-byte granule, chunk headers not included). The counters are
-//! thread-local, so other threads' allocations never mix in.
+//! rounded up to glibc's 16-byte granule, chunk headers not included). The counters and the
+//! switch that turns them on are thread-local, so other threads' allocations never mix in and
+//! another thread's [`stop`] never ends this thread's count (the test harness measures on
+//! several threads at once).
 
 use crate::handshake::{current_side, Side};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-static ENABLED: AtomicBool = AtomicBool::new(false);
-/// Blocks seen while enabled, by any thread and side (to probe that the interposer is there).
+/// Threads counting now: while it is zero the interposer returns after one relaxed load.
+static COUNTING_THREADS: AtomicUsize = AtomicUsize::new(0);
+/// Blocks seen while counting, by any thread and side (to probe that the interposer is there).
 static SEEN: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
     static LIVE: [Cell<i64>; 2] = const { [Cell::new(0), Cell::new(0)] };
     static PEAK: [Cell<i64>; 2] = const { [Cell::new(0), Cell::new(0)] };
     static ALLOCS: [Cell<u64>; 2] = const { [Cell::new(0), Cell::new(0)] };
@@ -75,9 +79,26 @@ pub fn set_enomem() {
     unsafe { *libc::__errno_location() = libc::ENOMEM }
 }
 
+/// Whether this thread counts now (the global count first, so idle threads touch no TLS).
+fn counting() -> bool {
+    COUNTING_THREADS.load(Ordering::Relaxed) > 0 && COUNTING.with(|c| c.get())
+}
+
+/// Turns this thread's counting on or off.
+fn set_counting(on: bool) {
+    if COUNTING.with(|c| c.replace(on)) == on {
+        return;
+    }
+    if on {
+        COUNTING_THREADS.fetch_add(1, Ordering::SeqCst);
+    } else {
+        COUNTING_THREADS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Called by the interposer with each block it returns (null: nothing happened).
 pub fn allocated(p: *mut libc::c_void) {
-    if p.is_null() || !ENABLED.load(Ordering::Relaxed) {
+    if p.is_null() || !counting() {
         return;
     }
     record(usable(p), true);
@@ -85,24 +106,25 @@ pub fn allocated(p: *mut libc::c_void) {
 
 /// Called by the interposer with each block before it is freed or reallocated.
 pub fn freeing(p: *mut libc::c_void) {
-    if p.is_null() || !ENABLED.load(Ordering::Relaxed) {
+    if p.is_null() || !counting() {
         return;
     }
     record(-usable(p), false);
 }
 
-/// Zeroes this thread's counters and turns counting on.
+/// Zeroes this thread's counters and turns its counting on.
 pub fn start() {
     for c in [&LIVE, &PEAK] {
         c.with(|v| v.iter().for_each(|x| x.set(0)));
     }
     ALLOCS.with(|v| v.iter().for_each(|x| x.set(0)));
-    ENABLED.store(true, Ordering::SeqCst);
+    set_counting(true);
 }
 
-/// Turns counting off and returns what each side did since [`start`], `[client, server]`.
+/// Turns this thread's counting off and returns what each side did on this thread since
+/// [`start`], `[client, server]`.
 pub fn stop() -> [SideHeap; 2] {
-    ENABLED.store(false, Ordering::SeqCst);
+    set_counting(false);
     let side = |s: Side| {
         let i = s.index();
         SideHeap {
@@ -118,10 +140,11 @@ pub fn stop() -> [SideHeap; 2] {
 /// allocation made while counting is on must be seen.
 pub fn installed() -> bool {
     let before = SEEN.load(Ordering::SeqCst);
-    ENABLED.store(true, Ordering::SeqCst);
+    let was = COUNTING.with(|c| c.get());
+    set_counting(true);
     let b = std::hint::black_box(Box::new([0u8; 64]));
     drop(b);
-    ENABLED.store(false, Ordering::SeqCst);
+    set_counting(was);
     SEEN.load(Ordering::SeqCst) > before
 }
 
