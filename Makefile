@@ -77,8 +77,8 @@ model:
 	$$tlscost quiet monitor & monitor=$$!; \
 	trap 'kill $$monitor 2>/dev/null || true' EXIT; \
 	since=$$(date +%s); \
-	step 3/9 "transport: SIP messages over loopback UDP/TCP, TCP connect/accept, the UDP base"; \
-	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_SOCKETS) '^(transport|base)/'; \
+	step 3/9 "transport: the UDP base, and what TCP and SIP auth add to a call (each measured as one interleaved bench)"; \
+	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_SOCKETS) '^(base|transport/tcp-extra)/'; \
 	step 4/9 "records: seal/open at each SIP message size, AES and 3DES, backends $(MODEL_BACKENDS) and libssl; RSA-2048 and small records to price handshakes"; \
 	$(CARGO) bench $(FEATURES) --bench primitives $(MODEL_CRITERION) '^(record/($(MODEL_BACKENDS)|libssl)/(aes128-sha|3des-sha)/(seal|open)/sip-|rsa/openssl/[a-z]+/2048$$|record/openssl/(aes128-sha|3des-sha)/(seal|open)/64$$)'; \
 	step 5/9 "handshakes: openssl (TLS_RSA AES128-SHA, 3DES-SHA where this OpenSSL has it) and rustls (ECDHE), per side and kind"; \
@@ -131,8 +131,8 @@ today:
 	step() { printf '\n==> [%s] %s (%ss so far)\n' "$$1" "$$2" "$$(( $$(date +%s) - start ))"; }; \
 	step 1/6 "build the benches and tlscost (release)"; \
 	$(CARGO) bench $(FEATURES) --no-run --bench transport --bench primitives --bench handshakes --bench connections; \
-	step 2/6 "transport and the UDP base"; \
-	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_SOCKETS) '^(transport|base)/'; \
+	step 2/6 "transport: the UDP base, and what TCP and SIP auth add to a call"; \
+	$(CARGO) bench $(FEATURES) --bench transport $(MODEL_SOCKETS) '^(base|transport/tcp-extra)/'; \
 	step 3/6 "new connections on sockets (OpenSSL, the three protocols): what a connection costs beyond its handshake"; \
 	$(CARGO) bench $(FEATURES) --bench connections $(MODEL_SOCKETS) $(TODAY_CONNECTIONS); \
 	step 4/6 "records at each SIP message size: AES-128-CBC-SHA, 3DES, AES-128-GCM"; \

@@ -10,7 +10,7 @@
 use criterion::SamplingMode;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::Duration;
-use tlscost::connection::{self, HandlingBench, Layer, NegativeSamples, Scenario};
+use tlscost::connection::{self, HandlingBench, Layer, Scenario};
 use tlscost::error::or_stop;
 use tlscost::eventloop::Pki;
 use tlscost::fixtures::Fixtures;
@@ -55,7 +55,7 @@ fn bench(c: &mut Criterion) {
         or_stop(handling.check());
         for side in Side::ALL {
             let id = handling.id(*side);
-            let mut negatives = NegativeSamples::default();
+            let mut negatives = connection::handling_negatives();
             g.bench_function(id.function.as_str(), |b| {
                 b.iter_custom(|iters| or_stop(handling.sample(*side, iters, &mut negatives)))
             });

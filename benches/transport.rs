@@ -1,14 +1,20 @@
-//! Criterion benches of the transport components and the base (logic in `tlscost::transport`).
+//! Criterion benches of the transport components and the base (logic in `tlscost::transport`),
+//! and the model's transport differences measured interleaved (`transport/tcp-extra/...`,
+//! `base/auth-udp/...`, `base/auth-tcp/...`).
 //! Each bench runs its self-check first; a failed check stops the run naming the bench.
 //! Every figure is CPU time of the measuring thread (`tlscost::cputime`), so other load on
 //! the machine does not inflate it.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use std::hint::black_box;
 use std::time::Duration;
 use tlscost::fixtures::Fixtures;
 use tlscost::names::Dimension;
-use tlscost::transport::{self, BaseFlow, ConnectAccept, TcpPair, UdpPair};
+use tlscost::transport::{
+    self, BaseFlow, CallFlows, ConnectAccept, Difference, DifferenceBench, TcpPair, UdpPair,
+};
 
 use tlscost::cputime;
 use tlscost::error::or_stop;
@@ -86,6 +92,38 @@ fn base(c: &mut Criterion) {
     g.finish();
 }
 
+/// The model's transport differences (TCP over UDP, the challenged call over the basic one),
+/// each measured as one bench whose parts alternate within every sample.
+fn differences(c: &mut Criterion) {
+    let corpus = or_stop(Fixtures::locate().and_then(|f| f.flows()));
+    let (basic, auth) = or_stop(
+        corpus
+            .flow("basic")
+            .and_then(|b| Ok((b, corpus.flow("auth")?))),
+    );
+    let flows = CallFlows { basic, auth };
+    // A difference of near-equal CPU times is noisier than either: 20 equal samples.
+    const SAMPLES: usize = 20;
+    for d in Difference::ALL {
+        let mut bench = or_stop(DifferenceBench::new(*d, flows));
+        or_stop(bench.check());
+        let id = bench.id().clone();
+        let mut negatives = bench.negatives();
+        let mut g = c.benchmark_group(id.group);
+        g.sample_size(SAMPLES)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(3));
+        g.bench_function(id.function.as_str(), |b| {
+            b.iter_custom(|iters| or_stop(bench.sample(iters, &mut negatives)))
+        });
+        g.finish();
+        if let Some(say) = negatives.verdict(&id.full(), SAMPLES) {
+            eprintln!("{say}");
+        }
+    }
+}
+
 /// The base's SIP parser alone, per message of the flow (what part of the base is parsing).
 fn parse(c: &mut Criterion) {
     let corpus = or_stop(Fixtures::locate().and_then(|f| f.flows()));
@@ -105,5 +143,5 @@ fn parse(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, send_recv, connect_accept, base, parse);
+criterion_group!(benches, send_recv, connect_accept, base, differences, parse);
 criterion_main!(benches);

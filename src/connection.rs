@@ -42,6 +42,7 @@ use crate::eventloop::{
 use crate::handshake::{
     HandshakeBench, Kind, Pki as HsPki, Protocol, Scenario as HsScenario, Side, Stack,
 };
+use crate::interleave::NegativeSamples;
 use crate::names::{BenchId, Dimension};
 use crate::server::peak::Pinning;
 use crate::{Error, Result};
@@ -608,69 +609,27 @@ impl HandlingParts {
     }
 
     /// The sample's figure for criterion: the difference, or [`HANDLING_FLOOR`] when it is
-    /// not positive (a `Duration` cannot be negative); the flag says it was negative. The
-    /// floor keeps the sample (criterion refuses to analyse, and so to save, a bench with a
-    /// zero sample), and a median over samples most of which are positive is the same with
-    /// the negative ones at the floor as at their value.
+    /// not positive; the flag says it was negative ([`crate::interleave::floored`]).
     pub fn handling(&self) -> (Duration, bool) {
-        let ns = self.difference_ns();
-        let floor = HANDLING_FLOOR.as_nanos() as i128;
-        let d = Duration::from_nanos(u64::try_from(ns.max(floor)).unwrap_or(u64::MAX));
-        (d, ns < 0)
+        crate::interleave::floored(self.difference_ns())
     }
 }
 
-/// What a handling sample whose difference is not positive is given to criterion: 1 ns for
-/// the whole sample, the least it accepts.
-pub const HANDLING_FLOOR: Duration = Duration::from_nanos(1);
+/// What a handling sample whose difference is not positive is given to criterion.
+pub const HANDLING_FLOOR: Duration = crate::interleave::FLOOR;
 
-/// Which of a handling bench's samples came out negative (given as [`HANDLING_FLOOR`]), in
-/// call order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NegativeSamples {
-    negative: Vec<bool>,
-}
-
-impl NegativeSamples {
-    /// Counts one sample (criterion's warm-up calls come first, then its samples).
-    pub fn count(&mut self, negative: bool) {
-        self.negative.push(negative);
-    }
-
-    /// What to say on stderr about `bench` after its run, judged on its last `samples`
-    /// calls (criterion's samples; the warm-up calls before them are left out): nothing
-    /// when none was negative; a note when some were (the median is unaffected while most
-    /// are positive); a warning that the figure means nothing when at least half were.
-    pub fn verdict(&self, bench: &str, samples: usize) -> Option<String> {
-        let last = &self.negative[self.negative.len().saturating_sub(samples)..];
-        let negative = last.iter().filter(|n| **n).count();
-        if negative == 0 {
-            return None;
-        }
-        let what = format!(
-            "{bench}: {negative} of {} samples measured the TLS connection on sockets cheaper than its in-memory handshake plus TCP set-up; each was counted as 1 ns",
-            last.len()
-        );
-        Some(if 2 * negative >= last.len() {
-            format!("warning: {what}, so its median is near 0 and is no measurement: either the machine's speed changed under the bench (rerun it on a quieter machine) or the socket connection does less work than the in-memory handshake it is set against (compare the two sides' TLS configurations: TLS 1.3 stateful tickets on sockets once made every sample negative)")
-        } else {
-            format!("note: {what} (the median is unaffected while most samples are positive)")
-        })
-    }
+/// The negative-sample tally of a handling bench, with what a negative sample means there.
+pub fn handling_negatives() -> NegativeSamples {
+    NegativeSamples::new(
+        "measured the TLS connection on sockets cheaper than its in-memory handshake plus TCP set-up",
+        "the socket connection does less work than the in-memory handshake it is set against (compare the two sides' TLS configurations: TLS 1.3 stateful tickets on sockets once made every sample negative)",
+    )
 }
 
 /// Connections (and handshakes) per batch of one part in a handling sample: small enough
 /// that the three parts alternate every few tens of milliseconds, large enough that the
 /// uncounted warm-up connection of each socket run stays a small share of the wall time.
 pub const HANDLING_BATCH: u64 = 8;
-
-/// The three parts of a handling batch, in the order they run.
-#[derive(Debug, Clone, Copy)]
-enum Part {
-    Sockets,
-    InMemory,
-    Tcp,
-}
 
 /// A new TLS connection's handling on sockets beyond its TCP set-up and in-memory handshake,
 /// measured as one difference: within every sample, batches of socket connections, in-memory
@@ -735,36 +694,23 @@ impl<'a> HandlingBench<'a> {
     /// The three parts of `side` over `iters` connections each, in alternating batches of at
     /// most [`HANDLING_BATCH`].
     pub fn parts(&mut self, side: Side, iters: u64) -> Result<HandlingParts> {
-        use Part::*;
         // The whole process on the CPU it runs on now (server threads inherit the mask),
         // restored on return: see [`HandlingBench`] for why.
         // SAFETY: sched_getcpu has no preconditions.
         let cpu = usize::try_from(unsafe { libc::sched_getcpu() })
             .map_err(|_| Error::io("sched_getcpu", std::io::Error::last_os_error()))?;
         let _pinned = Pinning::pin(&[std::process::id()], cpu)?;
-        let mut total = HandlingParts::default();
-        let mut left = iters;
-        let mut forward = true;
-        while left > 0 {
-            let n = left.min(HANDLING_BATCH);
-            let order = if forward {
-                [Sockets, InMemory, Tcp]
-            } else {
-                [Tcp, InMemory, Sockets]
-            };
-            for part in order {
-                match part {
-                    Sockets => total.sockets += side_cpu(self.pki, &self.scenario, side, n)?,
-                    InMemory => {
-                        total.in_memory += crate::cputime::sum(n, || self.in_memory.run_once(side))?
-                    }
-                    Tcp => total.tcp += side_cpu(self.pki, &Scenario::TCP, side, n)?,
-                }
-            }
-            left -= n;
-            forward = !forward;
-        }
-        Ok(total)
+        // Parts in order: sockets, in-memory handshakes, TCP connections.
+        let t = crate::interleave::alternate(3, iters, HANDLING_BATCH, |part, n| match part {
+            0 => side_cpu(self.pki, &self.scenario, side, n),
+            1 => crate::cputime::sum(n, || self.in_memory.run_once(side)),
+            _ => side_cpu(self.pki, &Scenario::TCP, side, n),
+        })?;
+        Ok(HandlingParts {
+            sockets: t[0],
+            in_memory: t[1],
+            tcp: t[2],
+        })
     }
 
     /// One criterion sample (`iter_custom`): the handling of `side` summed over `iters`
@@ -816,38 +762,6 @@ mod tests {
             tcp: Duration::ZERO,
         };
         assert_eq!(huge.handling(), (Duration::from_nanos(u64::MAX), false));
-    }
-
-    #[test]
-    fn negative_samples_are_judged_on_the_last_samples_only() {
-        let mut n = NegativeSamples::default();
-        assert_eq!(n.verdict("b", 10), None);
-        // Warm-up calls, all negative, then ten samples of which three are.
-        for _ in 0..5 {
-            n.count(true);
-        }
-        for i in 0..10 {
-            n.count(i < 3);
-        }
-        let v = n.verdict("connection/x/handling", 10).unwrap();
-        assert!(
-            v.starts_with("note: connection/x/handling: 3 of 10 samples"),
-            "{v}"
-        );
-        for _ in 0..5 {
-            n.count(true);
-        }
-        // Five more negatives: the last ten are the five positive samples before them and
-        // these five, half negative: a warning.
-        let v = n.verdict("connection/x/handling", 10).unwrap();
-        assert!(v.starts_with("warning: ") && v.contains("5 of 10"), "{v}");
-        assert!(v.contains("no measurement"), "{v}");
-        // Fewer calls than samples (criterion's test mode: one call).
-        let mut one = NegativeSamples::default();
-        one.count(true);
-        assert!(one.verdict("b", 10).unwrap().contains("1 of 1 samples"));
-        one.count(false);
-        assert!(one.verdict("b", 1).is_none());
     }
 
     #[test]

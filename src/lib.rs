@@ -16,6 +16,7 @@ pub mod flow;
 pub mod fsutil;
 pub mod gate;
 pub mod handshake;
+pub mod interleave;
 pub mod machine;
 pub mod memory;
 pub mod model;

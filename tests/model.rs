@@ -16,6 +16,7 @@ use tlscost::model::paper::Paper;
 use tlscost::model::{build, Flows, ModelOptions, ModelOutput};
 use tlscost::names::Dimension;
 use tlscost::results::{criterion, ResultsFile, SCHEMA_VERSION};
+use tlscost::transport::Difference;
 use tlscost::Error;
 
 /// Writes one estimate in criterion's layout (`<dir>/<id with _>/new/*.json`).
@@ -170,6 +171,24 @@ fn toy_estimates(messages: &[&str]) -> BTreeMap<String, f64> {
                     format!("connection/openssl/{proto}/{kind}/server/handling"),
                     0.0,
                 );
+            }
+        }
+    }
+    with_differences(e)
+}
+
+/// Adds the transport differences the model reads (`transport/tcp-extra/...`,
+/// `base/auth-udp/...`, `base/auth-tcp/...`), each the weighted sum of its parts' estimates,
+/// for the toy flows and the fixtures' flows, where every part has an estimate (as if the
+/// interleaved bench measured exactly what its parts measure apart).
+fn with_differences(mut e: BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    let fixtures = Flows::from_fixtures(&Fixtures::locate().unwrap()).unwrap();
+    for flows in [toy_flows(), fixtures] {
+        for d in Difference::ALL {
+            let terms = d.bench_terms(flows.call_flows());
+            let ns: Option<f64> = terms.iter().map(|(b, w)| e.get(b).map(|v| w * v)).sum();
+            if let Some(ns) = ns {
+                e.insert(d.id(flows.call_flows()).full(), ns);
             }
         }
     }
@@ -1213,4 +1232,37 @@ fn connection_handling_reads_the_interleaved_bench() {
             ),
         "{err}"
     );
+}
+
+/// The command a missing estimate's error suggests measures that bench: its filter, applied
+/// as criterion applies it (a regex search of the full name), selects the bench, for every
+/// bench the model reads and for every protocol's connection handling.
+#[test]
+fn the_suggested_command_selects_the_missing_bench() {
+    use tlscost::model::component_sum;
+    use tlscost::model::components::{bench_command, ComponentId};
+    let flows = Flows::from_fixtures(&Fixtures::locate().unwrap()).unwrap();
+    let mut benches: Vec<String> = Vec::new();
+    for protocol in [Protocol::Tls12RsaAes128Sha, Protocol::Tls13Aes128Gcm] {
+        let opts = ModelOptions {
+            protocol: Some(protocol),
+            ..ModelOptions::default()
+        };
+        for id in ComponentId::table() {
+            benches.extend(
+                component_sum(&id, &opts, &flows)
+                    .terms
+                    .into_iter()
+                    .map(|t| t.0),
+            );
+        }
+    }
+    assert!(benches.iter().any(|b| b == "base/udp-proxy/call-basic"));
+    assert!(benches.iter().any(|b| b.ends_with("/handling")));
+    for bench in &benches {
+        let command = bench_command(bench);
+        let filter = command.split('\'').nth(1).expect("a quoted filter");
+        let re = regex::Regex::new(filter).unwrap();
+        assert!(re.is_match(bench), "{command} does not select {bench}");
+    }
 }

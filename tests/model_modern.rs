@@ -58,6 +58,12 @@ fn estimates(hs: impl Fn(&Scenario, Side) -> f64, skip: impl Fn(&Scenario) -> bo
             m.insert(format!("record/openssl/aes128-gcm/{op}/sip-{x}"), 0.5);
         }
     }
+    // The transport differences, measured interleaved: TCP over UDP for `a` (5 − 2); the
+    // challenged call over the basic one (14 − 10); that plus TCP over UDP for `c`, which is
+    // on the left leg only (half of 5 − 2).
+    m.insert("transport/tcp-extra/call-basic".into(), 3.0);
+    m.insert("base/auth-udp/call-auth".into(), 4.0);
+    m.insert("base/auth-tcp/call-auth".into(), 5.5);
     m.insert("transport/tcp/connect/client".into(), 20.0);
     m.insert("transport/tcp/accept/server".into(), 30.0);
     for s in Scenario::ALL

@@ -248,3 +248,42 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn difference_benches_check_and_time_every_part() {
+    use tlscost::transport::{CallFlows, Difference, DifferenceBench, DIFFERENCE_BATCH};
+    let corpus = corpus();
+    let (basic, auth) = (corpus.flow("basic").unwrap(), corpus.flow("auth").unwrap());
+    let flows = CallFlows { basic, auth };
+    for d in Difference::ALL {
+        let mut bench = DifferenceBench::new(*d, flows).unwrap();
+        bench
+            .check()
+            .unwrap_or_else(|e| panic!("{}: {e}", d.label()));
+        // Two batches, one in each order: every part ran and took time.
+        let cpu = bench.parts_cpu(DIFFERENCE_BATCH + 1).unwrap();
+        assert_eq!(cpu.len(), d.parts(flows).len(), "{}", d.label());
+        assert!(
+            cpu.iter().all(|t| *t > std::time::Duration::ZERO),
+            "{}: {cpu:?}",
+            d.label()
+        );
+        let mut negatives = bench.negatives();
+        assert!(bench.sample(2, &mut negatives).unwrap() > std::time::Duration::ZERO);
+    }
+    // A basic flow the UDP base cannot proxy (no response comes back through it) is refused
+    // when the bench is set up, saying why.
+    let mut requests_only = basic.clone();
+    requests_only
+        .messages
+        .retain(|m| m.direction == Direction::UacToUas);
+    let flows = CallFlows {
+        basic: &requests_only,
+        auth,
+    };
+    let e = DifferenceBench::new(Difference::AuthUdp, flows)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("no response relayed"), "{e}");
+}

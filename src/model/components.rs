@@ -247,21 +247,25 @@ pub fn bench_target(bench: &str) -> &'static str {
     }
 }
 
-/// The command that measures `bench` (its group, filtered to its first three name parts;
-/// a connection-handling bench to the handling benches of its protocol), e.g.
-/// `` `cargo bench --bench handshakes -- --quick '^handshake/openssl/tls13-aes128-gcm/'` ``.
+/// The command that measures `bench`: its group filtered to its first three name parts (a
+/// name of three parts or fewer: exactly that bench; a connection-handling bench: the
+/// handling benches of its protocol), e.g.
+/// `` `cargo bench --bench handshakes -- --quick '^handshake/openssl/tls13-aes128-gcm/'` ``,
+/// `` `cargo bench --bench transport -- --quick '^base/udp-proxy/call-basic$'` ``.
 pub fn bench_command(bench: &str) -> String {
-    let prefix: Vec<&str> = bench.split('/').take(3).collect();
+    let parts: Vec<&str> = bench.split('/').collect();
+    let prefix = parts[..parts.len().min(3)].join("/");
     let handling = format!("/{}", crate::connection::HANDLING);
-    let tail = if bench.starts_with("connection/") && bench.ends_with(&handling) {
-        format!(".*{handling}$")
+    let pattern = if bench.starts_with("connection/") && bench.ends_with(&handling) {
+        format!("^{prefix}/.*{handling}$")
+    } else if parts.len() <= 3 {
+        format!("^{bench}$")
     } else {
-        String::new()
+        format!("^{prefix}/")
     };
     format!(
-        "`cargo bench --bench {} -- --quick '^{}/{tail}'`",
-        bench_target(bench),
-        prefix.join("/")
+        "`cargo bench --bench {} -- --quick '{pattern}'`",
+        bench_target(bench)
     )
 }
 
@@ -326,17 +330,6 @@ pub fn transfer_weight(legs: Legs) -> f64 {
         Legs::Both => 1.0,
         Legs::Left => 0.5,
     }
-}
-
-/// TCP's extra cost over UDP for carrying `flow`: Σ weight × (tcp − udp send-recv).
-pub fn tcp_extra(flow: &SipFlow) -> Sum {
-    let mut s = Sum::default();
-    for m in &flow.messages {
-        let w = transfer_weight(m.legs);
-        s.add(format!("transport/tcp/send-recv/sip-{}", m.name), w);
-        s.add(format!("transport/udp/send-recv/sip-{}", m.name), -w);
-    }
-    s
 }
 
 /// TLS record work for `flow`: a message on both legs is opened once (received) and sealed

@@ -20,9 +20,10 @@ use crate::fixtures::{Fixtures, SipFlow};
 use crate::handshake::{Cert, Group, Kind, Protocol, Scenario, Stack};
 use crate::names::{BenchId, Dimension};
 use crate::results::criterion::Estimate;
+use crate::transport::{CallFlows, Difference};
 use crate::{Error, Result};
 use components::{
-    difference, tcp_extra, tls_bulk, tls_bulk_records, ComponentId, Estimates, Measured, Side, Sum,
+    difference, tls_bulk, tls_bulk_records, ComponentId, Estimates, Measured, Side, Sum,
 };
 use configs::{BulkSuite, Config, ProxyMode, TlsKind, Transport};
 use paper::Paper;
@@ -245,6 +246,14 @@ pub struct Flows {
 }
 
 impl Flows {
+    /// The two flows as the transport differences read them.
+    pub fn call_flows(&self) -> CallFlows<'_> {
+        CallFlows {
+            basic: &self.basic,
+            auth: &self.auth,
+        }
+    }
+
     /// The flows of the fixtures (`fixtures/sip`).
     pub fn from_fixtures(fx: &Fixtures) -> Result<Flows> {
         let corpus = fx.flows()?;
@@ -272,19 +281,17 @@ pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Su
                 s
             }
         },
-        ComponentId::TcpExtra => tcp_extra(&flows.basic),
+        // Differences of transport benches, each measured as one interleaved bench
+        // (`crate::transport::DifferenceBench`) made of the same parts and weights.
+        ComponentId::TcpExtra => one(Difference::TcpExtra.id(flows.call_flows()).full()),
         ComponentId::TlsBulk(s) => bulk(&flows.basic, *s),
         ComponentId::Auth(t, suite) => {
-            let mut s = Sum::default();
-            s.add(base_bench(&flows.auth), 1.0);
-            s.add(base_bench(&flows.basic), -1.0);
+            let d = match t {
+                Transport::Udp => Difference::AuthUdp,
+                _ => Difference::AuthTcp,
+            };
+            let mut s = one(d.id(flows.call_flows()).full());
             s.constant_us = opts.auth_us;
-            if *t != Transport::Udp {
-                s = add(
-                    &s,
-                    &difference(&tcp_extra(&flows.auth), &tcp_extra(&flows.basic)),
-                );
-            }
             if *t == Transport::Tls {
                 s = add(
                     &s,
@@ -321,6 +328,13 @@ pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Su
 
 /// `base/udp-proxy/call-<flow>` for the fixtures' flows, `base/udp-proxy/<set>-call-<flow>`
 /// for a `--flow DIR` directory's (`crate::transport::base_bench_id`).
+/// A sum of one bench.
+fn one(bench: String) -> Sum {
+    let mut s = Sum::default();
+    s.add(bench, 1.0);
+    s
+}
+
 fn base_bench(flow: &SipFlow) -> String {
     crate::transport::base_bench_id(flow).full()
 }

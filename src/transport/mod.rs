@@ -17,6 +17,9 @@
 //!   sending and receiving are off the clock (all in one thread: a loopback datagram is
 //!   queued at the receiver before `send_to` returns).
 
+mod difference;
+pub use difference::{CallFlows, Difference, DifferenceBench, Part, DIFFERENCE_BATCH};
+
 use crate::cputime::CpuTimer;
 use crate::names::{BenchId, Dimension};
 use crate::sip::{self, Action, Leg, Proxy};
