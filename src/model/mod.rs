@@ -928,7 +928,7 @@ pub fn notes(opts: &ModelOptions) -> Vec<String> {
             "Resumed configurations use {} resumption.",
             opts.resumed_kind().label()
         ),
-        "Per message, the proxy receives once and sends once (both legs) or only one of them (left leg only: challenged INVITE, 407, ACK): TLS bulk = one record open + one record seal per relayed message at its real size; TCP extra = (TCP - UDP) send+receive per relayed message, half of it for a left-leg-only one.".to_string(),
+        "Per message, the proxy receives once and sends once (both legs) or only one of them (left leg only: challenged INVITE, 407, ACK): TLS bulk = one record open + one record seal per relayed message at its real size; TCP extra = (TCP - UDP) send+receive per relayed message, half of it for a left-leg-only one, measured as one bench whose TCP and UDP parts alternate (transport/tcp-extra/...; SIP auth's extra likewise, base/auth-udp/... and base/auth-tcp/...).".to_string(),
         "Paper columns: 'paper events' = its CPU events at 50 calls/s over proxy-chain/udp's 144K (derived from a quoted ratio where marked ~); 'paper model' = its Fig. 13 components composed as ours are.".to_string(),
         "Peak calls/s = 1e6 / µs per call: one core doing nothing else, the paper's linear-scaling assumption (Sec. V-B).".to_string(),
     ];
