@@ -1052,13 +1052,18 @@ fn compare_lines_up_backends_and_files() {
         json!(model.components[0].measured.as_ref().unwrap().us * 1.5);
     b.model = Some(dearer);
     let c = model_components(&a, "a.json", &b, "b.json").expect("both have models");
-    let measured = model.components.iter().filter(|c| c.measured.is_some());
-    assert_eq!(c.rows.len(), measured.count());
-    let first = c
-        .rows
+    // One row per measured component, in the model's order, keyed by component.
+    let measured: Vec<&str> = model
+        .components
         .iter()
-        .find(|r| r.key == model.components[0].label)
-        .unwrap();
+        .filter(|c| c.measured.is_some())
+        .map(|c| c.label.as_str())
+        .collect();
+    let keys: Vec<&str> = c.rows.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys, measured);
+    assert_eq!(c.key_header, "component");
+    let first = &c.rows[0];
+    assert_eq!(first.key, model.components[0].label);
     assert!((first.ratios[1].unwrap() - 1.5).abs() < 1e-9, "{first:?}");
     assert!(c
         .rows

@@ -28,11 +28,14 @@ pub struct CompareRow {
 pub struct Comparison {
     /// What is compared.
     pub title: String,
+    /// What a row is (`benchmark`, `component`, `handshake side, part`): the key column's
+    /// header.
+    pub key_header: String,
     /// Column names (backends, stacks, or files).
     pub columns: Vec<String>,
     /// The column ratios are taken to.
     pub baseline: String,
-    /// Rows, sorted by key.
+    /// Rows: sorted by key, except the model's components, which keep the model's order.
     pub rows: Vec<CompareRow>,
     /// Unit of the values.
     pub unit: String,
@@ -47,7 +50,10 @@ const GROUPS: [(&str, &str); 5] = [
     ("handshake", "TLS handshakes (per side)"),
 ];
 
-fn ratio_rows(keys: BTreeMap<String, Vec<Option<f64>>>, base: usize) -> Vec<CompareRow> {
+fn ratio_rows(
+    keys: impl IntoIterator<Item = (String, Vec<Option<f64>>)>,
+    base: usize,
+) -> Vec<CompareRow> {
     keys.into_iter()
         .map(|(key, values)| {
             let b = values[base];
@@ -106,6 +112,7 @@ pub fn across_backends(est: &BTreeMap<String, Estimate>) -> Vec<Comparison> {
         let base = cols.iter().position(|c| c == "openssl").unwrap_or(0);
         out.push(Comparison {
             title: title.to_string(),
+            key_header: "benchmark".into(),
             baseline: cols[base].clone(),
             rows: ratio_rows(keys, base),
             columns: cols,
@@ -125,6 +132,7 @@ pub fn files(a: &ResultsFile, a_name: &str, b: &ResultsFile, b_name: &str) -> Co
         }
     }
     Comparison {
+        key_header: "benchmark".into(),
         title: format!(
             "{a_name} ({}, {} {}) vs {b_name} ({}, {} {})",
             a.machine.cpu_model,
@@ -156,14 +164,23 @@ pub fn model_components(
     if ca.is_empty() || cb.is_empty() {
         return None;
     }
-    let mut keys: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
+    // In the model's order (a's, then any only b has), as the model prints them.
+    let mut keys: Vec<(String, Vec<Option<f64>>)> = Vec::new();
     for (i, comps) in [ca, cb].into_iter().enumerate() {
         for (label, us) in comps {
-            keys.entry(label).or_insert_with(|| vec![None; 2])[i] = Some(us * 1e3);
+            let row = match keys.iter().position(|(k, _)| *k == label) {
+                Some(r) => r,
+                None => {
+                    keys.push((label, vec![None; 2]));
+                    keys.len() - 1
+                }
+            };
+            keys[row].1[i] = Some(us * 1e3);
         }
     }
     Some(Comparison {
         title: format!("model components per call, {a_name} vs {b_name}"),
+        key_header: "component".into(),
         columns: vec![a_name.to_string(), b_name.to_string()],
         baseline: a_name.to_string(),
         rows: ratio_rows(keys, 0),
@@ -280,6 +297,7 @@ pub fn handshakes_explained(
     }
     Ok(Some(Comparison {
         title,
+        key_header: "handshake side, part".into(),
         columns: vec![a_name.to_string(), b_name.to_string()],
         baseline: a_name.to_string(),
         rows: ratio_rows(keys, 0),

@@ -372,13 +372,19 @@ impl Exporter for Table {
                 &mut out,
                 &format!("{} (µs; ratio to {})", c.title, c.baseline),
             );
-            let mut header: Vec<String> = vec!["benchmark".into()];
+            let mut header: Vec<String> = vec![c.key_header.clone()];
             for col in &c.columns {
                 header.push(col.clone());
             }
             for col in &c.columns {
                 if *col != c.baseline {
-                    header.push(format!("{col}/{}", c.baseline));
+                    // Two columns (two files): the title names the baseline, and the file
+                    // names twice over would make the column wider than the table.
+                    header.push(if c.columns.len() == 2 {
+                        "ratio".into()
+                    } else {
+                        format!("{col}/{}", c.baseline)
+                    });
                 }
             }
             let rows = c
