@@ -637,7 +637,12 @@ fn results_file_missing_a_benchmark() {
             .remove("base/udp-proxy/call-basic");
     });
     model_on("results file without base/udp-proxy/call-basic", &p)
-        .says(&["partial.json", "base/udp-proxy/call-basic", "cargo bench"])
+        .says(&[
+            "partial.json",
+            "base/udp-proxy/call-basic",
+            "cargo bench",
+            "without --results",
+        ])
         .refused();
 }
 

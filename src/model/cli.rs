@@ -73,7 +73,7 @@ pub struct ModelArgs {
     /// Directory for the SVG plots (default: results/).
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
-    /// Directory for the results file <host>-<date>.json (default: results/).
+    /// Directory for the results file <host>-<date>-<HHMMSS>.json (default: results/).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
     /// Write neither the results file nor the plots.

@@ -227,11 +227,20 @@ pub struct Estimates {
 }
 
 impl Estimates {
-    /// The estimate of `bench`, or an error naming it and the bench target that makes it.
+    /// The estimate of `bench`, or an error naming it and the command that measures it (for
+    /// a results file, also where that command's estimate lands: criterion's directory,
+    /// which `tlscost model` without `--results` reads).
     pub fn get(&self, bench: &str) -> Result<&Estimate> {
-        self.map.get(bench).ok_or_else(|| Error::Results {
-            path: self.source.clone(),
-            what: format!("no estimate for {bench}: run {}", bench_command(bench)),
+        self.map.get(bench).ok_or_else(|| {
+            let then = if self.source.is_file() {
+                ", then `tlscost model` without --results (it reads target/criterion, where the bench writes), or `make model` for a whole new measurement"
+            } else {
+                ""
+            };
+            Error::Results {
+                path: self.source.clone(),
+                what: format!("no estimate for {bench}: run {}{then}", bench_command(bench)),
+            }
         })
     }
 }

@@ -18,6 +18,7 @@ use super::cpu::{self, Processes};
 use super::measure::{check_run, Server, Settings, Target};
 use crate::handshake::Pki;
 use crate::testbed::load::Phase;
+use crate::testbed::MAX_RATE;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -283,6 +284,35 @@ pub fn trial(search: &Search, target: &Target, rate: f64) -> Result<Trial> {
     })
 }
 
+/// What the peak search does after a trial.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum NextRate {
+    /// Offer this rate next.
+    Try(f64),
+    /// The bracket is narrow enough, or the rate left the range a trial can offer.
+    Found,
+    /// Every trial passed, the last at [`MAX_RATE`]: the generator cannot offer more.
+    GeneratorLimit,
+}
+
+/// The next rate after a trial at `rate`, given the highest passed rate `lo` (0: none yet)
+/// and the lowest failed one `hi`: double until a trial fails (at most [`MAX_RATE`]), halve
+/// until one passes, then bisect geometrically until `hi / lo ≤ 1 + precision`.
+fn next_rate(rate: f64, lo: f64, hi: Option<f64>, precision: f64) -> NextRate {
+    let next = match hi {
+        None if rate >= MAX_RATE => return NextRate::GeneratorLimit,
+        None => (rate * 2.0).min(MAX_RATE),
+        Some(h) if lo == 0.0 => h / 2.0,
+        Some(h) if h / lo <= 1.0 + precision => return NextRate::Found,
+        Some(h) => (lo * h).sqrt(),
+    };
+    if (1.0..=MAX_RATE).contains(&next) {
+        NextRate::Try(next)
+    } else {
+        NextRate::Found
+    }
+}
+
 /// The peak of `target`; `us_per_call` is its measured CPU per call (the projection).
 pub fn search(
     search: &Search,
@@ -294,7 +324,8 @@ pub fn search(
     let projected = 1e6 / us_per_call;
     let mut trials: Vec<Trial> = Vec::new();
     let (mut lo, mut hi): (f64, Option<f64>) = (0.0, None);
-    let mut rate = (projected * 0.5).clamp(10.0, 20_000.0);
+    let mut rate = (projected * 0.5).clamp(10.0, MAX_RATE);
+    let mut at_generator_limit = false;
     while trials.len() < ps.max_trials {
         settle(
             &server.processes,
@@ -319,24 +350,25 @@ pub fn search(
             hi = Some(hi.map_or(rate, |h: f64| h.min(rate)));
         }
         trials.push(t);
-        rate = match hi {
-            None => rate * 2.0,
-            Some(h) if lo == 0.0 => h / 2.0,
-            Some(h) => {
-                if h / lo <= 1.0 + ps.precision {
-                    break;
-                }
-                (lo * h).sqrt()
+        match next_rate(rate, lo, hi, ps.precision) {
+            NextRate::Try(r) => rate = r,
+            NextRate::Found => break,
+            NextRate::GeneratorLimit => {
+                at_generator_limit = true;
+                break;
             }
-        };
-        if !(1.0..=50_000.0).contains(&rate) {
-            break;
         }
     }
     let mut notes = vec![format!(
         "server pinned to cpu {}, load generators to cpu {} ({} calls in flight); other work on the machine shares those cores",
         ps.server_cpu, ps.generator_cpu, ps.lanes
     )];
+    if at_generator_limit {
+        notes.push(format!(
+            "{} kept up at {MAX_RATE} calls/s, the most the load generator offers: its peak is at least that",
+            target.label()
+        ));
+    }
     let best = trials
         .iter()
         .filter(|t| t.passed)
@@ -396,4 +428,52 @@ pub fn peaks(
         out.push(search(search_with, t, *us, progress)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rates a search offers to a server that keeps up with up to `capacity` calls/s.
+    fn offered(start: f64, capacity: f64) -> (Vec<f64>, NextRate) {
+        let (mut rate, mut lo, mut hi, mut out) = (start, 0.0, None::<f64>, Vec::new());
+        loop {
+            out.push(rate);
+            if rate <= capacity {
+                lo = f64::max(lo, rate);
+            } else {
+                hi = Some(hi.map_or(rate, |h| h.min(rate)));
+            }
+            match next_rate(rate, lo, hi, 0.1) {
+                NextRate::Try(r) => rate = r,
+                done => return (out, done),
+            }
+            assert!(out.len() < 50, "the search does not end: {out:?}");
+        }
+    }
+
+    #[test]
+    fn the_search_never_offers_more_than_the_generator_can() {
+        // A server faster than the generator: doubling stops at MAX_RATE and says so (CI once
+        // asked the generator for 6312 calls/s, which it refuses).
+        let (rates, end) = offered(3156.0, 1e9);
+        assert_eq!(rates, [3156.0, MAX_RATE]);
+        assert_eq!(end, NextRate::GeneratorLimit);
+        assert!(rates.iter().all(|r| *r <= MAX_RATE));
+        // A server that keeps up with 1000 calls/s: bracketed within 10%, never above MAX_RATE.
+        let (rates, end) = offered(300.0, 1000.0);
+        assert_eq!(end, NextRate::Found);
+        assert_eq!(
+            &rates[..4],
+            [300.0, 600.0, 1200.0, (600.0f64 * 1200.0).sqrt()]
+        );
+        // A server that fails the first rate: halving, then bisecting.
+        let (rates, end) = offered(400.0, 120.0);
+        assert_eq!(&rates[..3], [400.0, 200.0, 100.0]);
+        assert_eq!(end, NextRate::Found);
+        // A server that never keeps up: the rate falls below 1 call/s and the search ends.
+        let (rates, end) = offered(10.0, 0.0);
+        assert_eq!(end, NextRate::Found);
+        assert!(rates.iter().all(|r| *r >= 1.0), "{rates:?}");
+    }
 }

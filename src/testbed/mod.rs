@@ -83,9 +83,9 @@ impl Plan {
                 "--warmup {warmup}: expected 0..=10000"
             )));
         }
-        if !rate.is_finite() || !(1.0..=5_000.0).contains(&rate) {
+        if !rate.is_finite() || !(1.0..=MAX_RATE).contains(&rate) {
             return Err(Error::Usage(format!(
-                "--rate {rate}: expected 1..=5000 calls per second"
+                "--rate {rate}: expected 1..={MAX_RATE} calls per second"
             )));
         }
         let mut steps = Vec::new();
@@ -464,6 +464,10 @@ pub fn run_series(beds: &[Bed], plan: &Plan, pki: &Pki, repeat: usize) -> Result
 
 /// Refuses runs that would take longer than this (s).
 pub const MAX_RUN_S: f64 = 1800.0;
+
+/// The most calls per second the load generator offers (a plan's `--rate`, and the peak
+/// search's highest trial).
+pub const MAX_RATE: f64 = 5_000.0;
 
 /// Arguments of `tlscost testbed`.
 #[derive(Debug, Clone, clap::Args)]
