@@ -836,15 +836,16 @@ fn a_second_run_names_the_components_that_did_not_repeat() {
     let (again, _) = model_run(crit.path(), out.path(), &[]);
     assert!(!again.contains("Repeatability"), "{again}");
 
-    // A second measurement: the UDP base 20% dearer, a TLS bulk bench 3% (within 5%).
-    *est.get_mut("base/udp-proxy/call-basic").unwrap() *= 1.2;
-    let bulk: Vec<String> = est
-        .keys()
-        .filter(|k| k.starts_with("record/openssl/aes128-sha/"))
-        .cloned()
-        .collect();
-    for k in &bulk {
-        *est.get_mut(k).unwrap() *= 1.03;
+    // A second measurement: the UDP base 20% dearer, a TLS bulk bench 3% (within 5%), every
+    // other bench 0.1% (a measurement never gives the very same figures twice).
+    for (k, v) in est.iter_mut() {
+        *v *= if k == "base/udp-proxy/call-basic" {
+            1.2
+        } else if k.starts_with("record/openssl/aes128-sha/") {
+            1.03
+        } else {
+            1.001
+        };
     }
     write_all(crit.path(), &est, 0.01);
     let (second, _) = model_run(crit.path(), out.path(), &[]);
@@ -880,9 +881,36 @@ fn a_second_run_names_the_components_that_did_not_repeat() {
     let change = row("udp-base")["change"].as_f64().unwrap();
     assert!((change - 0.2).abs() < 1e-9, "{change}");
     assert_eq!(row("tls-bulk-aes")["repeated"], true);
-    assert_eq!(
-        v["repeatability"]["unmatched"].as_array().map(Vec::len),
-        Some(0)
+    // The toy connection handling is exactly 0 in both runs: the very same figures, so not
+    // compared; nothing else is left out.
+    let unmatched = v["repeatability"]["unmatched"].as_array().unwrap();
+    assert_eq!(unmatched.len(), 6, "{unmatched:?}");
+    assert!(
+        unmatched.iter().all(|u| {
+            let u = u.as_str().unwrap();
+            u.contains("connection handling")
+                && u.ends_with("(the same figures as that run: not measured again)")
+        }),
+        "{unmatched:?}"
+    );
+
+    // Only the UDP base measured again (`cargo bench` of one bench, then `tlscost model`):
+    // every other component has the very same figures as the second run, and is not called
+    // repeated.
+    *est.get_mut("base/udp-proxy/call-basic").unwrap() *= 1.01;
+    write_estimate(
+        crit.path(),
+        "base/udp-proxy/call-basic",
+        est["base/udp-proxy/call-basic"],
+        0.01,
+    );
+    let (third, _) = model_run(crit.path(), out.path(), &[]);
+    assert!(third.contains("1 of 1 components within 5%"), "{third}");
+    assert!(
+        third.contains(
+            "TLS bulk, AES-128-CBC + HMAC-SHA1 (the same figures as that run: not measured again)"
+        ),
+        "{third}"
     );
 }
 
@@ -975,13 +1003,32 @@ fn the_previous_run_is_the_newest_of_this_machine_build_and_options() {
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(notes[0].contains("cut.json"), "{notes:?}");
 
-    // Same components: every one repeated, none unmatched.
+    // The very same figures (read again, not measured again): none compared, each named.
     let (found, _) = find_previous(dir.path(), &m.host, &m.openssl_build, &model, &this_run);
-    let cmp = tlscost::model::repeat::compare(&found.unwrap(), &model.components);
+    let found = found.unwrap();
+    let cmp = tlscost::model::repeat::compare(&found, &model.components);
+    assert!(cmp.components.is_empty(), "{:?}", cmp.components);
+    let measured = model.components.iter().filter(|c| c.measured.is_some());
+    assert_eq!(cmp.unmatched.len(), measured.count());
+    let again = "(the same figures as that run: not measured again)";
+    assert!(cmp.unmatched.iter().all(|u| u.ends_with(again)));
+    // Measured again, each 1% dearer: every one repeated, none left out (except those at
+    // exactly 0, which stay the same figures).
+    let mut dearer = model.components.clone();
+    for m in dearer.iter_mut().filter_map(|c| c.measured.as_mut()) {
+        m.us *= 1.01;
+        m.lower_us *= 1.01;
+        m.upper_us *= 1.01;
+    }
+    let cmp = tlscost::model::repeat::compare(&found, &dearer);
     assert!(!cmp.components.is_empty());
     assert_eq!(cmp.moved().count(), 0);
     assert!(cmp.warning().is_none());
-    assert!(cmp.unmatched.is_empty());
+    assert!(
+        cmp.unmatched.iter().all(|u| u.ends_with(again)),
+        "{:?}",
+        cmp.unmatched
+    );
 
     // A component another tlscost measured by other benches is not compared, and says so.
     write("other-benches.json", "2026-01-02T11:00:00Z", &|f| {
@@ -989,14 +1036,15 @@ fn the_previous_run_is_the_newest_of_this_machine_build_and_options() {
             json!([["some/other/bench", 1.0]])
     });
     let (found, _) = find_previous(dir.path(), &m.host, &m.openssl_build, &model, &this_run);
-    let cmp = tlscost::model::repeat::compare(&found.unwrap(), &model.components);
+    let cmp = tlscost::model::repeat::compare(&found.unwrap(), &dearer);
     assert_eq!(
-        cmp.unmatched,
-        [format!(
+        cmp.unmatched.first(),
+        Some(&format!(
             "{} (measured by other benches)",
             model.components[0].label
-        )]
+        ))
     );
+    assert!(cmp.unmatched[1..].iter().all(|u| u.ends_with(again)));
     assert_eq!(cmp.moved().count(), 0);
 }
 

@@ -28,7 +28,8 @@ pub struct RunComparison {
     pub tolerance: f64,
     /// Every component measured in both runs, in the model's order.
     pub components: Vec<ComponentChange>,
-    /// Labels of components measured in only one of the two runs, or by other benches.
+    /// Labels of components measured in only one of the two runs, by other benches, or not
+    /// measured again (the very same figures), each with the reason where it is not the first.
     pub unmatched: Vec<String>,
 }
 
@@ -120,7 +121,24 @@ struct PreviousComponent {
 struct PreviousMeasured {
     us: f64,
     #[serde(default)]
+    lower_us: Option<f64>,
+    #[serde(default)]
+    upper_us: Option<f64>,
+    #[serde(default)]
     benches: Vec<(String, f64)>,
+}
+
+impl PreviousMeasured {
+    /// Whether `now` is this very figure: median and both bounds equal to 1e-12 (JSON's
+    /// float parsing may differ in the last bit). Two measurements never agree that closely;
+    /// the same estimates read again (a plain `tlscost model` after re-running one bench) or
+    /// an operator's constant do.
+    fn same_figures(&self, now: &super::components::Measured) -> bool {
+        let same = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs());
+        same(self.us, now.us)
+            && self.lower_us.is_some_and(|l| same(l, now.lower_us))
+            && self.upper_us.is_some_and(|u| same(u, now.upper_us))
+    }
 }
 
 /// The measured components of a results file's model, `(label, µs per call)` in the model's
@@ -287,6 +305,11 @@ pub fn compare(previous: &PreviousRun, current: &[ComponentRow]) -> RunCompariso
             (Some(b), Some(now)) if b.benches != now.benches => {
                 unmatched.push(format!("{} (measured by other benches)", c.label))
             }
+            // Not measured again: comparing it would call it repeated.
+            (Some(b), Some(now)) if b.same_figures(now) => unmatched.push(format!(
+                "{} (the same figures as that run: not measured again)",
+                c.label
+            )),
             (Some(b), Some(now)) => {
                 let change = (b.us != 0.0).then(|| now.us / b.us - 1.0);
                 let repeated = match change {

@@ -63,7 +63,7 @@ impl Table {
         if !r.unmatched.is_empty() {
             let _ = writeln!(
                 out,
-                "Not compared (measured in only one of the two runs, or by other benches): {}",
+                "Not compared (measured in only one of the two runs, by other benches, or not again): {}",
                 r.unmatched.join("; ")
             );
         }
