@@ -608,15 +608,12 @@ impl HandlingParts {
             - self.tcp.as_nanos() as i128
     }
 
-    /// The sample's figure for criterion: the difference, or [`HANDLING_FLOOR`] when it is
-    /// not positive; the flag says it was negative ([`crate::interleave::floored`]).
+    /// The sample's figure for criterion: the difference, or [`crate::interleave::FLOOR`]
+    /// when it is not positive; the flag says it was negative ([`crate::interleave::floored`]).
     pub fn handling(&self) -> (Duration, bool) {
         crate::interleave::floored(self.difference_ns())
     }
 }
-
-/// What a handling sample whose difference is not positive is given to criterion.
-pub const HANDLING_FLOOR: Duration = crate::interleave::FLOOR;
 
 /// The negative-sample tally of a handling bench, with what a negative sample means there.
 pub fn handling_negatives() -> NegativeSamples {
@@ -714,7 +711,7 @@ impl<'a> HandlingBench<'a> {
     }
 
     /// One criterion sample (`iter_custom`): the handling of `side` summed over `iters`
-    /// connections, [`HANDLING_FLOOR`] when the sample's difference is negative (counted in
+    /// connections, [`crate::interleave::FLOOR`] when the sample's difference is negative (counted in
     /// `negatives`).
     pub fn sample(
         &mut self,
@@ -746,15 +743,18 @@ mod tests {
         assert_eq!(p.difference_ns(), 300_000);
         assert_eq!(p.handling(), (Duration::from_micros(300), false));
         // Exactly the sum of the two: the floor, and not negative.
-        assert_eq!(parts(1_200, 1_000, 200).handling(), (HANDLING_FLOOR, false));
+        assert_eq!(
+            parts(1_200, 1_000, 200).handling(),
+            (crate::interleave::FLOOR, false)
+        );
     }
 
     #[test]
     fn a_negative_difference_is_the_floor_and_flagged() {
         let p = parts(1_000, 1_000, 200);
         assert_eq!(p.difference_ns(), -200_000);
-        assert_eq!(p.handling(), (HANDLING_FLOOR, true));
-        assert!(HANDLING_FLOOR > Duration::ZERO);
+        assert_eq!(p.handling(), (crate::interleave::FLOOR, true));
+        assert!(crate::interleave::FLOOR > Duration::ZERO);
         // Far beyond what a u64 of ns could hold on either side: no overflow.
         let huge = HandlingParts {
             sockets: Duration::from_secs(u64::MAX / 2),

@@ -275,11 +275,7 @@ pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Su
                 terms: vec![],
                 constant_us: us,
             },
-            None => {
-                let mut s = Sum::default();
-                s.add(base_bench(&flows.basic), 1.0);
-                s
-            }
+            None => one(base_bench(&flows.basic)),
         },
         // Differences of transport benches, each measured as one interleaved bench
         // (`crate::transport::DifferenceBench`) made of the same parts and weights.
@@ -300,41 +296,27 @@ pub fn component_sum(id: &ComponentId, opts: &ModelOptions, flows: &Flows) -> Su
             }
             s
         }
-        ComponentId::TcpHandshake(side) => {
-            let mut s = Sum::default();
-            s.add(tcp_connection_bench(*side), 1.0);
-            s
-        }
-        ComponentId::TlsHandshake(side, kind) => {
-            let mut s = Sum::default();
-            s.add(handshake_bench(opts, *side, *kind), 1.0);
-            s
-        }
+        ComponentId::TcpHandshake(side) => one(tcp_connection_bench(*side)),
+        ComponentId::TlsHandshake(side, kind) => one(handshake_bench(opts, *side, *kind)),
+        // One bench: the connection on sockets minus its in-memory handshake (OpenSSL, X25519
+        // and RSA-2048, as on the sockets) minus TCP set-up, measured interleaved in one
+        // session (`crate::connection::HandlingBench`).
         ComponentId::TlsConnection(side, kind) => {
-            // One bench: the connection on sockets minus its in-memory handshake (OpenSSL,
-            // X25519 and RSA-2048, as on the sockets) minus TCP set-up, measured interleaved
-            // in one session (`crate::connection::HandlingBench`).
-            let mut s = Sum::default();
-            s.add(connection_handling_bench(opts, *side, *kind), 1.0);
-            s
+            one(connection_handling_bench(opts, *side, *kind))
         }
-        ComponentId::TlsClientLoop { fixed, kind } => {
-            let mut s = Sum::default();
-            s.add(eventloop_bench(opts, *fixed, *kind), 1.0);
-            s
-        }
+        ComponentId::TlsClientLoop { fixed, kind } => one(eventloop_bench(opts, *fixed, *kind)),
     }
 }
 
-/// `base/udp-proxy/call-<flow>` for the fixtures' flows, `base/udp-proxy/<set>-call-<flow>`
-/// for a `--flow DIR` directory's (`crate::transport::base_bench_id`).
-/// A sum of one bench.
+/// A sum of one bench, weight 1.
 fn one(bench: String) -> Sum {
     let mut s = Sum::default();
     s.add(bench, 1.0);
     s
 }
 
+/// `base/udp-proxy/call-<flow>` for the fixtures' flows, `base/udp-proxy/<set>-call-<flow>`
+/// for a `--flow DIR` directory's (`crate::transport::base_bench_id`).
 fn base_bench(flow: &SipFlow) -> String {
     crate::transport::base_bench_id(flow).full()
 }

@@ -459,10 +459,21 @@ mod tests {
         let (rates, end) = offered(3156.0, 1e9);
         assert_eq!(rates, [3156.0, MAX_RATE]);
         assert_eq!(end, NextRate::GeneratorLimit);
-        assert!(rates.iter().all(|r| *r <= MAX_RATE));
         // A server that keeps up with 1000 calls/s: bracketed within 10%, never above MAX_RATE.
         let (rates, end) = offered(300.0, 1000.0);
         assert_eq!(end, NextRate::Found);
+        assert!(rates.iter().all(|r| *r <= MAX_RATE), "{rates:?}");
+        let passed = rates
+            .iter()
+            .copied()
+            .filter(|r| *r <= 1000.0)
+            .fold(0.0, f64::max);
+        let failed = rates
+            .iter()
+            .copied()
+            .filter(|r| *r > 1000.0)
+            .fold(f64::MAX, f64::min);
+        assert!(failed / passed <= 1.1, "{passed}..{failed}: {rates:?}");
         assert_eq!(
             &rates[..4],
             [300.0, 600.0, 1200.0, (600.0f64 * 1200.0).sqrt()]

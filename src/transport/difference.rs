@@ -225,13 +225,23 @@ impl DifferenceBench {
     /// arrives intact over UDP and TCP; each call is proxied as the flow says). Failure:
     /// [`crate::Error::SelfCheck`] naming this bench.
     pub fn check(&mut self) -> Result<()> {
-        let bench = self.id.full();
-        for (part, _) in self.parts.clone() {
-            match &part {
-                Part::Udp(m) => self.udp.check(&bench, message(&self.messages, m))?,
-                Part::Tcp(m) => self.tcp.check(&bench, message(&self.messages, m))?,
-                Part::BasicCall => self.basic.check(&bench)?,
-                Part::AuthCall => self.auth.check(&bench)?,
+        let DifferenceBench {
+            id,
+            parts,
+            messages,
+            udp,
+            tcp,
+            basic,
+            auth,
+            ..
+        } = self;
+        let bench = id.full();
+        for (part, _) in parts.iter() {
+            match part {
+                Part::Udp(m) => udp.check(&bench, message(messages, m))?,
+                Part::Tcp(m) => tcp.check(&bench, message(messages, m))?,
+                Part::BasicCall => basic.check(&bench)?,
+                Part::AuthCall => auth.check(&bench)?,
             }
         }
         Ok(())
